@@ -1,0 +1,286 @@
+//! The command line for IT and scripts: `scanmail check ...`.
+//!
+//! Exit status: 0 when at least one port works, 1 when none does, 2 for bad input (one line on
+//! stderr). The password is never an argument and never printed.
+
+use crate::secrets::AppPassword;
+use crate::smtp::{self, PortResult, Report, Request};
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scanmail",
+    version,
+    about = "Gets copiers and scanners sending scan-to-email, and proves it works.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Test SSL/TLS (465) and STARTTLS (587) at once with a real login and a real test message.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("password").required(true).args(["password_env", "password_stdin"])))]
+pub struct CheckArgs {
+    /// Mail server name, for example smtp.gmail.com.
+    #[arg(long, value_name = "HOST")]
+    pub server: String,
+    /// The device account's address (the login name).
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: String,
+    /// Read the app password from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Read the app password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Send the test message here instead of to the account itself.
+    #[arg(long, value_name = "ADDRESS")]
+    pub to: Option<String>,
+    /// Port for SSL/TLS (implicit TLS).
+    #[arg(long, value_name = "N", default_value_t = smtp::DEFAULT_SSL_PORT)]
+    pub ssl_port: u16,
+    /// Port for STARTTLS.
+    #[arg(long, value_name = "N", default_value_t = smtp::DEFAULT_STARTTLS_PORT)]
+    pub starttls_port: u16,
+    /// Do not test SSL/TLS.
+    #[arg(long)]
+    pub skip_ssl: bool,
+    /// Do not test STARTTLS.
+    #[arg(long)]
+    pub skip_starttls: bool,
+    /// Also trust the CA certificate(s) in this PEM file (an organization's own server).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Time limit for each port, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Sign in only; send no message.
+    #[arg(long)]
+    pub login_only: bool,
+    /// Print one JSON object instead of plain words.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A reason to exit with status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl<E: std::fmt::Display> From<E> for BadInput {
+    fn from(e: E) -> Self {
+        BadInput(e.to_string())
+    }
+}
+
+/// Runs the command line; returns the exit status.
+pub fn run<I, T>(args: I, stdin: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = write!(out, "{e}");
+                return 0;
+            }
+            let first = e.to_string();
+            let first = first
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            let _ = writeln!(err, "scanmail: {first} (see scanmail --help)");
+            return 2;
+        }
+    };
+    let result = match cli.command {
+        None => {
+            let _ = writeln!(
+                out,
+                "ScanMail {}\nThe window is not part of this build yet. To test a mail account, run:\n  scanmail check --help",
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(0)
+        }
+        Some(Command::Check(args)) => check(&args, stdin, out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(BadInput(reason)) => {
+            let _ = writeln!(err, "scanmail: {reason}");
+            2
+        }
+    }
+}
+
+fn read_password(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<AppPassword, BadInput> {
+    if let Some(var) = &args.password_env {
+        return match std::env::var(var) {
+            Ok(v) if v.is_empty() => Err(BadInput(format!(
+                "The environment variable {var} is empty."
+            ))),
+            Ok(v) => Ok(AppPassword::new(v)),
+            Err(std::env::VarError::NotPresent) => Err(BadInput(format!(
+                "The environment variable {var} is not set."
+            ))),
+            Err(std::env::VarError::NotUnicode(_)) => Err(BadInput(format!(
+                "The environment variable {var} could not be read as text."
+            ))),
+        };
+    }
+    let mut line = String::new();
+    stdin
+        .read_line(&mut line)
+        .map_err(|_| BadInput("The password could not be read from standard input.".into()))?;
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.is_empty() {
+        return Err(BadInput("No password on standard input.".into()));
+    }
+    Ok(AppPassword::new(line))
+}
+
+/// Turns the arguments into a request (all checks that need no network).
+pub fn request_from(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<Request, BadInput> {
+    if !(args.timeout.is_finite() && args.timeout >= 1.0 && args.timeout <= 300.0) {
+        return Err(BadInput(
+            "--timeout must be between 1 and 300 seconds.".into(),
+        ));
+    }
+    let extra_ca_pem = match &args.ca_file {
+        None => None,
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            BadInput(format!(
+                "The certificate file {} could not be read: {}.",
+                path.display(),
+                plain_io(&e)
+            ))
+        })?),
+    };
+    let mut request = Request::new(&args.server, &args.user, read_password(args, stdin)?);
+    request.recipient = args.to.clone();
+    request.ssl_port = (!args.skip_ssl).then_some(args.ssl_port);
+    request.starttls_port = (!args.skip_starttls).then_some(args.starttls_port);
+    request.timeout = Duration::from_secs_f64(args.timeout);
+    request.extra_ca_pem = extra_ca_pem;
+    request.login_only = args.login_only;
+    request.validate()?;
+    Ok(request)
+}
+
+fn plain_io(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file",
+        std::io::ErrorKind::PermissionDenied => "permission denied",
+        _ => "it is not a readable file",
+    }
+}
+
+fn check(args: &CheckArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<i32, BadInput> {
+    let request = request_from(args, stdin)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| BadInput(format!("Could not start: {e}")))?;
+    let report = runtime.block_on(smtp::test_send(&request))?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| BadInput(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = write!(out, "{}", human(&report));
+    }
+    Ok(if report.any_works() { 0 } else { 1 })
+}
+
+/// The report in plain words.
+pub fn human(report: &Report) -> String {
+    let mut s = String::new();
+    let action = if report.login_only {
+        "Sign-in test"
+    } else {
+        "Test send"
+    };
+    s += &format!("{action}: {} as {}\n", report.server, report.account);
+    if !report.login_only {
+        s += &format!(
+            "Test message to {} (look for [{}] in the subject)\n",
+            report.recipient, report.token
+        );
+    }
+    s += "\n";
+    for r in &report.results {
+        s += &port_lines(r);
+    }
+    s += "\n";
+    match report.recommended {
+        Some(rec) => {
+            s += "Type this into the device:\n";
+            let rows = [
+                ("SMTP server", report.server.clone()),
+                ("Port", rec.port.to_string()),
+                ("Security", rec.security.label().to_string()),
+                ("Authentication", "On (SMTP AUTH)".to_string()),
+                ("Login name", report.account.clone()),
+                ("Password", "the app password".to_string()),
+                ("From address", report.account.clone()),
+            ];
+            for (k, v) in rows {
+                s += &format!("  {:<16}{v}\n", format!("{k}:"));
+            }
+        }
+        None => {
+            s += "Neither port works yet. Fix the first problem above, then run the test again.\n";
+        }
+    }
+    s
+}
+
+fn port_lines(r: &PortResult) -> String {
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    let head = format!("Port {} with {}", r.port, r.security.label());
+    if r.works {
+        let tls = r
+            .tls
+            .as_ref()
+            .and_then(|t| t.version.clone())
+            .map(|v| format!(", {v}"))
+            .unwrap_or_default();
+        let what = if r.sent {
+            "works: the test message was accepted"
+        } else {
+            "works: signed in"
+        };
+        return format!("  {head:<26}{what} ({secs:.2} s{tls})\n");
+    }
+    let mut s = format!(
+        "  {head:<26}failed while {} ({secs:.2} s)\n",
+        r.stage.doing().to_lowercase()
+    );
+    if let Some(a) = &r.advice {
+        s += &format!("      {}\n", a.title);
+        s += &format!("      What happened: {}\n", a.what_happened);
+        s += &format!("      What to do: {}\n", a.what_to_do);
+    }
+    if let Some(reply) = &r.reply {
+        s += &format!("      The server said: {reply}\n");
+    }
+    if let Some(d) = &r.detail {
+        s += &format!("      Detail: {d}\n");
+    }
+    if let Some(p) = r.problem {
+        s += &format!("      Problem id: {p}\n");
+    }
+    s
+}

@@ -1,0 +1,156 @@
+//! One SMTP connection: bounded reply reading, command writing and the TLS upgrade.
+
+use super::reply::{self, Line, Reply};
+use rustls::pki_types::ServerName;
+use std::io;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    Gone,
+}
+
+/// Why reading a reply failed.
+#[derive(Debug)]
+pub enum ConnError {
+    Io(io::Error),
+    /// The server closed the connection.
+    Closed,
+    /// Something that is not an SMTP reply (the text, made printable).
+    Garbage(String),
+    /// A line or reply far longer than any real server sends.
+    TooLong,
+    /// A malformed multi-line reply.
+    Malformed(String),
+}
+
+pub struct Conn {
+    stream: Stream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn plain(tcp: TcpStream) -> Self {
+        Self {
+            stream: Stream::Plain(tcp),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn tls(tls: TlsStream<TcpStream>) -> Self {
+        Self {
+            stream: Stream::Tls(Box::new(tls)),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    pub fn tls_session(&self) -> Option<&rustls::ClientConnection> {
+        match &self.stream {
+            Stream::Tls(t) => Some(t.get_ref().1),
+            _ => None,
+        }
+    }
+
+    async fn read_some(&mut self, tmp: &mut [u8]) -> io::Result<usize> {
+        match &mut self.stream {
+            Stream::Plain(s) => s.read(tmp).await,
+            Stream::Tls(s) => s.read(tmp).await,
+            Stream::Gone => Ok(0),
+        }
+    }
+
+    /// Reads one line (without CR LF), waiting as long as the caller's deadline allows.
+    async fn read_line(&mut self) -> Result<Vec<u8>, ConnError> {
+        let mut tmp = [0u8; 4096];
+        loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                return Ok(line);
+            }
+            if self.buf.len() > reply::MAX_LINE {
+                return Err(ConnError::TooLong);
+            }
+            let n = self.read_some(&mut tmp).await.map_err(ConnError::Io)?;
+            if n == 0 {
+                return Err(ConnError::Closed);
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// Reads one complete reply.
+    pub async fn read_reply(&mut self) -> Result<Reply, ConnError> {
+        let mut parts = Vec::new();
+        loop {
+            let raw = self.read_line().await?;
+            match reply::parse_line(&raw) {
+                Line::Garbage(text) => return Err(ConnError::Garbage(text)),
+                Line::Part { code, last, text } => {
+                    parts.push((code, text));
+                    if last {
+                        return reply::assemble(parts).map_err(ConnError::Malformed);
+                    }
+                    if parts.len() > reply::MAX_LINES {
+                        return Err(ConnError::TooLong);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes one command line (which must end in CR LF) or a message body.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        let r = match &mut self.stream {
+            Stream::Plain(s) => s.write_all(bytes).await.and(s.flush().await),
+            Stream::Tls(s) => s.write_all(bytes).await.and(s.flush().await),
+            Stream::Gone => Err(io::ErrorKind::NotConnected.into()),
+        };
+        r.map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => ConnError::Closed,
+            _ => ConnError::Io(e),
+        })
+    }
+
+    pub async fn command(&mut self, line: &str) -> Result<Reply, ConnError> {
+        self.write(line.as_bytes()).await?;
+        self.read_reply().await
+    }
+
+    /// True when the server sent bytes we have not read yet (never allowed before a TLS
+    /// upgrade: such bytes could be injected by someone on the network).
+    pub fn has_unread(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Upgrades a plain connection to TLS (after a 220 reply to STARTTLS).
+    pub async fn upgrade(
+        &mut self,
+        connector: &TlsConnector,
+        name: ServerName<'static>,
+    ) -> io::Result<()> {
+        match std::mem::replace(&mut self.stream, Stream::Gone) {
+            Stream::Plain(tcp) => {
+                let tls = connector.connect(name, tcp).await?;
+                self.stream = Stream::Tls(Box::new(tls));
+                self.buf.clear();
+                Ok(())
+            }
+            other => {
+                self.stream = other;
+                Err(io::Error::other("the connection is already secured"))
+            }
+        }
+    }
+}
