@@ -185,7 +185,7 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
             match st.stage {
                 Stage::Resolve => Problem::DnsFailed,
                 Stage::Connect => Problem::ConnectTimeout,
-                Stage::Greeting => Problem::NoGreeting,
+                Stage::Tls | Stage::Greeting => Problem::NoGreeting,
                 _ => Problem::Timeout,
             },
             format!(
