@@ -96,13 +96,14 @@ where
                 let _ = write!(out, "{e}");
                 return 0;
             }
-            let first = e.to_string();
-            let first = first
+            // clap's message up to its first blank line, on one line.
+            let text = e.to_string();
+            let reason: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("bad arguments")
-                .trim_start_matches("error: ");
-            let _ = writeln!(err, "scanmail: {first} (see scanmail --help)");
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            let _ = writeln!(err, "scanmail: {} (see scanmail --help)", reason.join(" "));
             return 2;
         }
     };

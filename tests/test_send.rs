@@ -1,6 +1,8 @@
 //! The test send against the scripted peer: success paths, every problem id, and the rules
 //! that keep the password safe.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use scanmail::secrets::AppPassword;
@@ -359,6 +361,7 @@ async fn a_refused_certificate_is_still_described() {
 }
 
 /// Where a case's port comes from.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     Peer(Mode, Script, Cert),
     /// A listener whose queue is full: connecting hangs.

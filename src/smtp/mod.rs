@@ -407,7 +407,8 @@ mod tests {
     #[test]
     fn validation_speaks_plainly() {
         assert_eq!(ok_req().validate(), Ok(()));
-        let cases: Vec<(Box<dyn Fn(&mut Request)>, InputError)> = vec![
+        type Change = Box<dyn Fn(&mut Request)>;
+        let cases: Vec<(Change, InputError)> = vec![
             (Box::new(|r| r.server = " ".into()), InputError::EmptyServer),
             (
                 Box::new(|r| r.server = "https://smtp.gmail.com".into()),

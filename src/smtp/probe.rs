@@ -503,7 +503,7 @@ impl From<&Reply> for Caps {
         let mut caps = Caps::default();
         for line in reply.lines.iter().skip(1) {
             let upper = line.trim().to_ascii_uppercase();
-            let mut words = upper.split(|c: char| c == ' ' || c == '=');
+            let mut words = upper.split([' ', '=']);
             match words.next() {
                 Some("STARTTLS") => caps.starttls = true,
                 Some("AUTH") => caps

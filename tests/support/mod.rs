@@ -1,7 +1,7 @@
 //! A scripted SMTP peer for tests: plays providers' greetings, capabilities and replies, and
 //! faults (tarpit, trickle, hang-ups, garbage, missing STARTTLS, bad certificates). Listens on
 //! 127.0.0.1 only; certificates are made at test time.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};

@@ -1,0 +1,347 @@
+//! `scanmail check` as IT scripts use it: flags, exit status, JSON, and bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use support::{Cert, Mode, PASSWORD, Peer, Pki, Script, USER};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
+
+fn scanmail(args: &[&str], password_env: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("SM_TEST_PW").stdin(Stdio::null());
+    if let Some(pw) = password_env {
+        cmd.env("SM_TEST_PW", pw);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+struct Peers {
+    _dir: tempfile::TempDir,
+    ca: String,
+    ssl: Peer,
+    st: Peer,
+}
+
+async fn peers(script: Script) -> Peers {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path()).to_string_lossy().into_owned();
+    let tls = pki.server_config(Cert::Good);
+    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
+    let st = Peer::start(Mode::Plain, script, tls).await;
+    Peers {
+        _dir: dir,
+        ca,
+        ssl,
+        st,
+    }
+}
+
+async fn run(p: &Peers, extra: &[&str], password: &str) -> Output {
+    let (ssl, st) = (p.ssl.port.to_string(), p.st.port.to_string());
+    let mut args: Vec<String> = [
+        "check",
+        "--server",
+        "127.0.0.1",
+        "--user",
+        USER,
+        "--password-env",
+        "SM_TEST_PW",
+        "--ca-file",
+        &p.ca,
+        "--ssl-port",
+        &ssl,
+        "--starttls-port",
+        &st,
+        "--timeout",
+        "5",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        scanmail(&refs, Some(&password))
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_follows_the_contract_when_both_ports_work() {
+    let p = peers(Script::gmail()).await;
+    let out = run(&p, &["--json"], PASSWORD).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["server"], "127.0.0.1");
+    assert_eq!(v["account"], USER);
+    assert_eq!(v["recipient"], USER);
+    assert_eq!(v["recommended"]["port"], p.ssl.port);
+    assert_eq!(v["recommended"]["security"], "ssl");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for (r, (port, security)) in results
+        .iter()
+        .zip([(p.ssl.port, "ssl"), (p.st.port, "starttls")])
+    {
+        for key in [
+            "port",
+            "security",
+            "works",
+            "stage",
+            "sent",
+            "elapsed_ms",
+            "problem",
+            "reply",
+            "advice",
+            "tls",
+        ] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        assert_eq!(r["port"], port);
+        assert_eq!(r["security"], security);
+        assert_eq!(r["works"], true);
+        assert_eq!(r["sent"], true);
+        assert_eq!(r["stage"], "done");
+        assert!(r["problem"].is_null() && r["advice"].is_null());
+        assert!(r["reply"].as_str().unwrap().starts_with("250 2.0.0 OK"));
+        assert_eq!(r["tls"]["version"], "TLSv1.3");
+        assert!(r["tls"]["not_after"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(p.ssl.log().messages.len(), 1);
+    assert_eq!(p.st.log().messages.len(), 1);
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_exits_1_with_advice_on_both_ports() {
+    let p = peers(Script::gmail()).await;
+    let wrong = "wrongpassword-canary-7731";
+    let out = run(&p, &["--json"], wrong).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["works"], false);
+        assert_eq!(r["stage"], "auth");
+        assert_eq!(r["problem"], "auth-rejected");
+        assert!(
+            r["reply"]
+                .as_str()
+                .unwrap()
+                .starts_with("535 5.7.8 Username and Password not accepted")
+        );
+        assert!(
+            r["advice"]["what_to_do"]
+                .as_str()
+                .unwrap()
+                .contains("app password")
+        );
+    }
+    assert!(v["recommended"].is_null());
+    assert!(!stdout.contains(wrong) && !stderr.contains(wrong));
+
+    // The same in plain words.
+    let out = run(&p, &[], wrong).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout.contains("The login was not accepted"), "{stdout}");
+    assert!(stdout.contains("What to do:"), "{stdout}");
+    assert!(stdout.contains("Neither port works yet"), "{stdout}");
+    assert!(!stdout.contains(wrong));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_words_say_what_to_type_into_the_device() {
+    let p = peers(Script::gmail()).await;
+    let out = run(
+        &p,
+        &["--skip-starttls", "--to", "it-desk@example.edu"],
+        PASSWORD,
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Type this into the device:"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Port:           {}", p.ssl.port)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Security:       SSL/TLS"), "{stdout}");
+    assert!(
+        stdout.contains("Test message to it-desk@example.edu"),
+        "{stdout}"
+    );
+    assert!(p.st.log().connections == 0, "skipped port was contacted");
+    let m = &p.ssl.log().messages[0];
+    assert!(m.contains("To: it-desk@example.edu"), "{m}");
+    assert!(!stdout.contains(PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_can_come_from_stdin() {
+    let p = peers(Script::gmail()).await;
+    let (ca, ssl) = (p.ca.clone(), p.ssl.port.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .args([
+                "check",
+                "--server",
+                "127.0.0.1",
+                "--user",
+                USER,
+                "--password-stdin",
+                "--ca-file",
+                &ca,
+            ])
+            .args([
+                "--ssl-port",
+                &ssl,
+                "--skip-starttls",
+                "--login-only",
+                "--json",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["results"][0]["works"], true);
+    assert_eq!(v["results"][0]["sent"], false);
+    assert!(p.ssl.log().messages.is_empty());
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let base = [
+        "check",
+        "--server",
+        "smtp.gmail.com",
+        "--user",
+        USER,
+        "--password-env",
+        "SM_TEST_PW",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let cases: Vec<(Vec<String>, Option<&str>, &str)> = vec![
+        (
+            with(&["--ca-file", "/nonexistent/ca.pem"]),
+            Some("pw"),
+            "could not be read: no such file",
+        ),
+        (
+            vec![
+                "check".into(),
+                "--server".into(),
+                "smtp.gmail.com".into(),
+                "--user".into(),
+                "not-an-address".into(),
+                "--password-env".into(),
+                "SM_TEST_PW".into(),
+            ],
+            Some("pw"),
+            "not a complete email address",
+        ),
+        (
+            with(&["--ssl-port", "0"]),
+            Some("pw"),
+            "Port numbers go from 1 to 65535",
+        ),
+        (with(&["--ssl-port", "70000"]), Some("pw"), "70000"),
+        (with(&[]), None, "SM_TEST_PW is not set"),
+        (
+            with(&["--skip-ssl", "--skip-starttls"]),
+            Some("pw"),
+            "at least one port",
+        ),
+        (with(&["--timeout", "0"]), Some("pw"), "between 1 and 300"),
+        (
+            vec![
+                "check".into(),
+                "--server".into(),
+                "smtp.gmail.com".into(),
+                "--user".into(),
+                USER.into(),
+            ],
+            Some("pw"),
+            "password",
+        ),
+        (
+            vec![
+                "check".into(),
+                "--server".into(),
+                "https://smtp.gmail.com".into(),
+                "--user".into(),
+                USER.into(),
+                "--password-env".into(),
+                "SM_TEST_PW".into(),
+            ],
+            Some("pw"),
+            "not a server name",
+        ),
+    ];
+    for (args, pw, needle) in cases {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = scanmail(&refs, pw);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout} {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad_pem = dir.path().join("ca.pem");
+    std::fs::write(&bad_pem, "hello").unwrap();
+    let out = scanmail(
+        &with(&["--ca-file", bad_pem.to_str().unwrap()])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        Some("pw"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("no certificate in it"),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn version_and_help_exit_0() {
+    let out = scanmail(&["--version"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).0.contains(env!("CARGO_PKG_VERSION")));
+    let out = scanmail(&["check", "--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).0.contains("--password-env"));
+}
