@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine: installs what the tests need, starts a real mail
+# server (Postfix + Dovecot) on loopback, runs `cargo test`, and stops the server again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MTA_DIR=${MTA_DIR:-/tmp/scanmail-mta}
+bash tests/mta/start.sh
+trap 'bash tests/mta/stop.sh >/dev/null' EXIT
+# shellcheck disable=SC1091
+source "$MTA_DIR/env"
+cargo test --locked "$@"
