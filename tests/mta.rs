@@ -20,11 +20,18 @@ struct Mta {
 
 fn mta(test: &str) -> Option<Mta> {
     let Ok(host) = std::env::var("SCANMAIL_MTA_HOST") else {
-        println!("skipping {test}: SCANMAIL_MTA_HOST is unset (run tests/mta/start.sh and source its env file)");
+        println!(
+            "skipping {test}: SCANMAIL_MTA_HOST is unset (run tests/mta/start.sh and source its env file)"
+        );
         return None;
     };
-    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is unset but SCANMAIL_MTA_HOST is set"));
-    let password = std::fs::read_to_string(var("SCANMAIL_MTA_PASSWORD_FILE")).unwrap().trim().to_string();
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| panic!("{k} is unset but SCANMAIL_MTA_HOST is set"))
+    };
+    let password = std::fs::read_to_string(var("SCANMAIL_MTA_PASSWORD_FILE"))
+        .unwrap()
+        .trim()
+        .to_string();
     Some(Mta {
         host,
         ssl_port: var("SCANMAIL_MTA_SSL_PORT"),
@@ -38,8 +45,24 @@ fn mta(test: &str) -> Option<Mta> {
 
 fn check(m: &Mta, password: &str, extra: &[&str]) -> (Output, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
-        .args(["check", "--server", &m.host, "--user", &m.user, "--password-env", "SM_MTA_PW"])
-        .args(["--ca-file", &m.ca, "--ssl-port", &m.ssl_port, "--starttls-port", &m.starttls_port, "--json"])
+        .args([
+            "check",
+            "--server",
+            &m.host,
+            "--user",
+            &m.user,
+            "--password-env",
+            "SM_MTA_PW",
+        ])
+        .args([
+            "--ca-file",
+            &m.ca,
+            "--ssl-port",
+            &m.ssl_port,
+            "--starttls-port",
+            &m.starttls_port,
+            "--json",
+        ])
         .args(extra)
         .env("SM_MTA_PW", password)
         .stdin(Stdio::null())
@@ -47,7 +70,8 @@ fn check(m: &Mta, password: &str, extra: &[&str]) -> (Output, serde_json::Value)
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!stdout.contains(password), "password in output");
-    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
     (out, v)
 }
 
@@ -71,7 +95,9 @@ fn delivered(maildir: &std::path::Path, token: &str, count: usize) -> Vec<String
 
 #[test]
 fn both_ports_work_and_the_messages_land() {
-    let Some(m) = mta("both_ports_work_and_the_messages_land") else { return };
+    let Some(m) = mta("both_ports_work_and_the_messages_land") else {
+        return;
+    };
     let (out, v) = check(&m, &m.password, &[]);
     assert_eq!(out.status.code(), Some(0), "{v:#}");
     let results = v["results"].as_array().unwrap();
@@ -79,13 +105,23 @@ fn both_ports_work_and_the_messages_land() {
     for r in results {
         assert_eq!(r["works"], true, "{r:#}");
         assert_eq!(r["sent"], true);
-        assert!(r["reply"].as_str().unwrap().starts_with("250 2.0.0 Ok: queued"), "{r:#}");
+        assert!(
+            r["reply"]
+                .as_str()
+                .unwrap()
+                .starts_with("250 2.0.0 Ok: queued"),
+            "{r:#}"
+        );
         assert!(r["tls"]["version"].as_str().unwrap().starts_with("TLSv1."));
     }
     assert_eq!(v["recommended"]["security"], "ssl");
     let token = format!("[{}]", v["token"].as_str().unwrap());
     let mails = delivered(&m.maildir, &token, 2);
-    assert_eq!(mails.len(), 2, "both test messages should land in the mailbox");
+    assert_eq!(
+        mails.len(),
+        2,
+        "both test messages should land in the mailbox"
+    );
     assert!(mails.iter().any(|t| t.contains("with SSL/TLS security")));
     assert!(mails.iter().any(|t| t.contains("with STARTTLS security")));
     for t in &mails {
@@ -96,27 +132,49 @@ fn both_ports_work_and_the_messages_land() {
 
 #[test]
 fn a_wrong_password_is_auth_rejected_on_both_ports() {
-    let Some(m) = mta("a_wrong_password_is_auth_rejected_on_both_ports") else { return };
+    let Some(m) = mta("a_wrong_password_is_auth_rejected_on_both_ports") else {
+        return;
+    };
     let (out, v) = check(&m, "not-the-password-4471", &[]);
     assert_eq!(out.status.code(), Some(1), "{v:#}");
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["problem"], "auth-rejected", "{r:#}");
         assert_eq!(r["stage"], "auth");
-        assert!(r["reply"].as_str().unwrap().starts_with("535 5.7.8"), "{r:#}");
+        assert!(
+            r["reply"].as_str().unwrap().starts_with("535 5.7.8"),
+            "{r:#}"
+        );
         assert!(!r["advice"]["what_to_do"].as_str().unwrap().is_empty());
     }
 }
 
 #[test]
 fn a_closed_port_is_connection_refused() {
-    let Some(m) = mta("a_closed_port_is_connection_refused") else { return };
+    let Some(m) = mta("a_closed_port_is_connection_refused") else {
+        return;
+    };
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port().to_string()
     };
     let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
-        .args(["check", "--server", "127.0.0.1", "--user", &m.user, "--password-env", "SM_MTA_PW"])
-        .args(["--ca-file", &m.ca, "--ssl-port", &closed, "--skip-starttls", "--json"])
+        .args([
+            "check",
+            "--server",
+            "127.0.0.1",
+            "--user",
+            &m.user,
+            "--password-env",
+            "SM_MTA_PW",
+        ])
+        .args([
+            "--ca-file",
+            &m.ca,
+            "--ssl-port",
+            &closed,
+            "--skip-starttls",
+            "--json",
+        ])
         .env("SM_MTA_PW", &m.password)
         .output()
         .unwrap();
@@ -128,10 +186,26 @@ fn a_closed_port_is_connection_refused() {
 
 #[test]
 fn without_the_ca_the_certificate_is_untrusted_and_no_password_is_sent() {
-    let Some(m) = mta("without_the_ca_the_certificate_is_untrusted") else { return };
+    let Some(m) = mta("without_the_ca_the_certificate_is_untrusted") else {
+        return;
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
-        .args(["check", "--server", &m.host, "--user", &m.user, "--password-env", "SM_MTA_PW"])
-        .args(["--ssl-port", &m.ssl_port, "--starttls-port", &m.starttls_port, "--json"])
+        .args([
+            "check",
+            "--server",
+            &m.host,
+            "--user",
+            &m.user,
+            "--password-env",
+            "SM_MTA_PW",
+        ])
+        .args([
+            "--ssl-port",
+            &m.ssl_port,
+            "--starttls-port",
+            &m.starttls_port,
+            "--json",
+        ])
         .env("SM_MTA_PW", &m.password)
         .output()
         .unwrap();
