@@ -25,9 +25,10 @@ SM_BENCH_PW=$(cat "$SCANMAIL_MTA_PASSWORD_FILE")
 export SM_BENCH_PW
 u=$SCANMAIL_MTA_USER
 sm="$bin check --server localhost --user $u --password-env SM_BENCH_PW --ca-file $SCANMAIL_MTA_CA"
-# swaks takes the password from a file (--auth-password with @file is not supported in 2020 swaks,
-# so a tiny wrapper reads the environment); TLS verified against the same CA.
-sw='swaks -s localhost --from '$u' --to '$u' --auth LOGIN --auth-user '$u' --auth-password "$SM_BENCH_PW" --tls-verify --tls-ca-path '$SCANMAIL_MTA_CA' -S 2'
+# swaks reads the password from its SWAKS_OPT_auth_password environment variable, so it is not
+# on any command line either. TLS is verified against the same CA.
+export SWAKS_OPT_auth_password="$SM_BENCH_PW"
+sw="swaks -s localhost --from $u --to $u --auth LOGIN --auth-user $u --tls-verify --tls-ca-path $SCANMAIL_MTA_CA -S 2"
 out=$(mktemp -d)
 hyperfine --warmup 3 --runs "$RUNS" --export-json "$out/h.json" -N \
   "$sm" \
