@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian machine: installs what the tests need, starts a real mail
 # server (Postfix + Dovecot) on loopback, runs `cargo test`, and stops the server again.
+# Ends with one summary line: "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,4 +10,10 @@ bash tests/mta/start.sh
 trap 'bash tests/mta/stop.sh >/dev/null' EXIT
 # shellcheck disable=SC1091
 source "$MTA_DIR/env"
-cargo test --locked "$@"
+
+log=$(mktemp)
+status=0
+cargo test --locked "$@" 2>&1 | tee "$log" || status=$?
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
+exit "$status"
