@@ -3,6 +3,7 @@
 //! The library holds every rule; the binary (`main.rs`) only parses arguments and hands over to
 //! [`cli`] or, later, the window.
 
+pub mod catalog;
 pub mod cli;
 pub mod secrets;
 pub mod smtp;

@@ -345,3 +345,122 @@ fn version_and_help_exit_0() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).0.contains("--password-env"));
 }
+
+#[test]
+fn lookup_knows_the_device_and_the_provider() {
+    let out = scanmail(
+        &[
+            "lookup",
+            "--manufacturer",
+            "KM",
+            "--model",
+            "bizhub C300i",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["manufacturer"]["id"], "konica-minolta");
+    assert_eq!(v["manufacturer"]["ssl_label"]["value"], "SMTP over SSL");
+    assert_eq!(v["manufacturer"]["starttls_label"]["value"], "Start TLS");
+    assert!(
+        v["manufacturer"]["smtp_menu"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    let urls = v["manual_search"].as_array().unwrap();
+    assert_eq!(
+        urls[0],
+        "https://www.google.com/search?q=Konica+Minolta+bizhub+C300i+manual+scan+to+email+SMTP"
+    );
+    assert!(v["provider"].is_null());
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 0);
+
+    let out = scanmail(
+        &[
+            "lookup",
+            "--server",
+            "smtp-relay.gmail.com",
+            "--user",
+            "lab@example.edu",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["provider"]["id"], "google");
+    assert_eq!(v["warnings"][0]["id"], "smtp-relay-gmail");
+    assert!(
+        v["warnings"][0]["advice"]
+            .as_str()
+            .unwrap()
+            .contains("smtp.gmail.com")
+    );
+    assert!(v["manual_search"].as_array().unwrap().is_empty());
+
+    let out = scanmail(
+        &[
+            "lookup",
+            "--server",
+            "smtp.office365.com",
+            "--user",
+            "a@uni.edu",
+            "--from",
+            "b@uni.edu",
+        ],
+        None,
+    );
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.contains("Provider: Microsoft 365"), "{stdout}");
+    assert!(stdout.contains("(from-not-login)"), "{stdout}");
+    assert!(
+        stdout.contains("(microsoft-password-sign-in-retiring)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn lookup_bad_input_exits_2() {
+    for (args, needle) in [
+        (vec!["lookup"], "at least one"),
+        (
+            vec!["lookup", "--user", "nobody"],
+            "not a complete email address",
+        ),
+        (
+            vec!["lookup", "--model", "x", "--engine", "altavista"],
+            "not a search engine",
+        ),
+        (
+            vec!["lookup", "--server", "smtp.gmail.com:587"],
+            "without a port",
+        ),
+    ] {
+        let out = scanmail(&args, None);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr.contains(needle) && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+        assert!(stdout.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pasted_password_with_spaces_works_and_is_mentioned() {
+    let p = peers(Script::gmail()).await;
+    let spaced = "abcd efgh ijkl mnop";
+    assert_eq!(spaced.replace(' ', ""), PASSWORD);
+    let out = run(&p, &["--json", "--skip-starttls"], spaced).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["results"][0]["works"], true);
+    assert_eq!(v["warnings"][0]["id"], "password-spaces");
+    assert!(!stdout.contains(PASSWORD) && !stdout.contains(spaced));
+}

@@ -367,14 +367,12 @@ pub async fn test_send_with(request: &Request, options: Options) -> Result<Repor
     })
 }
 
-/// Both work: SSL/TLS (RFC 8314 prefers implicit TLS), except where the provider says
-/// otherwise (Microsoft 365 takes only 587 for devices). One works: that one.
+/// Both work: SSL/TLS (RFC 8314 prefers implicit TLS), unless the provider's guidance says
+/// otherwise (the catalog: Microsoft 365 takes only 587 for devices). One works: that one.
 pub fn recommend(results: &[PortResult], server: &str) -> Option<Recommended> {
-    let prefer = if prefers_starttls(server) {
-        Security::Starttls
-    } else {
-        Security::Ssl
-    };
+    let prefer = crate::catalog::catalog()
+        .provider_for(server, "")
+        .map_or(Security::Ssl, |p| p.preferred());
     let working: Vec<&PortResult> = results.iter().filter(|r| r.works).collect();
     working
         .iter()
@@ -384,12 +382,6 @@ pub fn recommend(results: &[PortResult], server: &str) -> Option<Recommended> {
             port: r.port,
             security: r.security,
         })
-}
-
-/// Providers whose device guidance names 587 with STARTTLS only.
-fn prefers_starttls(server: &str) -> bool {
-    let s = server.trim().to_ascii_lowercase();
-    s.ends_with("office365.com") || s.ends_with("outlook.com")
 }
 
 #[cfg(test)]

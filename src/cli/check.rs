@@ -1,32 +1,13 @@
-//! The command line for IT and scripts: `scanmail check ...`.
-//!
-//! Exit status: 0 when at least one port works, 1 when none does, 2 for bad input (one line on
-//! stderr). The password is never an argument and never printed.
+//! `scanmail check`: both ports at once, plain words or JSON.
 
+use super::BadInput;
+use crate::catalog::{self, warnings::Warning};
 use crate::secrets::AppPassword;
 use crate::smtp::{self, PortResult, Report, Request};
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "scanmail",
-    version,
-    about = "Gets copiers and scanners sending scan-to-email, and proves it works.",
-    long_about = None
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Test SSL/TLS (465) and STARTTLS (587) at once with a real login and a real test message.
-    Check(CheckArgs),
-}
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("password").required(true).args(["password_env", "password_stdin"])))]
@@ -72,65 +53,11 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-/// A reason to exit with status 2.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl<E: std::fmt::Display> From<E> for BadInput {
-    fn from(e: E) -> Self {
-        BadInput(e.to_string())
-    }
-}
-
-/// Runs the command line; returns the exit status.
-pub fn run<I, T>(args: I, stdin: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> i32
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = write!(out, "{e}");
-                return 0;
-            }
-            // clap's message up to its first blank line, on one line.
-            let text = e.to_string();
-            let reason: Vec<&str> = text
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(|l| l.trim().trim_start_matches("error: "))
-                .collect();
-            let _ = writeln!(err, "scanmail: {} (see scanmail --help)", reason.join(" "));
-            return 2;
-        }
-    };
-    let result = match cli.command {
-        None => {
-            let _ = writeln!(
-                out,
-                "ScanMail {}\nThe window is not part of this build yet. To test a mail account, run:\n  scanmail check --help",
-                env!("CARGO_PKG_VERSION")
-            );
-            Ok(0)
-        }
-        Some(Command::Check(args)) => check(&args, stdin, out),
-    };
-    match result {
-        Ok(code) => code,
-        Err(BadInput(reason)) => {
-            let _ = writeln!(err, "scanmail: {reason}");
-            2
-        }
-    }
-}
-
+/// The password exactly as given; spaces are handled by the caller.
 fn read_password(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<AppPassword, BadInput> {
     if let Some(var) = &args.password_env {
         return match std::env::var(var) {
-            Ok(v) if v.is_empty() => Err(BadInput(format!(
+            Ok(v) if v.trim().is_empty() => Err(BadInput(format!(
                 "The environment variable {var} is empty."
             ))),
             Ok(v) => Ok(AppPassword::new(v)),
@@ -153,8 +80,13 @@ fn read_password(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<AppPasswor
     Ok(AppPassword::new(line))
 }
 
-/// Turns the arguments into a request (all checks that need no network).
-pub fn request_from(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<Request, BadInput> {
+/// Turns the arguments into a request (all checks that need no network), with the catalog's
+/// warnings. Spaces in the password are removed (app passwords never contain any) and a warning
+/// says so.
+pub fn request_from(
+    args: &CheckArgs,
+    stdin: &mut dyn BufRead,
+) -> Result<(Request, Vec<Warning>), BadInput> {
     if !(args.timeout.is_finite() && args.timeout >= 1.0 && args.timeout <= 300.0) {
         return Err(BadInput(
             "--timeout must be between 1 and 300 seconds.".into(),
@@ -170,7 +102,20 @@ pub fn request_from(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<Request
             ))
         })?),
     };
-    let mut request = Request::new(&args.server, &args.user, read_password(args, stdin)?);
+    let as_typed = read_password(args, stdin)?;
+    let warnings = catalog::warnings::warnings(
+        catalog::catalog(),
+        &catalog::warnings::Input {
+            server: &args.server,
+            account: &args.user,
+            from: None,
+            password_as_typed: Some(as_typed.expose()),
+            ssl_port: (!args.skip_ssl).then_some(args.ssl_port),
+            starttls_port: (!args.skip_starttls).then_some(args.starttls_port),
+        },
+    );
+    let password = AppPassword::from_pasted(as_typed.expose());
+    let mut request = Request::new(&args.server, &args.user, password);
     request.recipient = args.to.clone();
     request.ssl_port = (!args.skip_ssl).then_some(args.ssl_port);
     request.starttls_port = (!args.skip_starttls).then_some(args.starttls_port);
@@ -178,7 +123,7 @@ pub fn request_from(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<Request
     request.extra_ca_pem = extra_ca_pem;
     request.login_only = args.login_only;
     request.validate()?;
-    Ok(request)
+    Ok((request, warnings))
 }
 
 fn plain_io(e: &std::io::Error) -> &'static str {
@@ -189,20 +134,47 @@ fn plain_io(e: &std::io::Error) -> &'static str {
     }
 }
 
-fn check(args: &CheckArgs, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<i32, BadInput> {
-    let request = request_from(args, stdin)?;
+pub(super) fn check(
+    args: &CheckArgs,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
+    let (request, warnings) = request_from(args, stdin)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| BadInput(format!("Could not start: {e}")))?;
     let report = runtime.block_on(smtp::test_send(&request))?;
     if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| BadInput(e.to_string()))?;
+        #[derive(serde::Serialize)]
+        struct Output<'a> {
+            #[serde(flatten)]
+            report: &'a Report,
+            warnings: &'a [Warning],
+        }
+        let output = Output {
+            report: &report,
+            warnings: &warnings,
+        };
+        let text = serde_json::to_string_pretty(&output).map_err(|e| BadInput(e.to_string()))?;
         let _ = writeln!(out, "{text}");
     } else {
+        let _ = write!(out, "{}", warnings_text(&warnings));
         let _ = write!(out, "{}", human(&report));
     }
     Ok(if report.any_works() { 0 } else { 1 })
+}
+
+/// Warnings in plain words, with a blank line after them (nothing when there are none).
+pub fn warnings_text(warnings: &[Warning]) -> String {
+    let mut s = String::new();
+    for w in warnings {
+        s += &format!("Warning: {}\n  {}\n  ({})\n", w.title, w.advice, w.id);
+    }
+    if !s.is_empty() {
+        s += "\n";
+    }
+    s
 }
 
 /// The report in plain words.

@@ -1,0 +1,198 @@
+//! `scanmail lookup`: what ScanMail knows before any test, without touching the network.
+
+use super::BadInput;
+use crate::catalog::search::{self, Engine};
+use crate::catalog::warnings::{self, Warning};
+use crate::catalog::{self, Manufacturer, Provider};
+use crate::smtp::{self, Security};
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The device's manufacturer, for example "Konica Minolta", "KM" or "Fuji Xerox".
+    #[arg(long, value_name = "NAME")]
+    pub manufacturer: Option<String>,
+    /// The device's model, for example "bizhub C300i".
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Mail server name, for example smtp.gmail.com.
+    #[arg(long, value_name = "HOST")]
+    pub server: Option<String>,
+    /// The device account's address.
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: Option<String>,
+    /// The From address the device is set to, when it is not the account.
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// Search engine for the manual: web, duckduckgo, bing, or an https:// address with {query}.
+    #[arg(long, value_name = "ENGINE", default_value = "web")]
+    pub engine: String,
+    /// Print one JSON object instead of plain words.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The provider as `lookup` reports it.
+#[derive(Debug, Serialize)]
+pub struct ProviderInfo<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub server: Option<&'a str>,
+    pub ssl_port: Option<u16>,
+    pub starttls_port: Option<u16>,
+    pub recommended: Security,
+    pub app_password_page: Option<&'a str>,
+    pub rules: &'a [catalog::Fact],
+}
+
+impl<'a> From<&'a Provider> for ProviderInfo<'a> {
+    fn from(p: &'a Provider) -> Self {
+        Self {
+            id: &p.id,
+            name: &p.name,
+            server: p.default_server(),
+            ssl_port: p.ssl_port,
+            starttls_port: p.starttls_port,
+            recommended: p.preferred(),
+            app_password_page: p.app_password_page.as_deref(),
+            rules: &p.rules,
+        }
+    }
+}
+
+/// The JSON object `lookup --json` prints.
+#[derive(Debug, Serialize)]
+pub struct LookupOutput<'a> {
+    pub manufacturer: Option<&'a Manufacturer>,
+    pub manual_search: Vec<String>,
+    pub provider: Option<ProviderInfo<'a>>,
+    pub warnings: Vec<Warning>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub(super) fn lookup(args: &LookupArgs, out: &mut dyn Write) -> Result<i32, BadInput> {
+    let (maker, model, server, user, from) = (
+        nonempty(&args.manufacturer),
+        nonempty(&args.model),
+        nonempty(&args.server),
+        nonempty(&args.user),
+        nonempty(&args.from),
+    );
+    if [maker, model, server, user].iter().all(Option::is_none) {
+        return Err(BadInput(
+            "Give at least one of --manufacturer, --model, --server or --user.".into(),
+        ));
+    }
+    let engine = Engine::parse(&args.engine)?;
+    if let Some(s) = server {
+        smtp::validate_server(s)?;
+    }
+    for a in [user, from].into_iter().flatten() {
+        smtp::validate_address(a)
+            .map_err(|a| BadInput(format!("\"{a}\" is not a complete email address.")))?;
+    }
+    let cat = catalog::catalog();
+    let manufacturer = cat.find_manufacturer(maker.unwrap_or(""), model.unwrap_or(""));
+    let manual_search = if maker.is_some() || model.is_some() {
+        search::manual_links(
+            &engine,
+            maker.unwrap_or(""),
+            model.unwrap_or(""),
+            manufacturer,
+        )
+        .into_iter()
+        .map(|l| l.url)
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let provider = cat.provider_for(server.unwrap_or(""), user.unwrap_or(""));
+    let warnings = warnings::warnings(
+        cat,
+        &warnings::Input {
+            server: server.unwrap_or(""),
+            account: user.unwrap_or(""),
+            from,
+            password_as_typed: None,
+            ssl_port: None,
+            starttls_port: None,
+        },
+    );
+    let output = LookupOutput {
+        manufacturer,
+        manual_search,
+        provider: provider.map(ProviderInfo::from),
+        warnings,
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&output)?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = write!(out, "{}", human(&output, maker));
+    }
+    Ok(0)
+}
+
+fn human(o: &LookupOutput<'_>, typed: Option<&str>) -> String {
+    let mut s = String::new();
+    match (o.manufacturer, typed) {
+        (Some(m), _) => {
+            s += &format!("Device: {}\n", m.name);
+            if let Some(f) = &m.web_ui {
+                s += &format!("  Its settings web page is called: {}\n", f.value);
+            }
+            if let Some(f) = &m.smtp_menu {
+                s += &format!("  SMTP settings are under: {}\n", f.value);
+            }
+            for sec in [Security::Ssl, Security::Starttls] {
+                if let Some(word) = m.label_for(sec) {
+                    s += &format!("  It calls {}: \"{word}\"\n", sec.label());
+                }
+            }
+            for f in &m.limits {
+                s += &format!("  Good to know: {}\n", f.value);
+            }
+        }
+        (None, Some(t)) => {
+            s += &format!(
+                "Device: \"{t}\" is not in ScanMail's list yet; the manual search below still works.\n"
+            );
+        }
+        (None, None) => {}
+    }
+    if !o.manual_search.is_empty() {
+        s += "Manual search:\n";
+        for url in &o.manual_search {
+            s += &format!("  {url}\n");
+        }
+    }
+    if let Some(p) = &o.provider {
+        s += &format!("Provider: {}\n", p.name);
+        if let Some(server) = p.server {
+            let ports: Vec<String> = [
+                (p.ssl_port, Security::Ssl),
+                (p.starttls_port, Security::Starttls),
+            ]
+            .iter()
+            .filter_map(|(port, sec)| port.map(|n| format!("{n} with {}", sec.label())))
+            .collect();
+            s += &format!("  Server {server}, port {}\n", ports.join(" or "));
+        }
+        for r in p.rules {
+            s += &format!("  - {}\n", r.value);
+        }
+        if let Some(page) = p.app_password_page {
+            s += &format!("  App passwords are made at {page}\n");
+        }
+    }
+    if !o.warnings.is_empty() {
+        s += "\n";
+        s += &super::warnings_text(&o.warnings);
+    }
+    s
+}

@@ -1,0 +1,93 @@
+//! The command line for IT and scripts. Every subcommand prints plain words, or one JSON object
+//! with `--json`, and exits 2 with a one-line reason on bad input.
+
+mod check;
+mod lookup;
+
+pub use check::{CheckArgs, human, request_from, warnings_text};
+pub use lookup::LookupArgs;
+
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, Write};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scanmail",
+    version,
+    about = "Gets copiers and scanners sending scan-to-email, and proves it works.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Test SSL/TLS (465) and STARTTLS (587) at once with a real login and a real test message.
+    Check(CheckArgs),
+    /// What ScanMail knows before any test (device, provider, warnings), without the network.
+    Lookup(LookupArgs),
+}
+
+/// A reason to exit with status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl<E: std::fmt::Display> From<E> for BadInput {
+    fn from(e: E) -> Self {
+        BadInput(e.to_string())
+    }
+}
+
+/// What `main` should do after parsing.
+pub enum Parsed {
+    /// No subcommand: open the window.
+    Window,
+    /// A subcommand ran (or parsing failed); exit with this status.
+    Exit(i32),
+}
+
+/// Parses the arguments and runs a subcommand, if one was given.
+pub fn run<I, T>(
+    args: I,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Parsed
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = write!(out, "{e}");
+                return Parsed::Exit(0);
+            }
+            // clap's message up to its first blank line, on one line.
+            let text = e.to_string();
+            let reason: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            let _ = writeln!(err, "scanmail: {} (see scanmail --help)", reason.join(" "));
+            return Parsed::Exit(2);
+        }
+    };
+    let result = match cli.command {
+        None => return Parsed::Window,
+        Some(Command::Check(args)) => check::check(&args, stdin, out),
+        Some(Command::Lookup(args)) => lookup::lookup(&args, out),
+    };
+    Parsed::Exit(match result {
+        Ok(code) => code,
+        Err(BadInput(reason)) => {
+            let _ = writeln!(err, "scanmail: {reason}");
+            2
+        }
+    })
+}
