@@ -3,8 +3,10 @@
 //! The library holds every rule; the binary (`main.rs`) only parses arguments and hands over to
 //! [`cli`] or, later, the window.
 
+pub mod card;
 pub mod catalog;
 pub mod cli;
+pub mod org;
 pub mod secrets;
 pub mod smtp;
 pub mod time;

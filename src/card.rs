@@ -1,0 +1,262 @@
+//! The settings card: exactly what to type into the device, as text and as printable HTML.
+//! It never holds the password: the card says where the password goes, not what it is.
+
+use crate::catalog::Manufacturer;
+use crate::smtp::{Report, Security};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Card {
+    pub server: String,
+    pub port: u16,
+    pub security: Security,
+    /// What this device's menus call that security, when the catalog knows.
+    pub device_words: Option<String>,
+    pub login: String,
+    pub from: String,
+    pub device: Option<String>,
+    /// Where the SMTP settings are on this device, when the catalog knows.
+    pub menu_path: Option<String>,
+    /// What the device's settings web page is called, when known.
+    pub web_ui: Option<String>,
+    /// When the settings were proven, and the test message's token.
+    pub tested: Option<(String, String)>,
+}
+
+/// One line of the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub const PASSWORD_ROW: &str = "The app password (16 letters for Google, no spaces)";
+
+impl Card {
+    /// The card for a test whose recommended port worked; `None` when no port worked.
+    pub fn from_report(
+        report: &Report,
+        maker: Option<&Manufacturer>,
+        device: &str,
+    ) -> Option<Card> {
+        let rec = report.recommended?;
+        let device = device.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(Card {
+            server: report.server.clone(),
+            port: rec.port,
+            security: rec.security,
+            device_words: maker
+                .and_then(|m| m.label_for(rec.security))
+                .map(String::from),
+            login: report.account.clone(),
+            from: report.account.clone(),
+            device: (!device.is_empty()).then_some(device),
+            menu_path: maker
+                .and_then(|m| m.smtp_menu.as_ref())
+                .map(|f| f.value.clone()),
+            web_ui: maker
+                .and_then(|m| m.web_ui.as_ref())
+                .map(|f| f.value.clone()),
+            tested: Some((report.started_at.clone(), report.token.clone())),
+        })
+    }
+
+    pub fn security_text(&self) -> String {
+        let generic = match self.security {
+            Security::Ssl => "SSL/TLS (encrypted from the start)",
+            Security::Starttls => "STARTTLS",
+        };
+        match &self.device_words {
+            Some(w) => format!("\"{w}\" ({generic})"),
+            None => generic.to_string(),
+        }
+    }
+
+    pub fn rows(&self) -> Vec<Row> {
+        let mut rows = vec![
+            Row {
+                label: "SMTP server",
+                value: self.server.clone(),
+            },
+            Row {
+                label: "Port",
+                value: self.port.to_string(),
+            },
+            Row {
+                label: "Security",
+                value: self.security_text(),
+            },
+            Row {
+                label: "Authentication",
+                value: "On (SMTP AUTH)".into(),
+            },
+            Row {
+                label: "Login name",
+                value: self.login.clone(),
+            },
+            Row {
+                label: "Password",
+                value: PASSWORD_ROW.into(),
+            },
+            Row {
+                label: "From address",
+                value: self.from.clone(),
+            },
+        ];
+        if let Some(m) = &self.menu_path {
+            rows.push(Row {
+                label: "Where on the device",
+                value: m.clone(),
+            });
+        }
+        rows
+    }
+
+    pub fn title(&self) -> String {
+        match &self.device {
+            Some(d) => format!("Scan-to-email settings for {d}"),
+            None => "Scan-to-email settings".to_string(),
+        }
+    }
+
+    /// Plain text, for the clipboard and for "Save as... .txt".
+    pub fn text(&self) -> String {
+        let mut s = format!("{}\n\n", self.title());
+        for r in self.rows() {
+            s += &format!("{:<22}{}\n", format!("{}:", r.label), r.value);
+        }
+        if let Some(w) = &self.web_ui {
+            s += &format!(
+                "\nOpen the device's settings page ({w}) in a browser, or use its control panel.\n"
+            );
+        }
+        if let Some((when, token)) = &self.tested {
+            s += &format!("Tested by ScanMail at {when} (test message [{token}]).\n");
+        }
+        s
+    }
+
+    /// A small printable page, for "Save as... .html" and "Print".
+    pub fn html(&self) -> String {
+        let mut rows = String::new();
+        for r in self.rows() {
+            rows += &format!(
+                "<tr><th>{}</th><td>{}</td></tr>\n",
+                esc(r.label),
+                esc(&r.value)
+            );
+        }
+        let mut notes = String::new();
+        if let Some(w) = &self.web_ui {
+            notes += &format!(
+                "<p>Open the device's settings page ({}) in a browser, or use its control panel.</p>\n",
+                esc(w)
+            );
+        }
+        if let Some((when, token)) = &self.tested {
+            notes += &format!(
+                "<p class=\"small\">Tested by ScanMail at {} (test message [{}]).</p>\n",
+                esc(when),
+                esc(token)
+            );
+        }
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n\
+             <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:44em}}\
+             table{{border-collapse:collapse;width:100%}}th,td{{text-align:left;padding:.5em;border-bottom:1px solid #ccc;vertical-align:top}}\
+             th{{width:12em}}td{{font-family:ui-monospace,monospace;font-size:1.1em}}.small{{color:#555;font-size:.9em}}</style>\n\
+             </head><body>\n<h1>{title}</h1>\n<table>\n{rows}</table>\n{notes}</body></html>\n",
+            title = esc(&self.title()),
+        )
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::catalog;
+    use crate::smtp::{PortResult, Recommended, Stage};
+
+    fn report(security: Security, port: u16) -> Report {
+        Report {
+            server: "smtp.gmail.com".into(),
+            account: "lab-scanner@example.edu".into(),
+            recipient: "lab-scanner@example.edu".into(),
+            login_only: false,
+            token: "K7QX2M".into(),
+            started_at: "2026-11-27T10:00:00Z".into(),
+            results: vec![PortResult {
+                port,
+                security,
+                works: true,
+                stage: Stage::Done,
+                sent: true,
+                elapsed_ms: 5,
+                problem: None,
+                reply: None,
+                advice: None,
+                tls: None,
+                address: None,
+                detail: None,
+            }],
+            recommended: Some(Recommended { port, security }),
+        }
+    }
+
+    #[test]
+    fn the_card_uses_the_device_words() {
+        let km = catalog().manufacturer("Konica Minolta");
+        let card = Card::from_report(
+            &report(Security::Ssl, 465),
+            km,
+            "Konica Minolta bizhub C300i",
+        )
+        .unwrap();
+        let text = card.text();
+        assert!(
+            text.contains("SMTP server:          smtp.gmail.com"),
+            "{text}"
+        );
+        assert!(text.contains("Port:                 465"), "{text}");
+        assert!(text.contains("\"SMTP over SSL\" (SSL/TLS"), "{text}");
+        assert!(
+            text.contains("Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("From address:         lab-scanner@example.edu"),
+            "{text}"
+        );
+        let card = Card::from_report(&report(Security::Starttls, 587), km, "").unwrap();
+        assert!(card.text().contains("\"Start TLS\" (STARTTLS)"));
+        assert_eq!(card.title(), "Scan-to-email settings");
+    }
+
+    #[test]
+    fn no_card_without_a_working_port() {
+        let mut r = report(Security::Ssl, 465);
+        r.recommended = None;
+        assert!(Card::from_report(&r, None, "x").is_none());
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        let card = Card::from_report(
+            &report(Security::Ssl, 465),
+            None,
+            "<script>alert(1)</script> & co",
+        )
+        .unwrap();
+        let html = card.html();
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+        assert!(html.contains("<th>Port</th><td>465</td>"));
+    }
+}

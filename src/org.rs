@@ -1,0 +1,197 @@
+//! The organization preset IT ships (`org.toml`): its name, help desk, server and ports, the
+//! steps to create a device account, and the manual search engine. ScanMail has a built-in
+//! default for Google Workspace / Gmail.
+
+use crate::catalog::search::Engine;
+use serde::{Deserialize, Serialize};
+
+pub const BUILT_IN_TOML: &str = include_str!("../resources/presets/google-workspace.toml");
+
+/// One step of Part 1 (the device account), as the organization words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub title: String,
+    pub text: String,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub organization: String,
+    #[serde(default)]
+    pub help_desk: String,
+    pub server: String,
+    #[serde(default)]
+    pub ssl_port: Option<u16>,
+    #[serde(default)]
+    pub starttls_port: Option<u16>,
+    /// Staff may not change the server and ports.
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default)]
+    pub account_domain: String,
+    #[serde(default)]
+    pub naming_hint: String,
+    #[serde(default)]
+    pub manual_search: String,
+    #[serde(default)]
+    pub why: String,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+impl Preset {
+    /// Parses preset text; the error names the line and says what is wrong.
+    pub fn parse(text: &str) -> Result<Preset, String> {
+        let preset: Preset = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim().to_string();
+            match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            }
+        })?;
+        preset.check()?;
+        Ok(preset)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        crate::smtp::validate_server(&self.server).map_err(|e| format!("server: {e}"))?;
+        if self.ssl_port == Some(0) || self.starttls_port == Some(0) {
+            return Err("ports go from 1 to 65535".into());
+        }
+        if self.ssl_port.is_none() && self.starttls_port.is_none() {
+            return Err("give ssl_port, starttls_port, or both".into());
+        }
+        Engine::parse(&self.manual_search)?;
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Some(link) = &step.link {
+                if !(link.starts_with("https://") || link.starts_with("http://")) {
+                    return Err(format!(
+                        "step {} ({}): the link must start with https://",
+                        i + 1,
+                        step.title
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The built-in Google Workspace preset.
+    pub fn built_in() -> Preset {
+        Preset::parse(BUILT_IN_TOML).unwrap_or_else(|_| Preset {
+            organization: "Google Workspace".into(),
+            help_desk: String::new(),
+            server: "smtp.gmail.com".into(),
+            ssl_port: Some(465),
+            starttls_port: Some(587),
+            locked: false,
+            account_domain: String::new(),
+            naming_hint: String::new(),
+            manual_search: String::new(),
+            why: String::new(),
+            steps: Vec::new(),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        Engine::parse(&self.manual_search).unwrap_or_default()
+    }
+
+    /// A suggested device account name from where the device is, e.g.
+    /// `warren-second-floor-scanner`, following the preset's naming hint.
+    pub fn suggest_account_name(&self, building: &str, floor: &str, device: &str) -> String {
+        let slug = |s: &str| {
+            let s: String = s
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            s.split('-')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("-")
+        };
+        let hint = if self.naming_hint.is_empty() {
+            "{building}-{floor}-{device}"
+        } else {
+            &self.naming_hint
+        };
+        let name = hint
+            .replace("{building}", &slug(building))
+            .replace("{floor}", &slug(floor))
+            .replace("{device}", &slug(device));
+        let name = slug(&name);
+        if self.account_domain.is_empty() || name.is_empty() {
+            name
+        } else {
+            format!("{name}@{}", self.account_domain)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_preset_parses() {
+        let p = Preset::parse(BUILT_IN_TOML).unwrap();
+        assert_eq!(p.server, "smtp.gmail.com");
+        assert_eq!((p.ssl_port, p.starttls_port), (Some(465), Some(587)));
+        assert_eq!(p.steps.len(), 5);
+        assert!(
+            p.steps
+                .iter()
+                .any(|s| s.link.as_deref() == Some("https://myaccount.google.com/apppasswords"))
+        );
+        assert_eq!(Preset::built_in(), p);
+    }
+
+    #[test]
+    fn account_names_are_suggested() {
+        let p = Preset::built_in();
+        assert_eq!(
+            p.suggest_account_name("Warren", "Second floor", "Scanner"),
+            "warren-second-floor-scanner"
+        );
+        assert_eq!(
+            p.suggest_account_name(" Hall 7 ", "2nd", "Copier (color)"),
+            "hall-7-2nd-copier-color"
+        );
+        assert_eq!(p.suggest_account_name("", "", ""), "");
+        let uni = Preset {
+            account_domain: "uni.edu".into(),
+            naming_hint: "spa-{building}-{device}".into(),
+            ..p
+        };
+        assert_eq!(
+            uni.suggest_account_name("Warren", "2", "scanner"),
+            "spa-warren-scanner@uni.edu"
+        );
+    }
+
+    #[test]
+    fn broken_presets_say_which_line() {
+        let e =
+            Preset::parse("organization = \"X\"\nserver = \"smtp.x.edu\"\nssl_port = \"465\"\n")
+                .unwrap_err();
+        assert!(e.starts_with("line 3:"), "{e}");
+        let e = Preset::parse("organization = \"X\"\nserver = \"https://smtp\"\nssl_port = 465\n")
+            .unwrap_err();
+        assert!(e.contains("server"), "{e}");
+        let e = Preset::parse("organization = \"X\"\nserver = \"smtp.x.edu\"\nssl_port = 465\nmanual_search = \"altavista\"\n").unwrap_err();
+        assert!(e.contains("search engine"), "{e}");
+        let e = Preset::parse(
+            "organization = \"X\"\nserver = \"smtp.x.edu\"\nssl_port = 465\nsurprise = 1\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("line 4") && e.contains("surprise"), "{e}");
+    }
+}
