@@ -6,6 +6,8 @@
 pub mod card;
 pub mod catalog;
 pub mod cli;
+pub mod fsutil;
+pub mod gui;
 pub mod org;
 pub mod secrets;
 pub mod smtp;

@@ -11,9 +11,11 @@ fn main() {
     match parsed {
         scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
         scanmail::cli::Parsed::Window => {
-            println!(
-                "The ScanMail window is not part of this build yet. Run: scanmail check --help"
-            );
+            if let Err(e) = scanmail::gui::run() {
+                eprintln!("scanmail: the window could not open: {e}");
+                eprintln!("The command line still works: scanmail check --help");
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -91,7 +91,7 @@ impl Stage {
 }
 
 /// Everything a test send needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     pub server: String,
     pub account: String,

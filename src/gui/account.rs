@@ -1,0 +1,349 @@
+//! Step 1, Account: why a device account, the organization's steps, the address and the app
+//! password.
+
+use super::style;
+use crate::catalog::{self, warnings};
+use crate::org::Preset;
+use crate::secrets::AppPassword;
+use iced::widget::{Column, button, checkbox, column, container, row, text, text_input};
+use iced::{Element, Length};
+
+pub const ADDRESS_ID: &str = "account-address";
+pub const PASSWORD_ID: &str = "account-password";
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub address: String,
+    /// The app password as it stands in the field (spaces already removed). In memory only.
+    password: String,
+    pub show_password: bool,
+    /// Set when spaces were removed from a paste, so the window can say so.
+    pub spaces_removed: bool,
+    pub building: String,
+    pub floor: String,
+    pub device_kind: String,
+    /// Which of the organization's steps are ticked.
+    pub ticked: Vec<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    AddressChanged(String),
+    PasswordChanged(String),
+    ToggleShow,
+    BuildingChanged(String),
+    FloorChanged(String),
+    DeviceKindChanged(String),
+    UseSuggestion,
+    Tick(usize, bool),
+    OpenLink(usize),
+    Next,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    None,
+    OpenUrl(String),
+    Next,
+}
+
+impl State {
+    pub fn password(&self) -> AppPassword {
+        AppPassword::new(self.password.clone())
+    }
+
+    pub fn set_password(&mut self, password: &AppPassword) {
+        self.password = password.expose().to_string();
+    }
+
+    /// The address problem to show, if any (only once something is typed).
+    pub fn address_error(&self, preset: &Preset) -> Option<String> {
+        let a = self.address.trim();
+        if a.is_empty() {
+            return None;
+        }
+        if crate::smtp::validate_address(a).is_err() {
+            return Some(
+                "This is not a complete email address yet. It should look like name@example.edu."
+                    .into(),
+            );
+        }
+        let domain = &preset.account_domain;
+        if !domain.is_empty()
+            && !a
+                .to_ascii_lowercase()
+                .ends_with(&format!("@{}", domain.to_ascii_lowercase()))
+        {
+            return Some(format!(
+                "{} device accounts end in @{domain}. Check the address.",
+                preset.organization
+            ));
+        }
+        None
+    }
+
+    pub fn is_done(&self, preset: &Preset) -> bool {
+        !self.address.trim().is_empty()
+            && self.address_error(preset).is_none()
+            && !self.password.is_empty()
+    }
+
+    pub fn suggestion(&self, preset: &Preset) -> String {
+        preset.suggest_account_name(&self.building, &self.floor, &self.device_kind)
+    }
+
+    pub fn update(&mut self, message: Message, preset: &Preset) -> Action {
+        match message {
+            Message::AddressChanged(a) => self.address = a,
+            Message::PasswordChanged(p) => {
+                let cleaned: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+                self.spaces_removed = cleaned.len() != p.len();
+                self.password = cleaned;
+            }
+            Message::ToggleShow => self.show_password = !self.show_password,
+            Message::BuildingChanged(s) => self.building = s,
+            Message::FloorChanged(s) => self.floor = s,
+            Message::DeviceKindChanged(s) => self.device_kind = s,
+            Message::UseSuggestion => {
+                let name = self.suggestion(preset);
+                if !name.is_empty() {
+                    self.address = name;
+                }
+            }
+            Message::Tick(i, on) => {
+                if self.ticked.len() < preset.steps.len() {
+                    self.ticked.resize(preset.steps.len(), false);
+                }
+                if let Some(t) = self.ticked.get_mut(i) {
+                    *t = on;
+                }
+            }
+            Message::OpenLink(i) => {
+                if let Some(link) = preset.steps.get(i).and_then(|s| s.link.clone()) {
+                    return Action::OpenUrl(link);
+                }
+            }
+            Message::Next => return Action::Next,
+        }
+        Action::None
+    }
+
+    /// A gentle warning about the password's shape (for example a Google app password is 16
+    /// letters).
+    pub fn password_warning(&self, preset: &Preset) -> Option<String> {
+        if self.password.is_empty() {
+            return None;
+        }
+        warnings::warnings(
+            catalog::catalog(),
+            &warnings::Input {
+                server: &preset.server,
+                account: &self.address,
+                password_as_typed: Some(&self.password),
+                ..warnings::Input::default()
+            },
+        )
+        .into_iter()
+        .find(|w| w.id == "not-an-app-password")
+        .map(|w| w.advice)
+    }
+
+    pub fn view<'a>(&'a self, preset: &'a Preset) -> Element<'a, Message> {
+        let mut steps = Column::new().spacing(8);
+        for (i, step) in preset.steps.iter().enumerate() {
+            let ticked = self.ticked.get(i).copied().unwrap_or(false);
+            let mut line = row![
+                checkbox(ticked)
+                    .label(format!("{}. {}", i + 1, step.title))
+                    .on_toggle(move |on| Message::Tick(i, on))
+                    .width(Length::Fill),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center);
+            if step.link.is_some() {
+                line = line.push(
+                    button(text("Open").size(style::SMALL))
+                        .on_press(Message::OpenLink(i))
+                        .style(button::secondary),
+                );
+            }
+            steps = steps.push(
+                column![line, text(&step.text).size(style::SMALL).style(style::hint)].spacing(2),
+            );
+        }
+
+        let suggestion = self.suggestion(preset);
+        let naming = column![
+            text("Suggested account name").size(style::BODY),
+            row![
+                text_input("Building", &self.building)
+                    .on_input(Message::BuildingChanged)
+                    .width(Length::FillPortion(2)),
+                text_input("Floor", &self.floor)
+                    .on_input(Message::FloorChanged)
+                    .width(Length::FillPortion(2)),
+                text_input("Device (scanner, copier)", &self.device_kind)
+                    .on_input(Message::DeviceKindChanged)
+                    .width(Length::FillPortion(3)),
+            ]
+            .spacing(8),
+            row![
+                text(if suggestion.is_empty() {
+                    "Fill in where the device is to get a name.".to_string()
+                } else {
+                    suggestion.clone()
+                })
+                .size(style::BODY)
+                .width(Length::Fill),
+                button(text("Use this name").size(style::SMALL))
+                    .on_press_maybe((!suggestion.is_empty()).then_some(Message::UseSuggestion))
+                    .style(button::secondary),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+        ]
+        .spacing(6);
+
+        let mut fields = column![
+            text("Device account address").size(style::BODY),
+            text_input("name@example.edu", &self.address)
+                .id(ADDRESS_ID)
+                .on_input(Message::AddressChanged)
+                .on_submit(Message::Next)
+                .padding(8),
+        ]
+        .spacing(6);
+        if let Some(e) = self.address_error(preset) {
+            fields = fields.push(text(e).size(style::SMALL).style(style::error));
+        }
+        fields = fields.push(text("App password").size(style::BODY)).push(
+            row![
+                text_input("Paste the app password here", &self.password)
+                    .id(PASSWORD_ID)
+                    .secure(!self.show_password)
+                    .on_input(Message::PasswordChanged)
+                    .on_paste(Message::PasswordChanged)
+                    .on_submit(Message::Next)
+                    .padding(8)
+                    .width(Length::Fill),
+                button(text(if self.show_password { "Hide" } else { "Show" }).size(style::SMALL))
+                    .on_press(Message::ToggleShow)
+                    .style(button::secondary),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+        );
+        if self.spaces_removed {
+            fields = fields.push(
+                text("Spaces were removed: app passwords are typed without them.")
+                    .size(style::SMALL)
+                    .style(style::hint),
+            );
+        }
+        if let Some(w) = self.password_warning(preset) {
+            fields = fields.push(
+                container(text(w).size(style::SMALL))
+                    .padding(8)
+                    .style(style::caution),
+            );
+        }
+        fields = fields.push(
+            text("The password stays on this computer, in memory, until ScanMail closes.")
+                .size(style::SMALL)
+                .style(style::hint),
+        );
+
+        column![
+            text("1. The device account").size(style::TITLE),
+            text(preset.why.trim().replace('\n', " ")).size(style::BODY),
+            container(
+                column![
+                    text(format!("{}: steps", preset.organization)).size(style::BODY),
+                    steps
+                ]
+                .spacing(10)
+            )
+            .padding(14)
+            .width(Length::Fill)
+            .style(style::panel),
+            container(naming)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::panel),
+            container(fields)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::panel),
+            row![
+                iced::widget::space::horizontal(),
+                button(text("Next: the device"))
+                    .on_press(Message::Next)
+                    .style(button::primary)
+                    .padding([8, 16]),
+            ],
+        ]
+        .spacing(style::GAP)
+        .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_spaces_are_removed_and_said() {
+        let preset = Preset::built_in();
+        let mut s = State::default();
+        s.update(
+            Message::PasswordChanged("abcd efgh ijkl mnop".into()),
+            &preset,
+        );
+        assert_eq!(s.password().expose(), "abcdefghijklmnop");
+        assert!(s.spaces_removed);
+        assert_eq!(s.password_warning(&preset), None);
+        s.update(Message::PasswordChanged("Winter2026!".into()), &preset);
+        assert!(!s.spaces_removed);
+        assert!(s.password_warning(&preset).unwrap().contains("16 letters"));
+    }
+
+    #[test]
+    fn the_address_is_checked_but_kept() {
+        let preset = Preset::built_in();
+        let mut s = State::default();
+        assert_eq!(s.address_error(&preset), None);
+        s.update(Message::AddressChanged("lab-scanner@".into()), &preset);
+        assert!(
+            s.address_error(&preset)
+                .unwrap()
+                .contains("not a complete email address")
+        );
+        assert_eq!(s.address, "lab-scanner@", "nothing typed is lost");
+        assert!(!s.is_done(&preset));
+        s.update(
+            Message::AddressChanged("lab-scanner@example.edu".into()),
+            &preset,
+        );
+        s.update(Message::PasswordChanged("abcdefghijklmnop".into()), &preset);
+        assert!(s.is_done(&preset));
+    }
+
+    #[test]
+    fn suggestions_and_links() {
+        let preset = Preset::built_in();
+        let mut s = State::default();
+        s.update(Message::BuildingChanged("Warren".into()), &preset);
+        s.update(Message::FloorChanged("Second floor".into()), &preset);
+        s.update(Message::DeviceKindChanged("Scanner".into()), &preset);
+        s.update(Message::UseSuggestion, &preset);
+        assert_eq!(s.address, "warren-second-floor-scanner");
+        let last = preset.steps.len() - 1;
+        assert_eq!(
+            s.update(Message::OpenLink(last), &preset),
+            Action::OpenUrl("https://myaccount.google.com/apppasswords".into())
+        );
+        assert_eq!(s.update(Message::Tick(1, true), &preset), Action::None);
+        assert_eq!(s.ticked, vec![false, true, false, false, false]);
+        assert_eq!(s.update(Message::OpenLink(99), &preset), Action::None);
+    }
+}

@@ -1,0 +1,58 @@
+//! The real side effects: the browser, file dialogs and files. Only `app.rs` calls these, from
+//! Tasks; tests never reach them.
+
+use std::path::PathBuf;
+
+/// Opens a web address (or a file) with the system's default program.
+pub async fn open(target: String) -> Result<(), String> {
+    open::that_detached(&target).map_err(|_| {
+        format!("ScanMail could not open a browser. Copy this address into one: {target}")
+    })
+}
+
+/// Asks for a PEM certificate file and reads it.
+pub async fn pick_ca_file() -> Option<(PathBuf, Result<Vec<u8>, String>)> {
+    let handle = rfd::AsyncFileDialog::new()
+        .set_title("Choose the mail server's certificate file")
+        .add_filter("Certificate (PEM)", &["pem", "crt", "cer"])
+        .add_filter("All files", &["*"])
+        .pick_file()
+        .await?;
+    let path = handle.path().to_path_buf();
+    let bytes = std::fs::read(&path).map_err(|e| format!("The file could not be read: {e}."));
+    Some((path, bytes))
+}
+
+/// Asks where to save the card and writes it: HTML unless the name ends in .txt.
+pub async fn save_card(text: String, html: String) -> Result<Option<PathBuf>, String> {
+    let Some(handle) = rfd::AsyncFileDialog::new()
+        .set_title("Save the settings card")
+        .set_file_name("scan-to-email-settings.html")
+        .add_filter("Web page (HTML)", &["html", "htm"])
+        .add_filter("Plain text", &["txt"])
+        .save_file()
+        .await
+    else {
+        return Ok(None);
+    };
+    let path = handle.path().to_path_buf();
+    let is_text = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    let body = if is_text { text } else { html };
+    crate::fsutil::write_atomic(&path, body.as_bytes()).map_err(|e| {
+        format!(
+            "The card could not be saved to {}: {e}. Try another folder.",
+            path.display()
+        )
+    })?;
+    Ok(Some(path))
+}
+
+/// Writes the card to a temporary page and opens it, so the browser can print it.
+pub async fn print_card(html: String) -> Result<(), String> {
+    let path = std::env::temp_dir().join("scanmail-settings-card.html");
+    crate::fsutil::write_atomic(&path, html.as_bytes())
+        .map_err(|e| format!("The card could not be prepared for printing: {e}."))?;
+    open(path.to_string_lossy().into_owned()).await
+}

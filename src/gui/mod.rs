@@ -1,0 +1,32 @@
+//! The window: four steps (Account, Device, Test send, Settings card) on iced.
+//!
+//! `app.rs` holds the state, the top `Message`, `update` and `view`. Each step is its own file
+//! with its own `Message` and `Action`; `app.rs` turns actions into [`Effect`]s and effects into
+//! iced `Task`s, so tests can drive `update` without a browser, dialog or network.
+
+pub mod account;
+pub mod app;
+pub mod device;
+pub mod settings_card;
+pub mod style;
+pub mod test_send;
+
+mod desktop;
+mod icon;
+
+pub use app::{App, Effect, Message, Step};
+
+/// Opens the window and runs until it is closed.
+pub fn run() -> iced::Result {
+    iced::application(App::boot, App::update, App::view)
+        .title(App::title)
+        .subscription(App::subscription)
+        .theme(App::theme)
+        .window(iced::window::Settings {
+            size: iced::Size::new(1000.0, 760.0),
+            min_size: Some(iced::Size::new(760.0, 560.0)),
+            icon: icon::window_icon(),
+            ..iced::window::Settings::default()
+        })
+        .run()
+}

@@ -1,0 +1,152 @@
+//! Step 4, Settings card: exactly what to type into the device; copy, save, print.
+
+use super::style;
+use crate::card::{Card, PASSWORD_ROW};
+use crate::secrets::AppPassword;
+use iced::widget::{Column, button, column, container, row, text};
+use iced::{Element, Length};
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub reveal: bool,
+    /// What happened after Copy, Save or Print, in plain words.
+    pub notice: Option<String>,
+    /// Copied, saved or printed at least once.
+    pub used: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    ToggleReveal,
+    Copy,
+    SaveAs,
+    Print,
+    GoToTest,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    None,
+    Copy(String),
+    Save { text: String, html: String },
+    Print(String),
+    GoToTest,
+}
+
+impl State {
+    pub fn update(&mut self, message: Message, card: Option<&Card>) -> Action {
+        let Some(card) = card else {
+            return if message == Message::GoToTest {
+                Action::GoToTest
+            } else {
+                Action::None
+            };
+        };
+        match message {
+            Message::ToggleReveal => self.reveal = !self.reveal,
+            Message::Copy => {
+                self.used = true;
+                self.notice =
+                    Some("Copied. The password is not in the copy: type it from step 1.".into());
+                return Action::Copy(card.text());
+            }
+            Message::SaveAs => {
+                return Action::Save {
+                    text: card.text(),
+                    html: card.html(),
+                };
+            }
+            Message::Print => return Action::Print(card.html()),
+            Message::GoToTest => return Action::GoToTest,
+        }
+        Action::None
+    }
+
+    pub fn view<'a>(
+        &'a self,
+        card: Option<&'a Card>,
+        password: &AppPassword,
+    ) -> Element<'a, Message> {
+        let title = text("4. Settings card").size(style::TITLE);
+        let Some(card) = card else {
+            return column![
+                title,
+                text("The card shows the settings that worked, so run the test send first.")
+                    .size(style::BODY),
+                button(text("Go to the test send"))
+                    .on_press(Message::GoToTest)
+                    .style(button::primary)
+                    .padding([8, 16]),
+            ]
+            .spacing(style::GAP)
+            .into();
+        };
+        let mut rows = Column::new().spacing(10);
+        for r in card.rows() {
+            let value: Element<'_, Message> = if r.value == PASSWORD_ROW {
+                let shown = if self.reveal && !password.is_empty() {
+                    password.expose().to_string()
+                } else {
+                    "•".repeat(password.len().clamp(8, 16))
+                };
+                row![
+                    text(shown).size(18).font(iced::Font::MONOSPACE),
+                    button(text(if self.reveal { "Hide" } else { "Show" }).size(style::SMALL))
+                        .on_press(Message::ToggleReveal)
+                        .style(button::secondary),
+                ]
+                .spacing(10)
+                .align_y(iced::Alignment::Center)
+                .into()
+            } else {
+                text(r.value).size(18).font(iced::Font::MONOSPACE).into()
+            };
+            rows = rows.push(
+                row![text(r.label).size(style::BODY).width(190), value]
+                    .spacing(10)
+                    .align_y(iced::Alignment::Center),
+            );
+        }
+        let mut content = column![
+            title,
+            text(card.title()).size(20),
+            text("Type these into the device's email (SMTP) settings, exactly as shown.")
+                .size(style::BODY),
+            container(rows)
+                .padding(16)
+                .width(Length::Fill)
+                .style(style::panel),
+        ]
+        .spacing(style::GAP);
+        if let Some(w) = &card.web_ui {
+            content = content.push(
+                text(format!(
+                    "Open the device's settings page ({w}) in a browser, or use its control panel."
+                ))
+                .size(style::SMALL)
+                .style(style::hint),
+            );
+        }
+        content = content.push(
+            row![
+                button(text("Copy"))
+                    .on_press(Message::Copy)
+                    .style(button::primary)
+                    .padding([8, 16]),
+                button(text("Save as..."))
+                    .on_press(Message::SaveAs)
+                    .style(button::secondary)
+                    .padding([8, 16]),
+                button(text("Print"))
+                    .on_press(Message::Print)
+                    .style(button::secondary)
+                    .padding([8, 16]),
+            ]
+            .spacing(8),
+        );
+        if let Some(n) = &self.notice {
+            content = content.push(text(n).size(style::SMALL));
+        }
+        content.into()
+    }
+}

@@ -1,0 +1,81 @@
+//! A few style helpers on top of iced's built-in theme.
+
+use iced::widget::{container, text};
+use iced::{Border, Theme};
+
+pub const GAP: u32 = 12;
+pub const TITLE: u32 = 26;
+pub const BODY: u32 = 16;
+pub const SMALL: u32 = 14;
+
+/// A card-like box for a group of fields.
+pub fn panel(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(p.background.weak.color.into()),
+        border: Border {
+            radius: 8.0.into(),
+            width: 1.0,
+            color: p.background.strong.color,
+        },
+        ..container::Style::default()
+    }
+}
+
+/// The step list on the left.
+pub fn sidebar(theme: &Theme) -> container::Style {
+    let p = theme.extended_palette();
+    container::Style {
+        background: Some(p.background.weak.color.into()),
+        ..container::Style::default()
+    }
+}
+
+/// A box that tells good news.
+pub fn good(theme: &Theme) -> container::Style {
+    tinted(theme, theme.extended_palette().success.weak.color)
+}
+
+/// A box that tells something went wrong.
+pub fn bad(theme: &Theme) -> container::Style {
+    tinted(theme, theme.extended_palette().danger.weak.color)
+}
+
+/// A box for a warning before testing.
+pub fn caution(theme: &Theme) -> container::Style {
+    tinted(theme, theme.extended_palette().warning.weak.color)
+}
+
+fn tinted(theme: &Theme, color: iced::Color) -> container::Style {
+    container::Style {
+        background: Some(color.scale_alpha(0.35).into()),
+        border: Border {
+            radius: 6.0.into(),
+            width: 1.0,
+            color,
+        },
+        text_color: Some(theme.extended_palette().background.base.text),
+        ..container::Style::default()
+    }
+}
+
+/// Small grey text for hints.
+pub fn hint(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(
+            theme
+                .extended_palette()
+                .background
+                .strong
+                .text
+                .scale_alpha(0.8),
+        ),
+    }
+}
+
+/// Text for inline validation.
+pub fn error(theme: &Theme) -> text::Style {
+    text::Style {
+        color: Some(theme.extended_palette().danger.base.color),
+    }
+}
