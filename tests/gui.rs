@@ -1,0 +1,337 @@
+//! The window, driven like a person would: clicking labels and typing into fields in iced's
+//! headless simulator, with side effects checked as `Effect`s and the test send run for real
+//! against the scripted SMTP peer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use iced_test::selector::{self, Candidate};
+use iced_test::simulator::Simulator;
+use scanmail::gui::{App, Effect, Message, Step, account, device, test_send};
+use scanmail::org::Preset;
+use scanmail::smtp::{self, Options};
+use std::path::PathBuf;
+use support::{Cert, Fault, Mode, PASSWORD, Peer, Pki, Script, USER};
+
+/// Builds the view, lets `act` click and type, then feeds the resulting messages to the app.
+fn interact(app: &mut App, act: impl FnOnce(&mut Simulator<'_, Message>)) -> Vec<Effect> {
+    let messages: Vec<Message> = {
+        let mut ui = Simulator::with_size(iced::Settings::default(), (1100.0, 2600.0), app.view());
+        act(&mut ui);
+        ui.into_messages().collect()
+    };
+    messages
+        .into_iter()
+        .map(|m| app.handle(m))
+        .filter(|e| *e != Effect::None)
+        .collect()
+}
+
+/// True when some text on screen contains `needle`.
+fn shows(app: &App, needle: &str) -> bool {
+    let mut ui = Simulator::with_size(iced::Settings::default(), (1100.0, 2600.0), app.view());
+    let needle = needle.to_string();
+    ui.find(move |c: Candidate<'_>| match c {
+        Candidate::Text { content, .. } if content.contains(needle.as_str()) => Some(()),
+        _ => None,
+    })
+    .is_ok()
+}
+
+fn type_into(app: &mut App, id: &'static str, text: &str) -> Vec<Effect> {
+    interact(app, |ui| {
+        ui.click(selector::id(id)).expect("field on screen");
+        ui.typewrite(text);
+    })
+}
+
+fn click(app: &mut App, label: &str) -> Vec<Effect> {
+    let label = label.to_string();
+    interact(app, move |ui| {
+        ui.click(label.as_str())
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+    })
+}
+
+/// Runs a started test send for real and feeds its progress and result back to the window.
+async fn run_effects(app: &mut App, effects: Vec<Effect>) {
+    for effect in effects {
+        let Effect::StartTest(request) = effect else {
+            continue;
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let options = Options {
+            events: Some(tx),
+            ..Options::default()
+        };
+        let result = smtp::test_send_with(&request, options).await;
+        while let Ok(ev) = rx.try_recv() {
+            app.handle(Message::Test(test_send::Message::Progress(ev)));
+        }
+        app.handle(Message::Test(test_send::Message::Finished(result)));
+    }
+}
+
+struct Setup {
+    _pki: Pki,
+    _ssl: Peer,
+    _st: Peer,
+    app: App,
+}
+
+async fn setup(script: Script) -> Setup {
+    let pki = Pki::new();
+    let tls = pki.server_config(Cert::Good);
+    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
+    let st = Peer::start(Mode::Plain, script, tls).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::built_in()
+    };
+    let mut app = App::new(preset);
+    // The organization's own CA, as the Advanced file dialog would load it.
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("test-ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    Setup {
+        _pki: pki,
+        _ssl: ssl,
+        _st: st,
+        app,
+    }
+}
+
+fn fill_account(app: &mut App, password: &str) {
+    type_into(app, account::ADDRESS_ID, USER);
+    type_into(app, account::PASSWORD_ID, password);
+    click(app, "Next: the device");
+    assert_eq!(app.step, Step::Device);
+}
+
+fn fill_device(app: &mut App) {
+    type_into(app, device::MAKER_ID, "Konica Minolta");
+    type_into(app, device::MODEL_ID, "bizhub C300i");
+    assert!(shows(
+        app,
+        "The email (SMTP) settings are usually under: Utility > Administrator"
+    ));
+    assert!(shows(
+        app,
+        "SSL/TLS (port 465) is called \"SMTP over SSL\"."
+    ));
+    click(app, "Next: test send");
+    assert_eq!(app.step, Step::TestSend);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn happy_path_ends_with_a_settings_card() {
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    assert!(shows(app, "The device account"));
+    fill_account(app, PASSWORD);
+    assert!(app.is_done(Step::Account));
+    fill_device(app);
+    assert!(app.is_done(Step::Device));
+
+    let effects = click(app, "Test send");
+    assert!(
+        matches!(effects.as_slice(), [Effect::StartTest(_)]),
+        "{effects:?}"
+    );
+    assert!(app.test.running);
+    assert!(shows(app, "Cancel"));
+    run_effects(app, effects).await;
+
+    assert!(!app.test.running);
+    assert!(shows(app, "Works: the test message was accepted"));
+    let port = app.preset.ssl_port.unwrap();
+    assert!(shows(app, &format!("Use port {port} with SSL/TLS.")));
+    assert!(app.is_done(Step::TestSend));
+
+    click(app, "Show the settings card");
+    assert_eq!(app.step, Step::Card);
+    assert!(shows(
+        app,
+        "Scan-to-email settings for Konica Minolta bizhub C300i"
+    ));
+    assert!(shows(
+        app,
+        "\"SMTP over SSL\" (SSL/TLS (encrypted from the start))"
+    ));
+    assert!(shows(
+        app,
+        "Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"
+    ));
+    assert!(
+        !shows(app, PASSWORD),
+        "the password is hidden until asked for"
+    );
+    click(app, "Show");
+    assert!(shows(app, PASSWORD));
+
+    let effects = click(app, "Copy");
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(text.contains("SMTP server:          127.0.0.1"), "{text}");
+    assert!(
+        !text.contains(PASSWORD),
+        "the copy never holds the password"
+    );
+    assert!(app.is_done(Step::Card));
+    let effects = click(app, "Save as...");
+    let [Effect::SaveCard { text, html }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(!text.contains(PASSWORD) && !html.contains(PASSWORD));
+    assert!(matches!(
+        click(app, "Print").as_slice(),
+        [Effect::PrintCard(_)]
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_shows_what_to_do() {
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    fill_account(app, "wrongpasswordxyz");
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    assert!(shows(app, "Failed: The login was not accepted"));
+    assert!(shows(
+        app,
+        "What to do: Check the address. Use an app password"
+    ));
+    assert!(shows(app, "Neither port works yet."));
+    assert!(!shows(app, "The server said:"), "details stay closed");
+    interact(app, |ui| {
+        ui.click("Details").unwrap();
+    });
+    assert!(shows(
+        app,
+        "The server said: 535 5.7.8 Username and Password not accepted."
+    ));
+    assert!(shows(app, "Problem id: auth-rejected (stage: auth)"));
+    assert!(app.settings_card().is_none());
+    click(app, "4  Settings card");
+    assert!(shows(app, "run the test send first"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_speaks_plainly_and_keeps_what_was_typed() {
+    let mut built_in = App::new(Preset::built_in());
+    let app = &mut built_in;
+    type_into(app, account::ADDRESS_ID, "lab-scanner@");
+    assert!(shows(app, "This is not a complete email address yet."));
+    assert_eq!(app.account.address, "lab-scanner@");
+    type_into(app, account::PASSWORD_ID, "Winter2026!");
+    assert!(shows(app, "This looks like a normal password"));
+
+    click(app, "3  Test send");
+    let effects = click(app, "Test send");
+    assert!(effects.is_empty(), "bad input never starts a test");
+    assert!(
+        shows(app, "is not a complete email address"),
+        "the account problem is named"
+    );
+    assert!(shows(app, "(step 1, Account)"));
+
+    interact(app, |ui| {
+        ui.click("Advanced ▸").unwrap();
+    });
+    type_into(app, test_send::SSL_PORT_ID, "x");
+    assert!(shows(
+        app,
+        "The SSL/TLS port must be a number from 1 to 65535."
+    ));
+    assert_eq!(app.test.ssl_port, "465x", "typed text is kept");
+
+    // Warnings before testing.
+    let server = app.test.server.clone();
+    app.handle(Message::Test(test_send::Message::ServerChanged(
+        "smtp-relay.gmail.com".into(),
+    )));
+    assert!(shows(app, "smtp-relay.gmail.com will likely not work"));
+    app.handle(Message::Test(test_send::Message::ServerChanged(
+        String::new(),
+    )));
+    assert!(shows(app, "Enter the mail server's name"));
+    app.handle(Message::Test(test_send::Message::ServerChanged(server)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_stops_both_ports() {
+    let mut s = setup(Script::gmail().with_fault(Fault::Tarpit)).await;
+    let app = &mut s.app;
+    fill_account(app, PASSWORD);
+    let effects = click(app, "3  Test send");
+    assert!(effects.is_empty());
+    let effects = click(app, "Test send");
+    let [Effect::StartTest(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.handle(Message::Test(test_send::Message::Progress(
+        smtp::Event::Stage {
+            port: request.ssl_port.unwrap(),
+            security: smtp::Security::Ssl,
+            stage: smtp::Stage::Tls,
+            elapsed_ms: 12,
+        },
+    )));
+    assert!(shows(app, "Securing the connection..."));
+    let effects = click(app, "Cancel");
+    assert_eq!(effects, vec![Effect::CancelTest]);
+    assert!(!app.test.running);
+    assert!(shows(app, "Cancelled"));
+    // A late result from the cancelled run changes nothing.
+    app.handle(Message::Test(test_send::Message::Finished(Err(
+        smtp::InputError::NoPorts,
+    ))));
+    assert!(app.test.report.is_none() && app.test.input_error.is_none());
+    assert!(shows(app, "Test send"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manual_search_opens_an_encoded_url() {
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    click(app, "2  Device");
+    type_into(app, device::MAKER_ID, "kon");
+    assert!(
+        shows(app, "Konica Minolta"),
+        "the list narrows to the match"
+    );
+    click(app, "Konica Minolta");
+    assert_eq!(app.device.manufacturer, "Konica Minolta");
+    type_into(app, device::MODEL_ID, "bizhub C258 / C308");
+    let effects = click(app, "Find the email (SMTP) section of the manual");
+    assert_eq!(
+        effects,
+        vec![Effect::OpenUrl(
+            "https://www.google.com/search?q=Konica+Minolta+bizhub+C258+%2F+C308+manual+scan+to+email+SMTP".into()
+        )]
+    );
+    type_into(app, device::ADDRESS_ID, "10.20.30.40");
+    let effects = click(app, "Open the device's settings page");
+    assert_eq!(effects, vec![Effect::OpenUrl("http://10.20.30.40/".into())]);
+}
+
+#[test]
+fn the_organizations_steps_have_open_buttons() {
+    let mut app = App::new(Preset::built_in());
+    let app = &mut app;
+    // The first "Open" belongs to the first step: creating the account.
+    let effects = interact(app, |ui| {
+        ui.click("Open").unwrap();
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::OpenUrl("https://admin.google.com/ac/users".into())]
+    );
+    assert!(shows(app, "Create one app password for this device"));
+}
