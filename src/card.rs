@@ -62,10 +62,7 @@ impl Card {
     }
 
     pub fn security_text(&self) -> String {
-        let generic = match self.security {
-            Security::Ssl => "SSL/TLS (encrypted from the start)",
-            Security::Starttls => "STARTTLS",
-        };
+        let generic = self.security.label();
         match &self.device_words {
             Some(w) => format!("\"{w}\" ({generic})"),
             None => generic.to_string(),
@@ -225,7 +222,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Port:                 465"), "{text}");
-        assert!(text.contains("\"SMTP over SSL\" (SSL/TLS"), "{text}");
+        assert!(text.contains("\"SMTP over SSL\" (SSL/TLS)"), "{text}");
         assert!(
             text.contains("Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"),
             "{text}"

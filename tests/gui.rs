@@ -158,10 +158,7 @@ async fn happy_path_ends_with_a_settings_card() {
         app,
         "Scan-to-email settings for Konica Minolta bizhub C300i"
     ));
-    assert!(shows(
-        app,
-        "\"SMTP over SSL\" (SSL/TLS (encrypted from the start))"
-    ));
+    assert!(shows(app, "\"SMTP over SSL\" (SSL/TLS)"));
     assert!(shows(
         app,
         "Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"
@@ -334,4 +331,22 @@ fn the_organizations_steps_have_open_buttons() {
         vec![Effect::OpenUrl("https://admin.google.com/ac/users".into())]
     );
     assert!(shows(app, "Create one app password for this device"));
+}
+
+#[test]
+fn a_browser_that_will_not_open_leaves_the_address_to_copy() {
+    let mut app = App::new(Preset::built_in());
+    let app = &mut app;
+    app.handle(Message::Done(Err(
+        "ScanMail could not open a browser. Copy this address into one: https://example.test/a?b=c"
+            .into(),
+    )));
+    assert!(shows(app, "ScanMail could not open a browser."));
+    let effects = click(app, "Copy address");
+    assert_eq!(
+        effects,
+        vec![Effect::Copy("https://example.test/a?b=c".into())]
+    );
+    click(app, "OK");
+    assert!(app.notice.is_none());
 }

@@ -41,6 +41,9 @@ pub enum Message {
     FocusPrevious,
     /// A browser, dialog or file operation finished; `Err` carries what to tell the user.
     Done(Result<(), String>),
+    /// Copies the address from a notice (a browser that would not open).
+    CopyNoticeAddress,
+    DismissNotice,
     Saved(Result<Option<PathBuf>, String>),
 }
 
@@ -205,6 +208,14 @@ impl App {
             Message::FocusNext => Effect::FocusNext,
             Message::FocusPrevious => Effect::FocusPrevious,
             Message::Done(Ok(())) => Effect::None,
+            Message::CopyNoticeAddress => match self.notice_address() {
+                Some(url) => Effect::Copy(url),
+                None => Effect::None,
+            },
+            Message::DismissNotice => {
+                self.notice = None;
+                Effect::None
+            }
             Message::Done(Err(e)) => {
                 self.notice = Some(e);
                 Effect::None
@@ -223,6 +234,19 @@ impl App {
                 Effect::None
             }
         }
+    }
+
+    /// The web address inside the current notice, if any.
+    pub fn notice_address(&self) -> Option<String> {
+        let n = self.notice.as_deref()?;
+        let start = n.find("https://").or_else(|| n.find("http://"))?;
+        Some(
+            n[start..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        )
     }
 
     fn goto(&mut self, step: Step) -> Effect {
@@ -322,9 +346,23 @@ impl App {
     ) -> Element<'a, Message> {
         let mut main = column![body].spacing(style::GAP).padding(24).max_width(860);
         if let Some(n) = &self.notice {
+            let mut actions = row![].spacing(8);
+            if self.notice_address().is_some() {
+                actions = actions.push(
+                    button(text("Copy address").size(style::SMALL))
+                        .on_press(Message::CopyNoticeAddress)
+                        .style(button::secondary),
+                );
+            }
+            actions = actions.push(
+                button(text("OK").size(style::SMALL))
+                    .on_press(Message::DismissNotice)
+                    .style(button::secondary),
+            );
             main = main.push(
-                container(text(n).size(style::SMALL))
+                container(column![text(n).size(style::SMALL), actions].spacing(8))
                     .padding(10)
+                    .width(Length::Fill)
                     .style(style::caution),
             );
         }

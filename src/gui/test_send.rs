@@ -185,7 +185,7 @@ impl State {
                 server: &self.server,
                 account: cx.account,
                 from: None,
-                password_as_typed: None,
+                password_as_typed: Some(cx.password.expose()),
                 ssl_port: if self.ssl_on {
                     self.ssl_port.trim().parse().ok()
                 } else {
@@ -509,14 +509,18 @@ impl State {
 
     fn row_view<'a>(&'a self, i: usize, r: &'a PortRow) -> Element<'a, Message> {
         let head = format!("Port {} with {}", r.port, r.security.label());
-        let secs = format!("{:.1} s", r.elapsed_ms as f64 / 1000.0);
+        let secs = if r.elapsed_ms < 1000 {
+            format!("{} ms", r.elapsed_ms)
+        } else {
+            format!("{:.1} s", r.elapsed_ms as f64 / 1000.0)
+        };
         let status: String = match (&r.result, r.stage) {
             (Some(res), _) if res.works && res.sent => {
-                "Works: the test message was accepted".into()
+                "✓ Works: the test message was accepted".into()
             }
-            (Some(res), _) if res.works => "Works: signed in".into(),
+            (Some(res), _) if res.works => "✓ Works: signed in".into(),
             (Some(res), _) => format!(
-                "Failed: {}",
+                "✗ Failed: {}",
                 res.advice
                     .as_ref()
                     .map_or("see details", |a| a.title.as_str())

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Looks at the real window as a person would: runs it under Xvfb against the loopback Postfix,
+# fills the four steps with xdotool, saves screenshots (light and dark) to resources/screenshots/,
+# and measures start-up time, memory after a test send, and CPU while idle.
+# Needs root on Debian (installs xvfb, xdotool, imagemagick if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MTA_DIR=${MTA_DIR:-/tmp/scanmail-mta}
+
+need=()
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xdotool >/dev/null || need+=(xdotool)
+command -v import >/dev/null || need+=(imagemagick)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+(exec 3<>/dev/tcp/127.0.0.1/465) 2>/dev/null || bash tests/mta/start.sh
+cargo build --release --locked --quiet
+bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/scanmail
+out=resources/screenshots
+mkdir -p "$out"
+
+export DISPLAY=:97
+Xvfb "$DISPLAY" -screen 0 1280x900x24 >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $xvfb 2>/dev/null || true' EXIT
+sleep 1
+
+shot() { sleep 0.6; import -window "$win" "$out/$1.png"; }
+
+for theme in light dark; do
+  start=$(date +%s%N)
+  # The test server's CA is trusted through SSL_CERT_FILE, as an organization's CA would be.
+  SSL_CERT_FILE="$MTA_DIR/ca.pem" SCANMAIL_THEME=$theme "$bin" >/dev/null 2>&1 &
+  app=$!
+  win=$(xdotool search --sync --onlyvisible --name "ScanMail" | head -1)
+  shown=$(date +%s%N)
+  xdotool windowfocus --sync "$win"
+  sleep 0.5
+
+  # 1. Account: the address is focused at start; Tab moves to the password.
+  xdotool type --delay 15 "lab-scanner@example.test"
+  xdotool key Tab
+  xdotool type --delay 15 --file "$MTA_DIR/password"
+  xdotool mousemove 600 400 click 5 click 5 click 5 click 5 click 5 click 5
+  shot "$theme-1-account"
+
+  # 2. Device.
+  xdotool mousemove 100 147 click 1; sleep 0.3
+  xdotool mousemove 600 161 click 1
+  xdotool type --delay 15 "Konica Minolta"
+  xdotool key Tab
+  xdotool type --delay 15 "bizhub C300i"
+  shot "$theme-2-device"
+
+  # 3. Test send against the loopback server.
+  xdotool mousemove 100 190 click 1; sleep 0.3
+  xdotool mousemove 600 182 click 1
+  xdotool key ctrl+a
+  xdotool type --delay 15 "localhost"
+  xdotool key Return
+  sleep 2
+  shot "$theme-3-test-send"
+  rss=$(awk '/VmHWM/ {print $2}' "/proc/$app/status")
+
+  # 4. Settings card.
+  xdotool mousemove 100 233 click 1
+  shot "$theme-4-card"
+
+  # Idle CPU over 10 s.
+  t0=$(awk '{print $14+$15}' "/proc/$app/stat"); sleep 10; t1=$(awk '{print $14+$15}' "/proc/$app/stat")
+  hz=$(getconf CLK_TCK)
+  echo "$theme: window shown after $(( (shown - start) / 1000000 )) ms; peak RSS after a test send $((rss / 1024)) MiB; idle CPU $(python3 -c "print(round(($t1-$t0)/$hz/10*100, 2))") %"
+  kill "$app"; wait "$app" 2>/dev/null || true
+done
+echo "screenshots in $out/"
