@@ -61,6 +61,37 @@ impl Card {
         })
     }
 
+    /// The card for a saved device whose last test worked.
+    pub fn from_profile(p: &crate::profile::Profile, maker: Option<&Manufacturer>) -> Option<Card> {
+        let test = p.last_test.as_ref().filter(|t| t.works)?;
+        let rec = test.recommended?;
+        let device = format!("{} {}", p.manufacturer.trim(), p.model.trim());
+        let device = device.trim();
+        Some(Card {
+            server: p.server.trim().to_string(),
+            port: rec.port,
+            security: rec.security,
+            device_words: maker
+                .and_then(|m| m.label_for(rec.security))
+                .map(String::from),
+            login: p.account.trim().to_string(),
+            from: p.account.trim().to_string(),
+            device: Some(if p.name.trim().is_empty() {
+                device.to_string()
+            } else {
+                p.name.trim().to_string()
+            })
+            .filter(|d| !d.is_empty()),
+            menu_path: maker
+                .and_then(|m| m.smtp_menu.as_ref())
+                .map(|f| f.value.clone()),
+            web_ui: maker
+                .and_then(|m| m.web_ui.as_ref())
+                .map(|f| f.value.clone()),
+            tested: Some((test.at.clone(), String::new())).filter(|(at, _)| !at.is_empty()),
+        })
+    }
+
     pub fn security_text(&self) -> String {
         let generic = self.security.label();
         match &self.device_words {
@@ -128,7 +159,8 @@ impl Card {
             );
         }
         if let Some((when, token)) = &self.tested {
-            s += &format!("Tested by ScanMail at {when} (test message [{token}]).\n");
+            s += &tested_line(when, token);
+            s += "\n";
         }
         s
     }
@@ -152,9 +184,8 @@ impl Card {
         }
         if let Some((when, token)) = &self.tested {
             notes += &format!(
-                "<p class=\"small\">Tested by ScanMail at {} (test message [{}]).</p>\n",
-                esc(when),
-                esc(token)
+                "<p class=\"small\">{}</p>\n",
+                esc(&tested_line(when, token))
             );
         }
         format!(
@@ -165,6 +196,14 @@ impl Card {
              </head><body>\n<h1>{title}</h1>\n<table>\n{rows}</table>\n{notes}</body></html>\n",
             title = esc(&self.title()),
         )
+    }
+}
+
+fn tested_line(when: &str, token: &str) -> String {
+    if token.is_empty() {
+        format!("Tested by ScanMail at {when}.")
+    } else {
+        format!("Tested by ScanMail at {when} (test message [{token}]).")
     }
 }
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod fsutil;
 pub mod gui;
 pub mod org;
+pub mod profile;
 pub mod secrets;
 pub mod smtp;
 pub mod time;

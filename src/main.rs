@@ -10,8 +10,8 @@ fn main() {
     );
     match parsed {
         scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
-        scanmail::cli::Parsed::Window => {
-            if let Err(e) = scanmail::gui::run() {
+        scanmail::cli::Parsed::Window(org) => {
+            if let Err(e) = scanmail::gui::run(org.as_deref()) {
                 eprintln!("scanmail: the window could not open: {e}");
                 eprintln!("The command line still works: scanmail check --help");
                 std::process::exit(1);

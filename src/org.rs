@@ -4,6 +4,7 @@
 
 use crate::catalog::search::Engine;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 pub const BUILT_IN_TOML: &str = include_str!("../resources/presets/google-workspace.toml");
 
@@ -136,6 +137,110 @@ impl Preset {
     }
 }
 
+/// Where the preset in effect came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "path")]
+pub enum Source {
+    BuiltIn,
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::BuiltIn => f.write_str("the built-in Google Workspace preset"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// The preset in effect, where it came from, and any problem the user must hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub preset: Preset,
+    pub source: Source,
+    pub problem: Option<String>,
+}
+
+/// The system-wide preset location for this OS.
+pub fn system_path() -> PathBuf {
+    if cfg!(windows) {
+        let base = std::env::var_os("ProgramData")
+            .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        base.join("ScanMail").join("org.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/ScanMail/org.toml")
+    } else {
+        PathBuf::from("/etc/scanmail/org.toml")
+    }
+}
+
+/// The places a preset is looked for, in order: `--org FILE`, `SCANMAIL_ORG`, next to the
+/// executable, the system location. The first that exists wins; the built-in default is used
+/// when none does. `required` marks places the user named (a missing one is a problem).
+pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
+    let mut c = Vec::new();
+    if let Some(p) = explicit {
+        c.push((p.to_path_buf(), true));
+    }
+    if let Some(p) = std::env::var_os("SCANMAIL_ORG").filter(|v| !v.is_empty()) {
+        c.push((PathBuf::from(p), true));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        c.push((dir.join("org.toml"), false));
+    }
+    c.push((system_path(), false));
+    c
+}
+
+/// Reads one preset file, with a message naming the file and line when it is broken.
+pub fn load_file(path: &Path) -> Result<Preset, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {}", path.display(), crate::profile::plain_io(&e)))?;
+    Preset::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Finds the preset in effect.
+pub fn locate(explicit: Option<&Path>) -> Found {
+    for (path, required) in candidates(explicit) {
+        if !path.exists() {
+            if required {
+                return Found {
+                    preset: Preset::built_in(),
+                    source: Source::BuiltIn,
+                    problem: Some(format!(
+                        "The organization preset {} was not found, so the built-in Google Workspace settings are used.",
+                        path.display()
+                    )),
+                };
+            }
+            continue;
+        }
+        return match load_file(&path) {
+            Ok(preset) => Found {
+                preset,
+                source: Source::File(path),
+                problem: None,
+            },
+            Err(e) => Found {
+                preset: Preset::built_in(),
+                source: Source::BuiltIn,
+                problem: Some(format!(
+                    "The organization preset has a mistake ({e}), so the built-in Google Workspace settings are used. Tell IT."
+                )),
+            },
+        };
+    }
+    Found {
+        preset: Preset::built_in(),
+        source: Source::BuiltIn,
+        problem: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +257,24 @@ mod tests {
                 .any(|s| s.link.as_deref() == Some("https://myaccount.google.com/apppasswords"))
         );
         assert_eq!(Preset::built_in(), p);
+    }
+
+    #[test]
+    fn the_shipped_examples_parse() {
+        for (file, org) in [
+            (
+                include_str!("../resources/presets/microsoft-365.toml"),
+                "Microsoft 365",
+            ),
+            (
+                include_str!("../resources/presets/university-special-purpose.toml"),
+                "Example University",
+            ),
+        ] {
+            let p = Preset::parse(file).unwrap();
+            assert_eq!(p.organization, org);
+            assert!(p.locked && !p.steps.is_empty());
+        }
     }
 
     #[test]
@@ -175,6 +298,39 @@ mod tests {
             uni.suggest_account_name("Warren", "2", "scanner"),
             "spa-warren-scanner@uni.edu"
         );
+    }
+
+    #[test]
+    fn the_first_place_that_exists_wins_and_mistakes_are_reported() {
+        let dir = std::env::temp_dir().join(format!("scanmail-org-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            BUILT_IN_TOML.replace("Google Workspace\"", "Example University\""),
+        )
+        .unwrap();
+        let found = locate(Some(&good));
+        assert_eq!(found.preset.organization, "Example University");
+        assert_eq!(found.source, Source::File(good.clone()));
+        assert_eq!(found.problem, None);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "organization = \"X\"\nserver = 5\n").unwrap();
+        let found = locate(Some(&bad));
+        assert_eq!(found.source, Source::BuiltIn);
+        let problem = found.problem.unwrap();
+        assert!(problem.contains("bad.toml: line 2"), "{problem}");
+
+        let found = locate(Some(&dir.join("missing.toml")));
+        assert!(found.problem.unwrap().contains("was not found"));
+        assert_eq!(found.preset, Preset::built_in());
+
+        let order = candidates(Some(&good));
+        assert_eq!(order[0], (good.clone(), true));
+        assert_eq!(order.last().unwrap().0, system_path());
+        assert!(order.iter().any(|(p, req)| p.ends_with("org.toml") && !req));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,10 +1,17 @@
-//! The app password, and (later) the OS keychain that stores it.
+//! The app password, and the OS keychain that keeps it: the only place that touches the
+//! password store.
 //!
 //! `AppPassword` is the only type that carries the password through the program. It has no
 //! `Display` and no `Serialize`, and its `Debug` prints a placeholder, so it cannot end up in a
 //! log line, an error text or a JSON document by accident.
+//!
+//! The keychain is Windows Credential Manager, the macOS Keychain, or the Secret Service on
+//! Linux, under service `scanmail` and user = the account address. When none is available the
+//! password is kept in memory for this run only; there is no other place it is kept.
 
 use std::fmt;
+
+pub const SERVICE: &str = "scanmail";
 
 /// An app password held in memory.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -43,9 +50,120 @@ impl fmt::Debug for AppPassword {
     }
 }
 
+/// Why the keychain could not be used, in plain words. Never carries the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeychainError {
+    #[error(
+        "This computer has no keychain ScanMail can use, so the app password is kept only until ScanMail closes."
+    )]
+    Unavailable,
+    #[error("The keychain refused: {0}. The app password is kept only until ScanMail closes.")]
+    Failed(String),
+}
+
+/// Installs the platform's keychain as the default store. Call once at start-up; `Err` means
+/// there is none (for example Linux without a Secret Service).
+pub fn use_platform_keychain() -> Result<(), KeychainError> {
+    match keyring::Entry::store_status() {
+        Ok(()) => Ok(()),
+        Err(_) => Err(KeychainError::Unavailable),
+    }
+}
+
+/// True when a keychain is in place.
+pub fn keychain_available() -> bool {
+    keyring_core::get_default_store().is_some()
+}
+
+fn entry(account: &str) -> Result<keyring_core::Entry, KeychainError> {
+    if !keychain_available() {
+        return Err(KeychainError::Unavailable);
+    }
+    keyring_core::Entry::new(SERVICE, &account.trim().to_lowercase()).map_err(plain)
+}
+
+/// Maps keychain errors to words. Some variants carry the secret's bytes: never format those.
+fn plain(e: keyring_core::Error) -> KeychainError {
+    use keyring_core::Error as E;
+    match e {
+        E::NoDefaultStore | E::NoStorageAccess(_) => KeychainError::Unavailable,
+        E::PlatformFailure(_) => {
+            KeychainError::Failed("the system keychain reported an error".into())
+        }
+        E::BadEncoding(_) | E::BadDataFormat(..) => {
+            KeychainError::Failed("the saved entry is damaged".into())
+        }
+        E::TooLong(what, _) => KeychainError::Failed(format!("the {what} is too long")),
+        E::Invalid(what, _) => KeychainError::Failed(format!("the {what} is not accepted")),
+        E::Ambiguous(_) => {
+            KeychainError::Failed("there is more than one entry for this account".into())
+        }
+        _ => KeychainError::Failed("an unexpected keychain error".into()),
+    }
+}
+
+/// Keeps the password in the keychain for `account`.
+pub fn remember(account: &str, password: &AppPassword) -> Result<(), KeychainError> {
+    entry(account)?
+        .set_password(password.expose())
+        .map_err(plain)
+}
+
+/// The password kept for `account`, if any.
+pub fn recall(account: &str) -> Result<Option<AppPassword>, KeychainError> {
+    match entry(account)?.get_password() {
+        Ok(p) => Ok(Some(AppPassword::new(p))),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(e) => Err(plain(e)),
+    }
+}
+
+/// Removes the password kept for `account` (nothing kept is fine).
+pub fn forget(account: &str) -> Result<(), KeychainError> {
+    match entry(account)?.delete_credential() {
+        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        Err(e) => Err(plain(e)),
+    }
+}
+
+/// Tests share one in-memory keychain (keyring-core's mock store).
+#[cfg(test)]
+pub(crate) fn use_mock_keychain() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(store) = keyring_core::mock::Store::new() {
+            keyring_core::set_default_store(store);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_keychain_round_trip() {
+        use_mock_keychain();
+        let account = "Keychain-Test@example.edu";
+        assert_eq!(recall(account), Ok(None));
+        remember(account, &AppPassword::new("qwertyuiopasdfgh")).unwrap();
+        assert_eq!(
+            recall("keychain-test@example.edu")
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "qwertyuiopasdfgh"
+        );
+        forget(account).unwrap();
+        assert_eq!(recall(account), Ok(None));
+        forget(account).unwrap();
+    }
+
+    #[test]
+    fn keychain_errors_never_show_the_secret() {
+        let e = plain(keyring_core::Error::BadEncoding(b"hunter2-secret".to_vec()));
+        assert!(!e.to_string().contains("hunter2") && !format!("{e:?}").contains("hunter2"));
+    }
 
     #[test]
     fn debug_never_shows_the_password() {

@@ -2,6 +2,7 @@
 
 use super::BadInput;
 use crate::catalog::{self, warnings::Warning};
+use crate::profile::Profile;
 use crate::secrets::AppPassword;
 use crate::smtp::{self, PortResult, Report, Request};
 use clap::Args;
@@ -10,14 +11,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("password").required(true).args(["password_env", "password_stdin"])))]
+#[command(group(clap::ArgGroup::new("password").args(["password_env", "password_stdin"])))]
 pub struct CheckArgs {
+    /// Use a saved device profile: its server, account, ports and recipient, and its app
+    /// password from this computer's keychain. Other flags override the profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Mail server name, for example smtp.gmail.com.
     #[arg(long, value_name = "HOST")]
-    pub server: String,
+    pub server: Option<String>,
     /// The device account's address (the login name).
     #[arg(long, value_name = "ADDRESS")]
-    pub user: String,
+    pub user: Option<String>,
     /// Read the app password from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
@@ -27,12 +32,12 @@ pub struct CheckArgs {
     /// Send the test message here instead of to the account itself.
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
-    /// Port for SSL/TLS (implicit TLS).
-    #[arg(long, value_name = "N", default_value_t = smtp::DEFAULT_SSL_PORT)]
-    pub ssl_port: u16,
-    /// Port for STARTTLS.
-    #[arg(long, value_name = "N", default_value_t = smtp::DEFAULT_STARTTLS_PORT)]
-    pub starttls_port: u16,
+    /// Port for SSL/TLS (implicit TLS) [default: 465].
+    #[arg(long, value_name = "N")]
+    pub ssl_port: Option<u16>,
+    /// Port for STARTTLS [default: 587].
+    #[arg(long, value_name = "N")]
+    pub starttls_port: Option<u16>,
     /// Do not test SSL/TLS.
     #[arg(long)]
     pub skip_ssl: bool,
@@ -53,8 +58,67 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
-/// The password exactly as given; spaces are handled by the caller.
-fn read_password(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<AppPassword, BadInput> {
+/// The fields of a check once flags and the profile are combined.
+struct Resolved {
+    server: String,
+    user: String,
+    to: Option<String>,
+    ssl_port: Option<u16>,
+    starttls_port: Option<u16>,
+}
+
+fn resolve(args: &CheckArgs, profile: Option<&Profile>) -> Result<Resolved, BadInput> {
+    let pick = |flag: &Option<String>, saved: Option<&String>| {
+        flag.clone()
+            .or_else(|| saved.filter(|s| !s.trim().is_empty()).cloned())
+    };
+    let server = pick(&args.server, profile.map(|p| &p.server))
+        .ok_or_else(|| BadInput("Give --server HOST (or --profile NAME).".into()))?;
+    let user = pick(&args.user, profile.map(|p| &p.account))
+        .ok_or_else(|| BadInput("Give --user ADDRESS (or --profile NAME).".into()))?;
+    let to = pick(&args.to, profile.map(|p| &p.recipient));
+    let ssl = args
+        .ssl_port
+        .or(profile.and_then(|p| p.ssl_port))
+        .unwrap_or(smtp::DEFAULT_SSL_PORT);
+    let starttls = args
+        .starttls_port
+        .or(profile.and_then(|p| p.starttls_port))
+        .unwrap_or(smtp::DEFAULT_STARTTLS_PORT);
+    Ok(Resolved {
+        server,
+        user,
+        to,
+        ssl_port: (!args.skip_ssl).then_some(ssl),
+        starttls_port: (!args.skip_starttls).then_some(starttls),
+    })
+}
+
+/// The password exactly as given; spaces are handled by the caller. Without a password flag,
+/// a profile's password comes from the keychain.
+fn read_password(
+    args: &CheckArgs,
+    stdin: &mut dyn BufRead,
+    keychain_account: Option<&str>,
+) -> Result<AppPassword, BadInput> {
+    if args.password_env.is_none() && !args.password_stdin {
+        let Some(account) = keychain_account else {
+            return Err(BadInput(
+                "Give --password-env VAR or --password-stdin (the password is never a command-line argument).".into(),
+            ));
+        };
+        crate::secrets::use_platform_keychain()
+            .map_err(|e| BadInput(format!("{e} Use --password-env or --password-stdin.")))?;
+        return match crate::secrets::recall(account) {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(BadInput(format!(
+                "No app password for {account} is saved on this computer. Save it in the window (Remember the app password), or use --password-env."
+            ))),
+            Err(e) => Err(BadInput(format!(
+                "{e} Use --password-env or --password-stdin."
+            ))),
+        };
+    }
     if let Some(var) = &args.password_env {
         return match std::env::var(var) {
             Ok(v) if v.trim().is_empty() => Err(BadInput(format!(
@@ -86,7 +150,9 @@ fn read_password(args: &CheckArgs, stdin: &mut dyn BufRead) -> Result<AppPasswor
 pub fn request_from(
     args: &CheckArgs,
     stdin: &mut dyn BufRead,
+    profile: Option<&Profile>,
 ) -> Result<(Request, Vec<Warning>), BadInput> {
+    let r = resolve(args, profile)?;
     if !(args.timeout.is_finite() && args.timeout >= 1.0 && args.timeout <= 300.0) {
         return Err(BadInput(
             "--timeout must be between 1 and 300 seconds.".into(),
@@ -102,26 +168,27 @@ pub fn request_from(
             ))
         })?),
     };
-    let as_typed = read_password(args, stdin)?;
+    let as_typed = read_password(args, stdin, profile.map(|_| r.user.as_str()))?;
     let warnings = catalog::warnings::warnings(
         catalog::catalog(),
         &catalog::warnings::Input {
-            server: &args.server,
-            account: &args.user,
+            server: &r.server,
+            account: &r.user,
             from: None,
             password_as_typed: Some(as_typed.expose()),
-            ssl_port: (!args.skip_ssl).then_some(args.ssl_port),
-            starttls_port: (!args.skip_starttls).then_some(args.starttls_port),
+            ssl_port: r.ssl_port,
+            starttls_port: r.starttls_port,
         },
     );
     let password = AppPassword::from_pasted(as_typed.expose());
-    let mut request = Request::new(&args.server, &args.user, password);
-    request.recipient = args.to.clone();
-    request.ssl_port = (!args.skip_ssl).then_some(args.ssl_port);
-    request.starttls_port = (!args.skip_starttls).then_some(args.starttls_port);
+    let mut request = Request::new(&r.server, &r.user, password);
+    request.recipient = r.to;
+    request.ssl_port = r.ssl_port;
+    request.starttls_port = r.starttls_port;
     request.timeout = Duration::from_secs_f64(args.timeout);
     request.extra_ca_pem = extra_ca_pem;
     request.login_only = args.login_only;
+    request.profile_name = profile.map(|p| p.name.clone());
     request.validate()?;
     Ok((request, warnings))
 }
@@ -139,12 +206,34 @@ pub(super) fn check(
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<i32, BadInput> {
-    let (request, warnings) = request_from(args, stdin)?;
+    let store = crate::profile::Store::default_location();
+    let mut saved = match (&args.profile, &store) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(BadInput(
+                "This computer has no settings folder, so there are no saved devices.".into(),
+            ));
+        }
+        (Some(name), Some(store)) => {
+            let loaded = store.load();
+            if let Some(n) = loaded.notice {
+                return Err(BadInput(n));
+            }
+            let found = loaded.file.find(name).cloned().ok_or_else(|| {
+                BadInput(format!(
+                    "No saved device is called \"{name}\". See: scanmail profiles list"
+                ))
+            })?;
+            Some((loaded.file, found))
+        }
+    };
+    let (request, warnings) = request_from(args, stdin, saved.as_ref().map(|(_, p)| p))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| BadInput(format!("Could not start: {e}")))?;
     let report = runtime.block_on(smtp::test_send(&request))?;
+
     if args.json {
         #[derive(serde::Serialize)]
         struct Output<'a> {
@@ -161,6 +250,17 @@ pub(super) fn check(
     } else {
         let _ = write!(out, "{}", warnings_text(&warnings));
         let _ = write!(out, "{}", human(&report));
+    }
+    if let (Some((file, profile)), Some(store)) = (saved.as_mut(), &store) {
+        // Keep the verdict with the device, as the window does.
+        if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
+            crate::profile::record_test(p, &report);
+        }
+        if let Err(e) = store.save(file) {
+            if !args.json {
+                let _ = writeln!(out, "Note: {e}");
+            }
+        }
     }
     Ok(if report.any_works() { 0 } else { 1 })
 }

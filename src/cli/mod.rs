@@ -3,6 +3,7 @@
 
 mod check;
 mod lookup;
+mod saved;
 
 pub use check::{CheckArgs, human, request_from, warnings_text};
 pub use lookup::LookupArgs;
@@ -18,6 +19,9 @@ use std::io::{BufRead, Write};
     long_about = None
 )]
 pub struct Cli {
+    /// Use this organization preset (org.toml) instead of looking for one.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub org: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -28,6 +32,14 @@ pub enum Command {
     Check(CheckArgs),
     /// What ScanMail knows before any test (device, provider, warnings), without the network.
     Lookup(LookupArgs),
+    /// Saved devices.
+    #[command(subcommand)]
+    Profiles(saved::ProfilesCommand),
+    /// Print a saved device's settings card.
+    Card(saved::CardArgs),
+    /// The organization preset (what IT ships as org.toml).
+    #[command(subcommand)]
+    Org(saved::OrgCommand),
 }
 
 /// A reason to exit with status 2.
@@ -42,8 +54,8 @@ impl<E: std::fmt::Display> From<E> for BadInput {
 
 /// What `main` should do after parsing.
 pub enum Parsed {
-    /// No subcommand: open the window.
-    Window,
+    /// No subcommand: open the window, with `--org` if given.
+    Window(Option<std::path::PathBuf>),
     /// A subcommand ran (or parsing failed); exit with this status.
     Exit(i32),
 }
@@ -79,9 +91,12 @@ where
         }
     };
     let result = match cli.command {
-        None => return Parsed::Window,
+        None => return Parsed::Window(cli.org),
         Some(Command::Check(args)) => check::check(&args, stdin, out),
         Some(Command::Lookup(args)) => lookup::lookup(&args, out),
+        Some(Command::Profiles(cmd)) => saved::profiles(&cmd, out),
+        Some(Command::Card(args)) => saved::card(&args, out),
+        Some(Command::Org(cmd)) => saved::org_cmd(&cmd, cli.org.as_deref(), out),
     };
     Parsed::Exit(match result {
         Ok(code) => code,

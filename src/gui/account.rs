@@ -24,6 +24,8 @@ pub struct State {
     pub device_kind: String,
     /// Which of the organization's steps are ticked.
     pub ticked: Vec<bool>,
+    /// "Remember the app password on this computer" (in the OS keychain).
+    pub remember: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,7 @@ pub enum Message {
     UseSuggestion,
     Tick(usize, bool),
     OpenLink(usize),
+    RememberToggled(bool),
     Next,
 }
 
@@ -44,6 +47,8 @@ pub enum Message {
 pub enum Action {
     None,
     OpenUrl(String),
+    /// The "remember" box changed: keep or forget the password in the keychain.
+    Remember(bool),
     Next,
 }
 
@@ -123,6 +128,10 @@ impl State {
                     return Action::OpenUrl(link);
                 }
             }
+            Message::RememberToggled(on) => {
+                self.remember = on;
+                return Action::Remember(on);
+            }
             Message::Next => return Action::Next,
         }
         Action::None
@@ -148,7 +157,7 @@ impl State {
         .map(|w| w.advice)
     }
 
-    pub fn view<'a>(&'a self, preset: &'a Preset) -> Element<'a, Message> {
+    pub fn view<'a>(&'a self, preset: &'a Preset, keychain: bool) -> Element<'a, Message> {
         let mut steps = Column::new().spacing(8);
         for (i, step) in preset.steps.iter().enumerate() {
             let ticked = self.ticked.get(i).copied().unwrap_or(false);
@@ -247,8 +256,21 @@ impl State {
                     .style(style::caution),
             );
         }
+        fields = fields.push(if keychain {
+            checkbox(self.remember)
+                .label("Remember the app password on this computer (in its keychain)")
+                .on_toggle(Message::RememberToggled)
+        } else {
+            checkbox(false).label("Remember the app password on this computer")
+        });
         fields = fields.push(
-            text("The password stays on this computer, in memory, until ScanMail closes.")
+            text(if !keychain {
+                "This computer has no keychain ScanMail can use, so the password is kept only until ScanMail closes."
+            } else if self.remember {
+                "The password is kept in this computer's keychain, never in a file."
+            } else {
+                "The password stays in memory until ScanMail closes."
+            })
                 .size(style::SMALL)
                 .style(style::hint),
         );

@@ -1,9 +1,11 @@
 //! The window's state, its top-level `Message`, `update` and `view`.
 
-use super::{account, desktop, device, settings_card, style, test_send};
+use super::{account, device, devices, settings_card, style, test_send};
 use crate::card::Card;
-use crate::org::Preset;
-use crate::smtp::{self, Request};
+use crate::org::{self, Preset};
+use crate::profile::{Profile, ProfileFile, Store};
+use crate::secrets::{AppPassword, KeychainError};
+use crate::smtp::Request;
 use iced::widget::{Column, button, column, container, row, scrollable, text};
 use iced::{Element, Length, Subscription, Task, Theme};
 use std::path::PathBuf;
@@ -45,6 +47,16 @@ pub enum Message {
     CopyNoticeAddress,
     DismissNotice,
     Saved(Result<Option<PathBuf>, String>),
+    Devices(devices::Message),
+    /// The profiles file was written (or not).
+    ProfilesSaved(Result<(), String>),
+    /// A keychain write or delete finished.
+    Keychain(Result<(), KeychainError>),
+    /// The keychain answered for an account.
+    Recalled(String, Result<Option<AppPassword>, KeychainError>),
+    /// An exported device file was chosen and read (`None`: the dialog was closed).
+    Imported(Option<Result<Profile, String>>),
+    Exported(Result<Option<PathBuf>, String>),
 }
 
 /// A side effect the window wants. `update` turns each into an iced `Task`; tests call
@@ -57,10 +69,24 @@ pub enum Effect {
     CancelTest,
     PickCaFile,
     Copy(String),
-    SaveCard { text: String, html: String },
+    SaveCard {
+        text: String,
+        html: String,
+    },
     PrintCard(String),
     FocusNext,
     FocusPrevious,
+    /// Keep the password in the keychain for this account.
+    Remember(String, AppPassword),
+    /// Read the password kept for this account.
+    Recall(String),
+    /// Delete the password kept for this account.
+    Forget(String),
+    ImportProfile,
+    ExportProfile {
+        name: String,
+        text: String,
+    },
 }
 
 pub struct App {
@@ -72,38 +98,95 @@ pub struct App {
     pub card: settings_card::State,
     /// A message for the bottom of the window (a browser that would not open, a saved file).
     pub notice: Option<String>,
-    running: Option<iced::task::Handle>,
+    pub(super) running: Option<iced::task::Handle>,
     theme_override: Option<Theme>,
     /// The settings card for the current report and device, rebuilt after every message.
     card_cache: Option<Card>,
+    pub devices: devices::State,
+    /// Every saved device; `current` is the one in the steps.
+    pub profiles: ProfileFile,
+    pub current: usize,
+    pub(super) store: Option<Store>,
+    /// The profiles changed since the last save.
+    pub(super) dirty: bool,
+    /// A keychain is there to remember passwords.
+    pub keychain: bool,
 }
 
 impl App {
+    /// A window with the given preset and no saved devices (tests, and computers without a
+    /// settings folder).
     pub fn new(preset: Preset) -> Self {
-        let test = test_send::State::new(&preset);
+        Self::with_store(
+            org::Found {
+                preset,
+                source: org::Source::BuiltIn,
+                problem: None,
+            },
+            None,
+        )
+    }
+
+    /// A window for the preset in effect, with the devices saved in `store`.
+    pub fn with_store(found: org::Found, store: Option<Store>) -> Self {
+        let test = test_send::State::new(&found.preset);
         let theme_override = match std::env::var("SCANMAIL_THEME").as_deref() {
             Ok("dark") => Some(Theme::Dark),
             Ok("light") => Some(Theme::Light),
             _ => None,
         };
-        Self {
+        let loaded = store.as_ref().map(Store::load);
+        let mut app = Self {
             step: Step::Account,
-            preset,
+            preset: found.preset,
             account: account::State::default(),
             device: device::State::default(),
             test,
             card: settings_card::State::default(),
-            notice: None,
+            notice: found.problem,
             running: None,
             theme_override,
             card_cache: None,
+            devices: devices::State::default(),
+            profiles: ProfileFile::default(),
+            current: 0,
+            store,
+            dirty: false,
+            keychain: crate::secrets::keychain_available(),
+        };
+        if let Some(loaded) = loaded {
+            if let Some(n) = loaded.notice {
+                app.notice = Some(match app.notice.take() {
+                    Some(first) => format!("{first}\n{n}"),
+                    None => n,
+                });
+            }
+            app.profiles = loaded.file;
         }
+        if app.profiles.profiles.is_empty() {
+            app.profiles.profiles.push(app.blank_profile("New device"));
+        }
+        app.current = app
+            .profiles
+            .current
+            .as_deref()
+            .and_then(|name| app.profiles.profiles.iter().position(|p| p.name == name))
+            .unwrap_or(0);
+        app.load_current();
+        app
     }
 
-    pub fn boot() -> (Self, Task<Message>) {
+    /// The real window: the preset found in DESIGN.md's order, the OS keychain, and the
+    /// devices in the OS config directory.
+    pub fn boot_with(org_file: Option<PathBuf>) -> (Self, Task<Message>) {
+        let keychain = crate::secrets::use_platform_keychain();
+        let mut app = Self::with_store(org::locate(org_file.as_deref()), Store::default_location());
+        app.keychain = keychain.is_ok();
+        let recall = app.recall_effect();
+        let task = app.perform(recall);
         (
-            Self::new(Preset::built_in()),
-            iced::widget::operation::focus(account::ADDRESS_ID),
+            app,
+            Task::batch([task, iced::widget::operation::focus(account::ADDRESS_ID)]),
         )
     }
 
@@ -154,16 +237,22 @@ impl App {
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
         let effect = self.handle(message);
-        self.perform(effect)
+        let task = self.perform(effect);
+        match self.save_task() {
+            Some(save) => Task::batch([task, save]),
+            None => task,
+        }
     }
 
-    /// Applies a message to the state and says which side effect it asks for.
+    /// Applies a message to the state and says which side effect it asks for. The current
+    /// device is kept up to date after every message (and marked for saving when it changed).
     pub fn handle(&mut self, message: Message) -> Effect {
         let effect = self.apply(message);
         self.card_cache =
             self.test.report.as_ref().and_then(|r| {
                 Card::from_report(r, self.device.known(), &self.device.device_name())
             });
+        self.sync_current();
         effect
     }
 
@@ -176,8 +265,51 @@ impl App {
             Message::Account(m) => match self.account.update(m, &self.preset) {
                 account::Action::None => Effect::None,
                 account::Action::OpenUrl(url) => Effect::OpenUrl(url),
-                account::Action::Next => self.goto(Step::Device),
+                account::Action::Next => {
+                    let remember = self.remember_effect();
+                    self.goto(Step::Device);
+                    remember
+                }
+                account::Action::Remember(on) => self.remember_toggled(on),
             },
+            Message::Devices(m) => {
+                let name = self
+                    .profiles
+                    .profiles
+                    .get(self.current)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
+                let action = self.devices.update(m, &name);
+                self.device_action(action)
+            }
+            Message::ProfilesSaved(Ok(())) => Effect::None,
+            Message::ProfilesSaved(Err(e)) => {
+                self.notice = Some(e);
+                Effect::None
+            }
+            Message::Keychain(result) => {
+                if let Err(e) = result {
+                    self.keychain_failed(e);
+                }
+                Effect::None
+            }
+            Message::Recalled(account, result) => {
+                self.recalled(&account, result);
+                Effect::None
+            }
+            Message::Imported(result) => self.imported(result),
+            Message::Exported(Ok(Some(path))) => {
+                self.notice = Some(format!(
+                    "Exported to {}. The app password is not in the file.",
+                    path.display()
+                ));
+                Effect::None
+            }
+            Message::Exported(Ok(None)) => Effect::None,
+            Message::Exported(Err(e)) => {
+                self.notice = Some(e);
+                Effect::None
+            }
             Message::Device(m) => match self.device.update(m, &self.preset.engine()) {
                 device::Action::None => Effect::None,
                 device::Action::OpenUrl(url) => Effect::OpenUrl(url),
@@ -193,6 +325,7 @@ impl App {
                 match self.test.update(m, &cx) {
                     test_send::Action::None => Effect::None,
                     test_send::Action::Start(request) => Effect::StartTest(request),
+                    test_send::Action::Finished => self.test_finished(),
                     test_send::Action::Cancel => Effect::CancelTest,
                     test_send::Action::PickCaFile => Effect::PickCaFile,
                     test_send::Action::ShowCard => self.goto(Step::Card),
@@ -254,47 +387,30 @@ impl App {
         Effect::None
     }
 
-    /// Turns an effect into an iced task. The only place side effects start.
-    fn perform(&mut self, effect: Effect) -> Task<Message> {
-        match effect {
-            Effect::None => Task::none(),
-            Effect::OpenUrl(url) => Task::perform(desktop::open(url), Message::Done),
-            Effect::StartTest(request) => {
-                let (task, handle) = Task::run(run_test(*request), Message::Test).abortable();
-                if let Some(old) = self.running.replace(handle) {
-                    old.abort();
-                }
-                task
-            }
-            Effect::CancelTest => {
-                if let Some(handle) = self.running.take() {
-                    handle.abort();
-                }
-                Task::none()
-            }
-            Effect::PickCaFile => Task::perform(desktop::pick_ca_file(), |r| {
-                Message::Test(test_send::Message::CaFileLoaded(r))
-            }),
-            Effect::Copy(text) => iced::clipboard::write(text),
-            Effect::SaveCard { text, html } => {
-                Task::perform(desktop::save_card(text, html), Message::Saved)
-            }
-            Effect::PrintCard(html) => {
-                self.card.used = true;
-                Task::perform(desktop::print_card(html), Message::Done)
-            }
-            Effect::FocusNext => iced::widget::operation::focus_next(),
-            Effect::FocusPrevious => iced::widget::operation::focus_previous(),
-        }
-    }
-
     pub fn view(&self) -> Element<'_, Message> {
-        let mut steps = Column::new().spacing(6).padding(12).width(210);
+        let mut steps = Column::new().spacing(6).padding(12).width(230);
         steps = steps.push(text("ScanMail").size(22));
         steps = steps.push(
             text(&self.preset.organization)
                 .size(style::SMALL)
                 .style(style::hint),
+        );
+        steps = steps.push(iced::widget::space::vertical().height(6));
+        let names: Vec<&str> = self
+            .profiles
+            .profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        let remembers = self
+            .profiles
+            .profiles
+            .get(self.current)
+            .is_some_and(|p| p.remember_password);
+        steps = steps.push(
+            self.devices
+                .view(names, self.current, remembers)
+                .map(Message::Devices),
         );
         steps = steps.push(iced::widget::space::vertical().height(10));
         for step in Step::ALL {
@@ -321,7 +437,10 @@ impl App {
 
         let password = self.account.password();
         let body: Element<'_, Message> = match self.step {
-            Step::Account => self.account.view(&self.preset).map(Message::Account),
+            Step::Account => self
+                .account
+                .view(&self.preset, self.keychain)
+                .map(Message::Account),
             Step::Device => self.device.view().map(Message::Device),
             Step::TestSend => {
                 let cx = test_send::Context {
@@ -373,34 +492,4 @@ impl App {
         ]
         .into()
     }
-}
-
-/// Runs the test send, turning its progress into messages. Dropping the stream (Cancel) drops
-/// the engine's future, which closes both connections.
-fn run_test(request: Request) -> impl iced::futures::Stream<Item = test_send::Message> {
-    use iced::futures::SinkExt;
-    iced::stream::channel(
-        64,
-        async move |mut output: iced::futures::channel::mpsc::Sender<test_send::Message>| {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let options = smtp::Options {
-                events: Some(tx),
-                ..smtp::Options::default()
-            };
-            let run = smtp::test_send_with(&request, options);
-            tokio::pin!(run);
-            let result = loop {
-                tokio::select! {
-                    Some(event) = rx.recv() => {
-                        let _ = output.send(test_send::Message::Progress(event)).await;
-                    }
-                    result = &mut run => break result,
-                }
-            };
-            while let Ok(event) = rx.try_recv() {
-                let _ = output.send(test_send::Message::Progress(event)).await;
-            }
-            let _ = output.send(test_send::Message::Finished(result)).await;
-        },
-    )
 }

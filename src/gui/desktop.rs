@@ -56,3 +56,49 @@ pub async fn print_card(html: String) -> Result<(), String> {
         .map_err(|e| format!("The card could not be prepared for printing: {e}."))?;
     open(path.to_string_lossy().into_owned()).await
 }
+
+/// Asks for an exported device file and reads it.
+pub async fn import_profile() -> Option<Result<crate::profile::Profile, String>> {
+    let handle = rfd::AsyncFileDialog::new()
+        .set_title("Import a device")
+        .add_filter("ScanMail device", &["toml"])
+        .add_filter("All files", &["*"])
+        .pick_file()
+        .await?;
+    let path = handle.path().to_path_buf();
+    Some(match std::fs::read_to_string(&path) {
+        Ok(text) => crate::profile::import(&text),
+        Err(e) => Err(format!("{} could not be read: {e}.", path.display())),
+    })
+}
+
+/// Asks where to export a device and writes it (never with its password).
+pub async fn export_profile(name: String, text: String) -> Result<Option<PathBuf>, String> {
+    let file_name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let Some(handle) = rfd::AsyncFileDialog::new()
+        .set_title("Export this device")
+        .set_file_name(format!("{file_name}.scanmail.toml"))
+        .add_filter("ScanMail device", &["toml"])
+        .save_file()
+        .await
+    else {
+        return Ok(None);
+    };
+    let path = handle.path().to_path_buf();
+    crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| {
+        format!(
+            "The device could not be exported to {}: {e}.",
+            path.display()
+        )
+    })?;
+    Ok(Some(path))
+}

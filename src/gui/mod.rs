@@ -7,18 +7,22 @@
 pub mod account;
 pub mod app;
 pub mod device;
+pub mod devices;
 pub mod settings_card;
 pub mod style;
 pub mod test_send;
 
 mod desktop;
+mod effects;
 mod icon;
+mod profiles;
 
 pub use app::{App, Effect, Message, Step};
 
-/// Opens the window and runs until it is closed.
-pub fn run() -> iced::Result {
-    iced::application(App::boot, App::update, App::view)
+/// Opens the window and runs until it is closed. `org` is the `--org FILE` preset, if given.
+pub fn run(org: Option<&std::path::Path>) -> iced::Result {
+    let org = org.map(std::path::Path::to_path_buf);
+    iced::application(move || App::boot_with(org.clone()), App::update, App::view)
         .title(App::title)
         .subscription(App::subscription)
         .theme(App::theme)

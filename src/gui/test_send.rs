@@ -48,6 +48,8 @@ pub struct State {
     pub report: Option<Report>,
     /// Why the test could not start (bad input), in plain words.
     pub input_error: Option<String>,
+    /// The saved device's last test, shown until a new one runs.
+    pub last: Option<crate::profile::LastTest>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,8 @@ pub enum Action {
     Cancel,
     PickCaFile,
     ShowCard,
+    /// A test send ended with a report.
+    Finished,
 }
 
 /// What the step needs from the others.
@@ -113,6 +117,7 @@ impl State {
             rows: Vec::new(),
             report: None,
             input_error: None,
+            last: None,
         }
     }
 
@@ -320,6 +325,7 @@ impl State {
                             }
                         }
                         self.report = Some(report);
+                        return Action::Finished;
                     }
                     Err(e) => self.input_error = Some(e.to_string()),
                 }
@@ -440,6 +446,13 @@ impl State {
                     .padding(10)
                     .width(Length::Fill)
                     .style(style::bad),
+            );
+        }
+        if let (None, true, Some(last)) = (&self.report, self.rows.is_empty(), &self.last) {
+            content = content.push(
+                text(format!("Last test, {}: {}.", last.at, last.summary))
+                    .size(style::SMALL)
+                    .style(style::hint),
             );
         }
         for (i, r) in self.rows.iter().enumerate() {

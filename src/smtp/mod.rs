@@ -249,7 +249,7 @@ pub struct PortResult {
 }
 
 /// The port ScanMail suggests typing into the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recommended {
     pub port: u16,
     pub security: Security,

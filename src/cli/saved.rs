@@ -1,0 +1,196 @@
+//! `scanmail profiles list`, `scanmail card --profile NAME`, and `scanmail org show|check`.
+
+use super::BadInput;
+use crate::card::Card;
+use crate::catalog;
+use crate::org;
+use crate::profile::{Profile, Store};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// List the saved devices.
+    List {
+        /// Print JSON instead of plain words.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// The saved device whose settings card to print.
+    #[arg(long, value_name = "NAME")]
+    pub profile: String,
+    /// Print the card as an HTML page instead of text.
+    #[arg(long)]
+    pub html: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Show the organization preset in effect and the file it came from.
+    Show {
+        /// Print JSON instead of plain words.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a preset file for mistakes before shipping it.
+    Check {
+        /// The org.toml to check.
+        file: PathBuf,
+    },
+}
+
+fn load() -> Result<crate::profile::ProfileFile, BadInput> {
+    let store = Store::default_location().ok_or_else(|| {
+        BadInput("This computer has no settings folder, so there are no saved devices.".into())
+    })?;
+    let loaded = store.load();
+    if let Some(n) = loaded.notice {
+        return Err(BadInput(n));
+    }
+    Ok(loaded.file)
+}
+
+pub(super) fn profiles(cmd: &ProfilesCommand, out: &mut dyn Write) -> Result<i32, BadInput> {
+    let ProfilesCommand::List { json } = cmd;
+    let file = load()?;
+    if *json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            current: Option<&'a str>,
+            profiles: &'a [Profile],
+        }
+        let text = serde_json::to_string_pretty(&Out {
+            current: file.current.as_deref(),
+            profiles: &file.profiles,
+        })?;
+        let _ = writeln!(out, "{text}");
+        return Ok(0);
+    }
+    if file.profiles.is_empty() {
+        let _ = writeln!(
+            out,
+            "No saved devices yet. Open ScanMail's window to add one."
+        );
+        return Ok(0);
+    }
+    for p in &file.profiles {
+        let device = format!("{} {}", p.manufacturer, p.model).trim().to_string();
+        let last = p
+            .last_test
+            .as_ref()
+            .map_or("not tested yet".to_string(), |t| {
+                format!("tested {}: {}", t.at, t.summary)
+            });
+        let _ = writeln!(
+            out,
+            "{}\n  device: {}\n  account: {} on {}\n  {}",
+            p.name,
+            if device.is_empty() { "-" } else { &device },
+            p.account,
+            p.server,
+            last
+        );
+    }
+    Ok(0)
+}
+
+pub(super) fn card(args: &CardArgs, out: &mut dyn Write) -> Result<i32, BadInput> {
+    let file = load()?;
+    let p = file.find(&args.profile).ok_or_else(|| {
+        BadInput(format!(
+            "No saved device is called \"{}\". See: scanmail profiles list",
+            args.profile
+        ))
+    })?;
+    let maker = catalog::catalog().find_manufacturer(&p.manufacturer, &p.model);
+    let card = Card::from_profile(p, maker).ok_or_else(|| {
+        BadInput(format!(
+            "\"{}\" has no working test yet, so there is no card. Run: scanmail check --profile \"{}\"",
+            p.name, p.name
+        ))
+    })?;
+    let _ = write!(out, "{}", if args.html { card.html() } else { card.text() });
+    Ok(0)
+}
+
+pub(super) fn org_cmd(
+    cmd: &OrgCommand,
+    explicit: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
+    match cmd {
+        OrgCommand::Show { json } => {
+            let found = org::locate(explicit);
+            if *json {
+                #[derive(Serialize)]
+                struct Out<'a> {
+                    source: &'a org::Source,
+                    problem: Option<&'a str>,
+                    preset: &'a org::Preset,
+                }
+                let text = serde_json::to_string_pretty(&Out {
+                    source: &found.source,
+                    problem: found.problem.as_deref(),
+                    preset: &found.preset,
+                })?;
+                let _ = writeln!(out, "{text}");
+            } else {
+                let p = &found.preset;
+                let _ = writeln!(
+                    out,
+                    "Organization: {}\nFrom: {}",
+                    p.organization, found.source
+                );
+                if let Some(problem) = &found.problem {
+                    let _ = writeln!(out, "Problem: {problem}");
+                }
+                let ports: Vec<String> = [(p.ssl_port, "SSL/TLS"), (p.starttls_port, "STARTTLS")]
+                    .iter()
+                    .filter_map(|(port, l)| port.map(|n| format!("{n} {l}")))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "Server: {} ({}){}",
+                    p.server,
+                    ports.join(", "),
+                    if p.locked { ", locked" } else { "" }
+                );
+                if !p.help_desk.is_empty() {
+                    let _ = writeln!(out, "Help desk: {}", p.help_desk);
+                }
+                if !p.account_domain.is_empty() {
+                    let _ = writeln!(out, "Device accounts: @{}", p.account_domain);
+                }
+                for (i, step) in p.steps.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "{}. {}{}",
+                        i + 1,
+                        step.title,
+                        step.link
+                            .as_ref()
+                            .map_or(String::new(), |l| format!(" ({l})"))
+                    );
+                }
+            }
+            Ok(0)
+        }
+        OrgCommand::Check { file } => {
+            let p = org::load_file(file).map_err(BadInput)?;
+            let _ = writeln!(
+                out,
+                "{} is a valid ScanMail preset for {} ({} steps).",
+                file.display(),
+                p.organization,
+                p.steps.len()
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Turning effects into iced tasks: the only place the window's side effects start.
+
+use super::app::{App, Effect, Message};
+use super::{desktop, test_send};
+use crate::smtp::{self, Request};
+use iced::Task;
+
+impl App {
+    pub(super) fn perform(&mut self, effect: Effect) -> Task<Message> {
+        match effect {
+            Effect::None => Task::none(),
+            Effect::OpenUrl(url) => Task::perform(desktop::open(url), Message::Done),
+            Effect::StartTest(request) => {
+                let (task, handle) = Task::run(run_test(*request), Message::Test).abortable();
+                if let Some(old) = self.running.replace(handle) {
+                    old.abort();
+                }
+                task
+            }
+            Effect::CancelTest => {
+                if let Some(handle) = self.running.take() {
+                    handle.abort();
+                }
+                Task::none()
+            }
+            Effect::PickCaFile => Task::perform(desktop::pick_ca_file(), |r| {
+                Message::Test(test_send::Message::CaFileLoaded(r))
+            }),
+            Effect::Copy(text) => iced::clipboard::write(text),
+            Effect::SaveCard { text, html } => {
+                Task::perform(desktop::save_card(text, html), Message::Saved)
+            }
+            Effect::PrintCard(html) => {
+                self.card.used = true;
+                Task::perform(desktop::print_card(html), Message::Done)
+            }
+            Effect::FocusNext => iced::widget::operation::focus_next(),
+            Effect::FocusPrevious => iced::widget::operation::focus_previous(),
+            // The keychain blocks, so it runs off the window's thread.
+            Effect::Remember(account, password) => Task::perform(
+                blocking(move || crate::secrets::remember(&account, &password)),
+                |r| Message::Keychain(r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable))),
+            ),
+            Effect::Forget(account) => {
+                Task::perform(blocking(move || crate::secrets::forget(&account)), |r| {
+                    Message::Keychain(r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable)))
+                })
+            }
+            Effect::Recall(account) => {
+                let who = account.clone();
+                Task::perform(
+                    blocking(move || crate::secrets::recall(&account)),
+                    move |r| {
+                        Message::Recalled(
+                            who.clone(),
+                            r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable)),
+                        )
+                    },
+                )
+            }
+            Effect::ImportProfile => Task::perform(desktop::import_profile(), Message::Imported),
+            Effect::ExportProfile { name, text } => {
+                Task::perform(desktop::export_profile(name, text), Message::Exported)
+            }
+        }
+    }
+
+    /// Writes the devices file when something changed. Runs off the window's thread.
+    pub(super) fn save_task(&mut self) -> Option<Task<Message>> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        let store = self.store.clone()?;
+        let file = self.profiles.clone();
+        Some(Task::perform(
+            blocking(move || store.save(&file).map_err(|e| e.to_string())),
+            |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
+        ))
+    }
+
+    /// Saves now, on this thread (for tests and for closing).
+    pub fn save_now(&mut self) -> Result<(), String> {
+        self.dirty = false;
+        match &self.store {
+            Some(store) => store.save(&self.profiles).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Runs blocking work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| "ScanMail could not finish that; please try again.".to_string())
+}
+
+/// Runs the test send, turning its progress into messages. Dropping the stream (Cancel) drops
+/// the engine's future, which closes both connections.
+fn run_test(request: Request) -> impl iced::futures::Stream<Item = test_send::Message> {
+    use iced::futures::SinkExt;
+    iced::stream::channel(
+        64,
+        async move |mut output: iced::futures::channel::mpsc::Sender<test_send::Message>| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let options = smtp::Options {
+                events: Some(tx),
+                ..smtp::Options::default()
+            };
+            let run = smtp::test_send_with(&request, options);
+            tokio::pin!(run);
+            let result = loop {
+                tokio::select! {
+                    Some(event) = rx.recv() => {
+                        let _ = output.send(test_send::Message::Progress(event)).await;
+                    }
+                    result = &mut run => break result,
+                }
+            };
+            while let Ok(event) = rx.try_recv() {
+                let _ = output.send(test_send::Message::Progress(event)).await;
+            }
+            let _ = output.send(test_send::Message::Finished(result)).await;
+        },
+    )
+}

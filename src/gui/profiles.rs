@@ -1,0 +1,282 @@
+//! Keeping the steps and the saved devices in step: loading a device into the steps, saving
+//! the steps into the device after every change, and the keychain for its app password.
+
+use super::app::{App, Effect};
+use super::devices;
+use crate::profile::{self, Profile};
+use crate::secrets::{AppPassword, KeychainError};
+
+impl App {
+    /// A new device with the organization's server and ports.
+    pub(super) fn blank_profile(&self, name: &str) -> Profile {
+        Profile {
+            name: self.profiles.unique_name(name),
+            server: self.preset.server.clone(),
+            ssl_port: self.preset.ssl_port,
+            starttls_port: self.preset.starttls_port,
+            ..Profile::default()
+        }
+    }
+
+    /// Fills the steps from the current device. The password is not in the device: it comes
+    /// from the keychain (see `recall_effect`) or is typed again.
+    pub(super) fn load_current(&mut self) {
+        let Some(p) = self.profiles.profiles.get(self.current).cloned() else {
+            return;
+        };
+        let (building, floor) = p
+            .location
+            .split_once(" / ")
+            .unwrap_or((p.location.as_str(), ""));
+        let mut account = super::account::State::default();
+        account.address = p.account.clone();
+        account.building = building.to_string();
+        account.floor = floor.to_string();
+        account.remember = p.remember_password;
+        self.account = account;
+        self.device = super::device::State {
+            manufacturer: p.manufacturer.clone(),
+            model: p.model.clone(),
+            address: p.device_address.clone(),
+            address_error: None,
+        };
+        let mut test = super::test_send::State::new(&self.preset);
+        if !self.preset.locked {
+            if !p.server.is_empty() {
+                test.server = p.server.clone();
+            }
+            test.ssl_on = p.ssl_port.is_some();
+            test.starttls_on = p.starttls_port.is_some();
+            if let Some(port) = p.ssl_port {
+                test.ssl_port = port.to_string();
+            }
+            if let Some(port) = p.starttls_port {
+                test.starttls_port = port.to_string();
+            }
+        }
+        test.recipient = p.recipient.clone();
+        test.last = p.last_test.clone();
+        self.test = test;
+        self.card = super::settings_card::State::default();
+        self.devices = devices::State::default();
+        self.profiles.current = Some(p.name);
+    }
+
+    /// The current device as the steps show it now.
+    fn profile_from_steps(&self) -> Option<Profile> {
+        let old = self.profiles.profiles.get(self.current)?;
+        let location = match (self.account.building.trim(), self.account.floor.trim()) {
+            ("", "") => String::new(),
+            (b, "") => b.to_string(),
+            (b, f) => format!("{b} / {f}"),
+        };
+        let port = |on: bool, text: &str| {
+            if on {
+                text.trim().parse::<u16>().ok().filter(|p| *p > 0)
+            } else {
+                None
+            }
+        };
+        let mut p = Profile {
+            name: old.name.clone(),
+            location,
+            manufacturer: self.device.manufacturer.clone(),
+            model: self.device.model.clone(),
+            device_address: self.device.address.clone(),
+            account: self.account.address.trim().to_string(),
+            server: self.test.server.trim().to_string(),
+            ssl_port: port(self.test.ssl_on, &self.test.ssl_port),
+            starttls_port: port(self.test.starttls_on, &self.test.starttls_port),
+            security: old.security,
+            recipient: self.test.recipient.trim().to_string(),
+            remember_password: self.account.remember,
+            last_test: old.last_test.clone(),
+        };
+        if let Some(report) = &self.test.report {
+            profile::record_test(&mut p, report);
+        }
+        Some(p)
+    }
+
+    /// After every message: the current device takes what the steps show, and is marked for
+    /// saving when that changed anything.
+    pub(super) fn sync_current(&mut self) {
+        let Some(p) = self.profile_from_steps() else {
+            return;
+        };
+        if self.profiles.profiles.get(self.current) != Some(&p)
+            || self.profiles.current.as_deref() != Some(p.name.as_str())
+        {
+            self.profiles.current = Some(p.name.clone());
+            if let Some(slot) = self.profiles.profiles.get_mut(self.current) {
+                *slot = p;
+            }
+            self.dirty = true;
+        }
+    }
+
+    fn switch_to(&mut self, index: usize) -> Effect {
+        let stop = if self.test.running {
+            Effect::CancelTest
+        } else {
+            Effect::None
+        };
+        self.current = index.min(self.profiles.profiles.len().saturating_sub(1));
+        self.load_current();
+        self.dirty = true;
+        match stop {
+            Effect::None => self.recall_effect(),
+            stop => stop,
+        }
+    }
+
+    pub(super) fn device_action(&mut self, action: devices::Action) -> Effect {
+        match action {
+            devices::Action::None => Effect::None,
+            devices::Action::Open(i) => self.switch_to(i),
+            devices::Action::New => {
+                let p = self.blank_profile("New device");
+                self.profiles.profiles.push(p);
+                self.step = super::app::Step::Account;
+                self.switch_to(self.profiles.profiles.len() - 1)
+            }
+            devices::Action::Rename(name) => {
+                let taken = self.profiles.profiles.iter().enumerate().any(|(i, p)| {
+                    i != self.current && p.name.trim().eq_ignore_ascii_case(name.trim())
+                });
+                let name = if taken {
+                    self.profiles.unique_name(&name)
+                } else {
+                    name
+                };
+                if let Some(p) = self.profiles.profiles.get_mut(self.current) {
+                    p.name = name.clone();
+                }
+                self.profiles.current = Some(name);
+                self.dirty = true;
+                Effect::None
+            }
+            devices::Action::Duplicate => {
+                let Some(mut copy) = self.profiles.profiles.get(self.current).cloned() else {
+                    return Effect::None;
+                };
+                copy.name = self.profiles.unique_name(&format!("{} copy", copy.name));
+                copy.remember_password = false;
+                copy.last_test = None;
+                self.profiles.profiles.push(copy);
+                self.switch_to(self.profiles.profiles.len() - 1)
+            }
+            devices::Action::Delete(forget_password) => {
+                if self.current >= self.profiles.profiles.len() {
+                    return Effect::None;
+                }
+                let gone = self.profiles.profiles.remove(self.current);
+                if self.profiles.profiles.is_empty() {
+                    let p = self.blank_profile("New device");
+                    self.profiles.profiles.push(p);
+                }
+                let next = self.current.min(self.profiles.profiles.len() - 1);
+                let effect = self.switch_to(next);
+                if forget_password && gone.remember_password && !gone.account.is_empty() {
+                    return Effect::Forget(gone.account);
+                }
+                effect
+            }
+            devices::Action::Import => Effect::ImportProfile,
+            devices::Action::Export => match self.profiles.profiles.get(self.current) {
+                Some(p) => Effect::ExportProfile {
+                    name: p.name.clone(),
+                    text: profile::export(p),
+                },
+                None => Effect::None,
+            },
+        }
+    }
+
+    pub(super) fn imported(&mut self, result: Option<Result<Profile, String>>) -> Effect {
+        match result {
+            None => Effect::None,
+            Some(Err(e)) => {
+                self.notice = Some(e);
+                Effect::None
+            }
+            Some(Ok(mut p)) => {
+                p.name = self.profiles.unique_name(&p.name);
+                p.remember_password = false;
+                self.notice = Some(format!(
+                    "Imported \"{}\". Type its app password in step 1.",
+                    p.name
+                ));
+                self.profiles.profiles.push(p);
+                self.switch_to(self.profiles.profiles.len() - 1)
+            }
+        }
+    }
+
+    /// Asks the keychain for the current device's password, when it keeps one.
+    pub(super) fn recall_effect(&self) -> Effect {
+        let p = self.profiles.profiles.get(self.current);
+        match p {
+            Some(p) if p.remember_password && self.keychain && !p.account.is_empty() => {
+                Effect::Recall(p.account.clone())
+            }
+            _ => Effect::None,
+        }
+    }
+
+    pub(super) fn recalled(
+        &mut self,
+        account: &str,
+        result: Result<Option<AppPassword>, KeychainError>,
+    ) {
+        match result {
+            Ok(Some(password))
+                if self.account.address.trim().eq_ignore_ascii_case(account)
+                    && self.account.password().is_empty() =>
+            {
+                self.account.set_password(&password);
+            }
+            Ok(_) => {}
+            Err(e) => self.keychain_failed(e),
+        }
+    }
+
+    /// Keeps the password in the keychain, when the user asked and it makes sense now.
+    pub(super) fn remember_effect(&self) -> Effect {
+        let password = self.account.password();
+        let address = self.account.address.trim();
+        if self.account.remember
+            && self.keychain
+            && !password.is_empty()
+            && crate::smtp::validate_address(address).is_ok()
+        {
+            Effect::Remember(address.to_string(), password)
+        } else {
+            Effect::None
+        }
+    }
+
+    pub(super) fn remember_toggled(&mut self, on: bool) -> Effect {
+        if on && !self.keychain {
+            self.account.remember = false;
+            self.notice = Some(KeychainError::Unavailable.to_string());
+            return Effect::None;
+        }
+        if on {
+            self.remember_effect()
+        } else if !self.account.address.trim().is_empty() && self.keychain {
+            Effect::Forget(self.account.address.trim().to_string())
+        } else {
+            Effect::None
+        }
+    }
+
+    pub(super) fn test_finished(&mut self) -> Effect {
+        self.remember_effect()
+    }
+
+    pub(super) fn keychain_failed(&mut self, e: KeychainError) {
+        self.account.remember = false;
+        self.notice = Some(e.to_string());
+    }
+}

@@ -1,0 +1,449 @@
+//! Device profiles: one per copier, kept as TOML in the OS config directory.
+//!
+//! Saves are atomic (temporary file, fsync, rename). A file that cannot be read, or that a newer
+//! ScanMail wrote, is moved aside with a timestamp and the caller gets a plain-words notice:
+//! nothing is silently dropped. A bad field costs only that field, not the profile.
+
+use crate::smtp::{Recommended, Security};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA: u32 = 1;
+pub const FILE_NAME: &str = "profiles.toml";
+
+/// The outcome of the last test send, kept with the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LastTest {
+    /// UTC, `2026-11-27T10:00:00Z`.
+    pub at: String,
+    pub works: bool,
+    #[serde(deserialize_with = "lenient")]
+    pub recommended: Option<Recommended>,
+    /// One line in plain words, e.g. "465 SSL/TLS works; 587 STARTTLS: the login was not accepted".
+    pub summary: String,
+}
+
+/// Everything about one device. Never holds the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Profile {
+    pub name: String,
+    pub location: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub device_address: String,
+    pub account: String,
+    pub server: String,
+    #[serde(deserialize_with = "lenient")]
+    pub ssl_port: Option<u16>,
+    #[serde(deserialize_with = "lenient")]
+    pub starttls_port: Option<u16>,
+    /// The security chosen for the device (from the last test that worked).
+    #[serde(deserialize_with = "lenient")]
+    pub security: Option<Security>,
+    pub recipient: String,
+    /// The user asked to keep the app password in the OS keychain.
+    pub remember_password: bool,
+    #[serde(deserialize_with = "lenient")]
+    pub last_test: Option<LastTest>,
+}
+
+/// A field that does not parse becomes `None` instead of failing the whole file.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let value = toml::Value::deserialize(d)?;
+    Ok(T::deserialize(value).ok())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileFile {
+    pub schema: u32,
+    #[serde(default)]
+    pub current: Option<String>,
+    #[serde(default, rename = "profile")]
+    pub profiles: Vec<Profile>,
+}
+
+impl Default for ProfileFile {
+    fn default() -> Self {
+        Self {
+            schema: SCHEMA,
+            current: None,
+            profiles: Vec::new(),
+        }
+    }
+}
+
+impl ProfileFile {
+    pub fn find(&self, name: &str) -> Option<&Profile> {
+        let n = name.trim().to_lowercase();
+        self.profiles
+            .iter()
+            .find(|p| p.name.trim().to_lowercase() == n)
+    }
+
+    /// A name not used yet, based on `base` ("Copier", "Copier (2)", ...).
+    pub fn unique_name(&self, base: &str) -> String {
+        let base = if base.trim().is_empty() {
+            "New device"
+        } else {
+            base.trim()
+        };
+        if self.find(base).is_none() {
+            return base.to_string();
+        }
+        (2..)
+            .map(|i| format!("{base} ({i})"))
+            .find(|n| self.find(n).is_none())
+            .unwrap_or_else(|| base.to_string())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parses a file's text. `Err` says why in plain words.
+    pub fn parse(text: &str) -> Result<ProfileFile, ParseProblem> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema: Option<u32>,
+        }
+        let version: Version = toml::from_str(text)
+            .map_err(|e| ParseProblem::Unreadable(plain_toml_error(text, &e)))?;
+        match version.schema {
+            Some(v) if v > SCHEMA => return Err(ParseProblem::Newer(v)),
+            None => return Err(ParseProblem::Unreadable("it has no schema version".into())),
+            _ => {}
+        }
+        let mut file: ProfileFile = toml::from_str(text)
+            .map_err(|e| ParseProblem::Unreadable(plain_toml_error(text, &e)))?;
+        file.profiles.retain(|p| !p.name.trim().is_empty());
+        Ok(file)
+    }
+}
+
+/// Why a profile file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseProblem {
+    Unreadable(String),
+    Newer(u32),
+}
+
+pub(crate) fn plain_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    match line {
+        Some(l) => format!("line {l}: {}", e.message().trim()),
+        None => e.message().trim().to_string(),
+    }
+}
+
+/// Where profiles live, and how they are read and written.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub dir: PathBuf,
+}
+
+/// What loading found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub file: ProfileFile,
+    /// Something the user must be told (a file moved aside).
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error(
+        "ScanMail could not save your devices in {dir}: {reason}. What you entered is still in the window; free some space or check the folder's permissions, then make any change to save again."
+    )]
+    Write { dir: String, reason: String },
+}
+
+impl Store {
+    /// The OS config directory (`~/.config/scanmail`, `%APPDATA%\ScanMail\config`,
+    /// `~/Library/Application Support/org.ScanMail.ScanMail`). `SCANMAIL_CONFIG_DIR` overrides
+    /// it (tests, portable use).
+    pub fn default_location() -> Option<Store> {
+        if let Some(dir) = std::env::var_os("SCANMAIL_CONFIG_DIR").filter(|d| !d.is_empty()) {
+            return Some(Store {
+                dir: PathBuf::from(dir),
+            });
+        }
+        directories::ProjectDirs::from("org", "ScanMail", "ScanMail").map(|p| Store {
+            dir: p.config_dir().to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    pub fn load(&self) -> Loaded {
+        let path = self.path();
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| ParseProblem::Unreadable("it is not text".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Loaded {
+                    file: ProfileFile::default(),
+                    notice: None,
+                };
+            }
+            Err(e) => {
+                return Loaded {
+                    file: ProfileFile::default(),
+                    notice: Some(format!(
+                        "ScanMail could not read your saved devices ({}): {e}. Nothing was changed.",
+                        path.display()
+                    )),
+                };
+            }
+        };
+        match text.and_then(|t| ProfileFile::parse(&t)) {
+            Ok(file) => Loaded { file, notice: None },
+            Err(problem) => {
+                let aside = self.move_aside(&path);
+                let why = match problem {
+                    ParseProblem::Unreadable(why) => format!("it could not be read ({why})"),
+                    ParseProblem::Newer(v) => format!("a newer ScanMail wrote it (version {v})"),
+                };
+                let kept = match aside {
+                    Ok(p) => format!("It was kept as {}.", p.display()),
+                    Err(e) => {
+                        format!("It could not be moved aside ({e}), so it was left as it is.")
+                    }
+                };
+                Loaded {
+                    file: ProfileFile::default(),
+                    notice: Some(format!(
+                        "Your saved devices file was not used: {why}. {kept} ScanMail starts with an empty list."
+                    )),
+                }
+            }
+        }
+    }
+
+    fn move_aside(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let stamp = crate::time::utc_rfc3339(crate::time::now_unix()).replace([':', '-'], "");
+        let aside = path.with_file_name(format!("{FILE_NAME}.unreadable-{stamp}"));
+        std::fs::rename(path, &aside)?;
+        Ok(aside)
+    }
+
+    pub fn save(&self, file: &ProfileFile) -> Result<(), SaveError> {
+        let err = |e: std::io::Error| SaveError::Write {
+            dir: self.dir.display().to_string(),
+            reason: plain_io(&e),
+        };
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)
+    }
+}
+
+pub(crate) fn plain_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::StorageFull => "the disk is full".into(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
+        std::io::ErrorKind::NotFound => "the folder does not exist".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Keeps a test's verdict with the profile: when, whether it worked, the recommended port, and
+/// a one-line summary. A working recommendation also becomes the profile's chosen security.
+pub fn record_test(profile: &mut Profile, report: &crate::smtp::Report) {
+    let summary = report
+        .results
+        .iter()
+        .map(|r| match (&r.advice, r.works) {
+            (_, true) => format!("{} {} works", r.port, r.security.label()),
+            (Some(a), false) => format!(
+                "{} {}: {}",
+                r.port,
+                r.security.label(),
+                a.title.to_lowercase()
+            ),
+            (None, false) => format!("{} {} failed", r.port, r.security.label()),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    profile.last_test = Some(LastTest {
+        at: report.started_at.clone(),
+        works: report.recommended.is_some(),
+        recommended: report.recommended,
+        summary,
+    });
+    if let Some(rec) = report.recommended {
+        profile.security = Some(rec.security);
+    }
+}
+
+/// One profile as a file of its own, for handing a set-up to someone else. Never holds the
+/// password.
+pub fn export(profile: &Profile) -> String {
+    let file = ProfileFile {
+        schema: SCHEMA,
+        current: None,
+        profiles: vec![Profile {
+            remember_password: false,
+            ..profile.clone()
+        }],
+    };
+    file.to_toml()
+}
+
+/// Reads an exported profile.
+pub fn import(text: &str) -> Result<Profile, String> {
+    match ProfileFile::parse(text) {
+        Ok(f) => f
+            .profiles
+            .into_iter()
+            .next()
+            .ok_or_else(|| "The file has no device in it.".to_string()),
+        Err(ParseProblem::Unreadable(why)) => {
+            Err(format!("The file is not a ScanMail device file: {why}."))
+        }
+        Err(ParseProblem::Newer(v)) => Err(format!(
+            "A newer ScanMail made this file (version {v}). Update ScanMail to open it."
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Profile {
+        Profile {
+            name: "Warren 2nd floor scanner".into(),
+            location: "Warren Hall, room 210".into(),
+            manufacturer: "Konica Minolta".into(),
+            model: "bizhub C300i".into(),
+            device_address: "10.1.2.3".into(),
+            account: "warren-second-floor-scanner@example.edu".into(),
+            server: "smtp.gmail.com".into(),
+            ssl_port: Some(465),
+            starttls_port: Some(587),
+            security: Some(Security::Ssl),
+            recipient: String::new(),
+            remember_password: true,
+            last_test: Some(LastTest {
+                at: "2026-11-27T10:00:00Z".into(),
+                works: true,
+                recommended: Some(Recommended {
+                    port: 465,
+                    security: Security::Ssl,
+                }),
+                summary: "465 SSL/TLS works".into(),
+            }),
+        }
+    }
+
+    fn temp_store(tag: &str) -> Store {
+        let dir =
+            std::env::temp_dir().join(format!("scanmail-profile-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store { dir }
+    }
+
+    #[test]
+    fn round_trip() {
+        let store = temp_store("rt");
+        let mut file = ProfileFile::default();
+        file.profiles.push(sample());
+        file.current = Some(sample().name);
+        store.save(&file).unwrap();
+        let loaded = store.load();
+        assert_eq!(loaded.notice, None);
+        assert_eq!(loaded.file, file);
+        std::fs::remove_dir_all(&store.dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_field_costs_only_that_field() {
+        let text = "schema = 1\n[[profile]]\nname = \"Copier\"\nssl_port = 70000\nsecurity = \"carrier-pigeon\"\nmodel = \"X1\"\n";
+        let f = ProfileFile::parse(text).unwrap();
+        assert_eq!(f.profiles[0].name, "Copier");
+        assert_eq!(f.profiles[0].model, "X1");
+        assert_eq!(f.profiles[0].ssl_port, None);
+        assert_eq!(f.profiles[0].security, None);
+    }
+
+    #[test]
+    fn broken_and_newer_files_are_moved_aside_and_reported() {
+        for (tag, text, says) in [
+            (
+                "broken",
+                "schema = 1\n[[profile]\nname = ",
+                "could not be read (line 2",
+            ),
+            (
+                "newer",
+                "schema = 9\n[[profile]]\nname = \"X\"\n",
+                "a newer ScanMail wrote it (version 9)",
+            ),
+            ("binary", "\u{0}\u{1}schema", "could not be read"),
+        ] {
+            let store = temp_store(tag);
+            std::fs::create_dir_all(&store.dir).unwrap();
+            std::fs::write(store.path(), text).unwrap();
+            let loaded = store.load();
+            let notice = loaded.notice.unwrap();
+            assert!(notice.contains(says), "{tag}: {notice}");
+            assert!(loaded.file.profiles.is_empty());
+            let names: Vec<String> = std::fs::read_dir(&store.dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(names.len(), 1, "{names:?}");
+            assert!(
+                names[0].starts_with("profiles.toml.unreadable-"),
+                "{names:?}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(store.dir.join(&names[0])).unwrap(),
+                text,
+                "kept as it was"
+            );
+            std::fs::remove_dir_all(&store.dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn export_never_carries_secrets_and_imports_back() {
+        let text = export(&sample());
+        assert!(text.contains("remember_password = false"));
+        let back = import(&text).unwrap();
+        assert_eq!(back.name, sample().name);
+        assert!(!back.remember_password);
+        assert!(
+            import("hello")
+                .unwrap_err()
+                .contains("not a ScanMail device file")
+        );
+        assert!(import("schema = 1\n").unwrap_err().contains("no device"));
+    }
+
+    #[test]
+    fn unique_names() {
+        let mut f = ProfileFile::default();
+        f.profiles.push(Profile {
+            name: "Copier".into(),
+            ..Profile::default()
+        });
+        f.profiles.push(Profile {
+            name: "Copier (2)".into(),
+            ..Profile::default()
+        });
+        assert_eq!(f.unique_name("copier"), "copier (3)");
+        assert_eq!(f.unique_name("Scanner"), "Scanner");
+        assert_eq!(f.unique_name(" "), "New device");
+    }
+}

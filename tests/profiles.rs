@@ -1,0 +1,651 @@
+//! Devices that last: profiles saved as the user goes, the keychain (through keyring-core's
+//! in-memory store), the organization preset, import and export, and a canary password that
+//! must never reach a file or an output.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use scanmail::gui::{App, Effect, Message, account, device, devices, test_send};
+use scanmail::org::{self, Preset};
+use scanmail::profile::{Profile, ProfileFile, Store};
+use scanmail::secrets::{self, AppPassword};
+use scanmail::smtp::{self, Options};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{Cert, Mode, Peer, Pki, Script};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("scanmail-it-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn mock_keychain() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap()));
+}
+
+fn built_in() -> org::Found {
+    org::Found {
+        preset: Preset::built_in(),
+        source: org::Source::BuiltIn,
+        problem: None,
+    }
+}
+
+fn window(store: &Store) -> App {
+    let mut app = App::with_store(built_in(), Some(store.clone()));
+    app.keychain = secrets::keychain_available();
+    app
+}
+
+/// Applies a message and carries out the keychain effects the way the window's tasks do.
+fn act(app: &mut App, m: Message) -> Effect {
+    let effect = app.handle(m);
+    match &effect {
+        Effect::Remember(account, password) => {
+            let r = secrets::remember(account, password);
+            app.handle(Message::Keychain(r));
+        }
+        Effect::Recall(account) => {
+            let r = secrets::recall(account);
+            app.handle(Message::Recalled(account.clone(), r));
+        }
+        Effect::Forget(account) => {
+            let r = secrets::forget(account);
+            app.handle(Message::Keychain(r));
+        }
+        _ => {}
+    }
+    effect
+}
+
+fn fill(app: &mut App, address: &str, password: &str, maker: &str, model: &str) {
+    act(
+        app,
+        Message::Account(account::Message::AddressChanged(address.into())),
+    );
+    act(
+        app,
+        Message::Account(account::Message::PasswordChanged(password.into())),
+    );
+    act(
+        app,
+        Message::Device(device::Message::ManufacturerChanged(maker.into())),
+    );
+    act(
+        app,
+        Message::Device(device::Message::ModelChanged(model.into())),
+    );
+}
+
+#[test]
+fn closing_the_window_mid_way_loses_nothing() {
+    let dir = temp_dir("reopen");
+    let store = Store { dir: dir.clone() };
+    let mut app = window(&store);
+    fill(
+        &mut app,
+        "warren-scanner@example.edu",
+        "abcdefghijklmnop",
+        "Xerox",
+        "AltaLink C8030",
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::BuildingChanged("Warren".into())),
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::FloorChanged("2".into())),
+    );
+    act(
+        &mut app,
+        Message::Device(device::Message::AddressChanged("10.1.2.3".into())),
+    );
+    act(
+        &mut app,
+        Message::Test(test_send::Message::RecipientChanged(
+            "it@example.edu".into(),
+        )),
+    );
+    act(&mut app, Message::Devices(devices::Message::StartRename));
+    act(
+        &mut app,
+        Message::Devices(devices::Message::RenameChanged("Warren 2nd floor".into())),
+    );
+    act(&mut app, Message::Devices(devices::Message::FinishRename));
+    app.save_now().unwrap();
+    drop(app);
+
+    let again = window(&store);
+    assert_eq!(again.profiles.profiles.len(), 1);
+    assert_eq!(again.profiles.profiles[0].name, "Warren 2nd floor");
+    assert_eq!(again.account.address, "warren-scanner@example.edu");
+    assert_eq!(
+        (
+            again.account.building.as_str(),
+            again.account.floor.as_str()
+        ),
+        ("Warren", "2")
+    );
+    assert_eq!(again.device.manufacturer, "Xerox");
+    assert_eq!(again.device.model, "AltaLink C8030");
+    assert_eq!(again.device.address, "10.1.2.3");
+    assert_eq!(again.test.recipient, "it@example.edu");
+    assert!(
+        again.account.password().is_empty(),
+        "the password was not remembered, so it is gone"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_devices_keep_two_passwords_in_the_keychain() {
+    mock_keychain();
+    let dir = temp_dir("two");
+    let store = Store { dir: dir.clone() };
+    let mut app = window(&store);
+    assert!(app.keychain);
+    fill(
+        &mut app,
+        "copier-a@example.edu",
+        "aaaaaaaaaaaaaaaa",
+        "Canon",
+        "iR-ADV C5535",
+    );
+    let e = act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    assert_eq!(
+        e,
+        Effect::Remember(
+            "copier-a@example.edu".into(),
+            AppPassword::new("aaaaaaaaaaaaaaaa")
+        )
+    );
+    act(&mut app, Message::Devices(devices::Message::New));
+    assert_eq!(app.current, 1);
+    assert!(app.account.address.is_empty() && app.account.password().is_empty());
+    fill(
+        &mut app,
+        "copier-b@example.edu",
+        "bbbbbbbbbbbbbbbb",
+        "Ricoh",
+        "IM C3000",
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    app.save_now().unwrap();
+    drop(app);
+
+    let mut app = window(&store);
+    assert_eq!(app.current, 1, "the last device is open again");
+    assert_eq!(
+        app.profiles
+            .profiles
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+        ["New device", "New device (2)"]
+    );
+    let e = app.handle(Message::Devices(devices::Message::Open(0)));
+    assert_eq!(e, Effect::Recall("copier-a@example.edu".into()));
+    app.handle(Message::Recalled(
+        "copier-a@example.edu".into(),
+        secrets::recall("copier-a@example.edu"),
+    ));
+    assert_eq!(app.account.password().expose(), "aaaaaaaaaaaaaaaa");
+    act(&mut app, Message::Devices(devices::Message::Open(1)));
+    assert_eq!(app.account.password().expose(), "bbbbbbbbbbbbbbbb");
+
+    // Deleting offers to delete the password too.
+    act(&mut app, Message::Devices(devices::Message::AskDelete));
+    act(
+        &mut app,
+        Message::Devices(devices::Message::ForgetPasswordToo(true)),
+    );
+    let e = act(&mut app, Message::Devices(devices::Message::ConfirmDelete));
+    assert_eq!(e, Effect::Forget("copier-b@example.edu".into()));
+    assert_eq!(secrets::recall("copier-b@example.edu").unwrap(), None);
+    assert_eq!(
+        secrets::recall("copier-a@example.edu")
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "aaaaaaaaaaaaaaaa"
+    );
+    assert_eq!(app.profiles.profiles.len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn without_a_keychain_the_window_says_so() {
+    let mut app = App::new(Preset::built_in());
+    app.keychain = false;
+    fill(&mut app, "x@example.edu", "abcdefghijklmnop", "", "");
+    let e = app.handle(Message::Account(account::Message::RememberToggled(true)));
+    assert_eq!(e, Effect::None);
+    assert!(!app.account.remember);
+    assert!(app.notice.as_deref().unwrap().contains("no keychain"));
+    assert_eq!(
+        app.account.password().expose(),
+        "abcdefghijklmnop",
+        "kept for this run"
+    );
+}
+
+#[test]
+fn a_broken_devices_file_is_reported_in_the_window_and_kept() {
+    let dir = temp_dir("broken");
+    std::fs::write(dir.join("profiles.toml"), "schema = 1\n[[profile]\n").unwrap();
+    let app = window(&Store { dir: dir.clone() });
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.contains("Your saved devices file was not used"),
+        "{notice}"
+    );
+    assert!(std::fs::read_dir(&dir).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("profiles.toml.unreadable-")
+    }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unwritable_settings_folder_is_reported_and_nothing_typed_is_lost() {
+    let dir = temp_dir("unwritable");
+    let blocker = dir.join("not-a-folder");
+    std::fs::write(&blocker, "a file where the folder should be").unwrap();
+    let mut app = window(&Store {
+        dir: blocker.join("scanmail"),
+    });
+    fill(&mut app, "x@example.edu", "abcdefghijklmnop", "HP", "M528");
+    let err = app.save_now().unwrap_err();
+    assert!(
+        err.contains("could not save your devices") && err.contains("still in the window"),
+        "{err}"
+    );
+    app.handle(Message::ProfilesSaved(Err(err)));
+    assert!(app.notice.is_some());
+    assert_eq!(app.device.model, "M528");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_full_disk_keeps_the_last_good_file() {
+    let dir = temp_dir("full");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(&dir)
+        .status();
+    if !matches!(mounted, Ok(s) if s.success()) {
+        println!(
+            "skipping a_full_disk_keeps_the_last_good_file: cannot mount a small tmpfs here (needs root)"
+        );
+        return;
+    }
+    let store = Store { dir: dir.clone() };
+    let mut file = ProfileFile::default();
+    file.profiles.push(Profile {
+        name: "Copier".into(),
+        ..Profile::default()
+    });
+    store.save(&file).unwrap();
+    let good = std::fs::read(store.path()).unwrap();
+    // Fill the disk, then try to save a bigger file.
+    let _ = std::fs::write(dir.join("filler"), vec![0u8; 64 * 1024]);
+    file.profiles[0].location = "x".repeat(16 * 1024);
+    let err = store.save(&file).unwrap_err().to_string();
+    assert!(err.contains("could not save"), "{err}");
+    assert_eq!(
+        std::fs::read(store.path()).unwrap(),
+        good,
+        "the last good file is intact"
+    );
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn export_and_import_hand_a_device_over_without_its_password() {
+    mock_keychain();
+    let mut app = App::new(Preset::built_in());
+    app.keychain = true;
+    fill(
+        &mut app,
+        "lab@example.edu",
+        "cccccccccccccccc",
+        "Brother",
+        "MFC-L8900CDW",
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    let Effect::ExportProfile { name, text } =
+        app.handle(Message::Devices(devices::Message::Export))
+    else {
+        panic!()
+    };
+    assert_eq!(name, "New device");
+    assert!(!text.contains("cccccccccccccccc"));
+    assert!(text.contains("remember_password = false"));
+
+    let mut other = App::new(Preset::built_in());
+    other.handle(Message::Imported(Some(scanmail::profile::import(&text))));
+    assert_eq!(other.profiles.profiles.len(), 2);
+    assert_eq!(other.device.model, "MFC-L8900CDW");
+    assert_eq!(other.account.address, "lab@example.edu");
+    assert!(other.account.password().is_empty());
+    assert!(
+        other
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("Type its app password")
+    );
+    other.handle(Message::Imported(Some(Err(
+        "The file is not a ScanMail device file: line 1.".into(),
+    ))));
+    assert!(
+        other
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("not a ScanMail device file")
+    );
+}
+
+/// Every file under `dir`, read as bytes.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p, b));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canary_password_never_reaches_a_file_or_an_output() {
+    const CANARY: &str = "zqcanaryxwvutsrq";
+    mock_keychain();
+    let dir = temp_dir("canary");
+    let config = dir.join("config");
+    let store = Store {
+        dir: config.clone(),
+    };
+
+    // A peer that accepts the canary.
+    let pki = Pki::new();
+    let mut script = Script::gmail();
+    script.password = CANARY.into();
+    let tls = pki.server_config(Cert::Good);
+    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
+    let st = Peer::start(Mode::Plain, script, tls).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::built_in()
+    };
+    let found = org::Found {
+        preset,
+        source: org::Source::BuiltIn,
+        problem: None,
+    };
+
+    // The window: type, remember, test, card, export.
+    let mut app = App::with_store(found, Some(store.clone()));
+    app.keychain = true;
+    fill(
+        &mut app,
+        "canary@example.edu",
+        CANARY,
+        "Konica Minolta",
+        "bizhub C300i",
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let Effect::StartTest(request) = app.handle(Message::Test(test_send::Message::Start)) else {
+        panic!("no test")
+    };
+    let report = smtp::test_send_with(&request, Options::default()).await;
+    act(
+        &mut app,
+        Message::Test(test_send::Message::Finished(report)),
+    );
+    assert!(app.test.works());
+    let mut outputs: Vec<String> = Vec::new();
+    for m in [
+        scanmail::gui::settings_card::Message::Copy,
+        scanmail::gui::settings_card::Message::SaveAs,
+        scanmail::gui::settings_card::Message::Print,
+    ] {
+        outputs.push(format!("{:?}", app.handle(Message::Card(m))));
+    }
+    if let Effect::ExportProfile { text, .. } =
+        app.handle(Message::Devices(devices::Message::Export))
+    {
+        outputs.push(text);
+    }
+    outputs.push(format!("{:?}", app.test.report));
+    app.save_now().unwrap();
+    assert_eq!(
+        secrets::recall("canary@example.edu")
+            .unwrap()
+            .unwrap()
+            .expose(),
+        CANARY,
+        "the keychain has it"
+    );
+
+    // The command line, on the same saved device, with the password from the environment.
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("SCANMAIL_CONFIG_DIR", &config)
+            .env("SM_CANARY", CANARY)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let name = app.profiles.profiles[0].name.clone();
+    let ca_s = ca.to_string_lossy().into_owned();
+    let (code, text) = run(&[
+        "check",
+        "--profile",
+        &name,
+        "--password-env",
+        "SM_CANARY",
+        "--ca-file",
+        &ca_s,
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    outputs.push(text);
+    let (code, text) = run(&[
+        "check",
+        "--profile",
+        &name,
+        "--password-env",
+        "SM_CANARY",
+        "--ca-file",
+        &ca_s,
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    outputs.push(text);
+    let (code, text) = run(&["profiles", "list", "--json"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("\"works\": true"),
+        "the CLI kept the verdict: {text}"
+    );
+    outputs.push(text);
+    for args in [
+        vec!["card", "--profile", name.as_str()],
+        vec!["card", "--profile", name.as_str(), "--html"],
+    ] {
+        let (code, text) = run(&args);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains("SMTP over SSL"), "{text}");
+        outputs.push(text);
+    }
+
+    for o in &outputs {
+        assert!(
+            !o.contains(CANARY),
+            "the password leaked into an output: {o}"
+        );
+    }
+    let files = files_under(&dir);
+    assert!(files.iter().any(|(p, _)| p.ends_with("profiles.toml")));
+    for (p, bytes) in files {
+        assert!(
+            !contains(&bytes, CANARY),
+            "the password leaked into {}",
+            p.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn org_show_and_check_for_it() {
+    let dir = temp_dir("org");
+    let good = dir.join("org.toml");
+    std::fs::write(
+        &good,
+        include_str!("../resources/presets/university-special-purpose.toml"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--org"])
+        .arg(&good)
+        .args(["org", "show", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["preset"]["organization"], "Example University");
+    assert_eq!(v["source"]["kind"], "file");
+    assert!(v["problem"].is_null());
+
+    // The environment variable is the second place looked at.
+    let out = Command::new(BIN)
+        .args(["org", "show"])
+        .env("SCANMAIL_ORG", &good)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Organization: Example University"));
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "organization = \"X\"\nserver = \"smtp.x.edu\"\nssl_port = \"465\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["org", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml: line 3"), "{err}");
+    let out = Command::new(BIN)
+        .args(["org", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    // A broken preset falls back to the built-in one and says where the mistake is.
+    let out = Command::new(BIN)
+        .arg("--org")
+        .arg(&bad)
+        .args(["org", "show"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Organization: Google Workspace") && text.contains("bad.toml: line 3"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_cli_says_when_the_keychain_has_no_password() {
+    let dir = temp_dir("nokey");
+    let store = Store { dir: dir.clone() };
+    let mut file = ProfileFile::default();
+    file.profiles.push(Profile {
+        name: "Copier".into(),
+        account: "copier@example.edu".into(),
+        server: "127.0.0.1".into(),
+        remember_password: true,
+        ..Profile::default()
+    });
+    store.save(&file).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--profile", "copier"])
+        .env("SCANMAIL_CONFIG_DIR", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Either no keychain on this machine, or no password saved in it: both say what to do.
+    assert!(
+        err.contains("keychain") || err.contains("No app password"),
+        "{err}"
+    );
+    assert!(err.contains("--password-env"), "{err}");
+    let out = Command::new(BIN)
+        .args(["check", "--profile", "nope"])
+        .env("SCANMAIL_CONFIG_DIR", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No saved device is called \"nope\""));
+    let out = Command::new(BIN)
+        .args(["card", "--profile", "copier"])
+        .env("SCANMAIL_CONFIG_DIR", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no working test yet"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
