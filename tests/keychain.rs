@@ -1,0 +1,93 @@
+//! The real OS keychain, end to end: two devices, two app passwords, each tested from its
+//! profile by the command line with no password typed. On Linux this needs a Secret Service;
+//! `scripts/test.sh` starts one (gnome-keyring in a private D-Bus session) and sets
+//! SCANMAIL_KEYCHAIN_TEST=1. Without it the test says why and passes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use scanmail::profile::{Profile, ProfileFile, Store};
+use scanmail::secrets::{self, AppPassword};
+use std::process::Command;
+use support::{Cert, Mode, Peer, Pki, Script};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_devices_two_passwords_from_the_keychain() {
+    if std::env::var("SCANMAIL_KEYCHAIN_TEST").as_deref() != Ok("1") {
+        println!(
+            "skipping: SCANMAIL_KEYCHAIN_TEST is not 1 (scripts/test.sh starts a Secret Service and sets it)"
+        );
+        return;
+    }
+    secrets::use_platform_keychain().expect("the Secret Service started by scripts/test.sh");
+    let pki = Pki::new();
+    let tls = pki.server_config(Cert::Good);
+    let dir = std::env::temp_dir().join(format!("scanmail-keychain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+
+    let mut file = ProfileFile::default();
+    let mut peers = Vec::new();
+    for (name, account, password) in [
+        (
+            "Library copier",
+            "library-copier@example.edu",
+            "librarylibraryab",
+        ),
+        ("Lab scanner", "lab-scanner@example.edu", "labscannerlabsca"),
+    ] {
+        let mut script = Script::gmail();
+        script.password = password.into();
+        let peer = Peer::start(Mode::Implicit, script, tls.clone()).await;
+        file.profiles.push(Profile {
+            name: name.into(),
+            account: account.into(),
+            server: "127.0.0.1".into(),
+            ssl_port: Some(peer.port),
+            remember_password: true,
+            ..Profile::default()
+        });
+        secrets::remember(account, &AppPassword::new(password)).unwrap();
+        peers.push(peer);
+    }
+    Store { dir: dir.clone() }.save(&file).unwrap();
+
+    for (profile, peer) in file.profiles.iter().zip(&peers) {
+        let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
+            .args([
+                "check",
+                "--profile",
+                &profile.name,
+                "--skip-starttls",
+                "--login-only",
+                "--json",
+                "--ca-file",
+            ])
+            .arg(&ca)
+            .env("SCANMAIL_CONFIG_DIR", &dir)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["results"][0]["works"], true);
+        assert_eq!(
+            peer.log().passwords.len(),
+            1,
+            "each device signed in with its own password"
+        );
+    }
+    for p in &file.profiles {
+        secrets::forget(&p.account).unwrap();
+        assert_eq!(secrets::recall(&p.account).unwrap(), None);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
