@@ -13,3 +13,4 @@ pub mod profile;
 pub mod secrets;
 pub mod smtp;
 pub mod time;
+pub mod winconsole;

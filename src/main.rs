@@ -1,6 +1,13 @@
 //! `scanmail`: the window with no arguments, the command line with a subcommand.
 
+// Release builds on Windows are windowed programs: no console window flashes up when staff start
+// ScanMail from the Start menu. From a terminal, the command line attaches to it (winconsole).
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
 fn main() {
+    if std::env::args_os().len() > 1 {
+        scanmail::winconsole::attach_to_terminal();
+    }
     let stdin = std::io::stdin();
     let parsed = scanmail::cli::run(
         std::env::args_os(),

@@ -43,6 +43,12 @@ pub enum OrgCommand {
         /// The org.toml to check.
         file: PathBuf,
     },
+    /// Check a preset and install it for every user of this computer (the system location;
+    /// needs administrator rights). The Windows installer's ORGPRESET uses this.
+    Install {
+        /// The org.toml to install.
+        file: PathBuf,
+    },
 }
 
 fn load() -> Result<crate::profile::ProfileFile, BadInput> {
@@ -179,6 +185,35 @@ pub(super) fn org_cmd(
                     );
                 }
             }
+            Ok(0)
+        }
+        OrgCommand::Install { file } => {
+            let p = org::load_file(file).map_err(BadInput)?;
+            let target = org::system_path();
+            let text =
+                std::fs::read(file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    BadInput(format!(
+                        "{} could not be created: {}. Run this as an administrator.",
+                        dir.display(),
+                        crate::profile::plain_io(&e)
+                    ))
+                })?;
+            }
+            crate::fsutil::write_atomic(&target, &text).map_err(|e| {
+                BadInput(format!(
+                    "{} could not be written: {}. Run this as an administrator.",
+                    target.display(),
+                    crate::profile::plain_io(&e)
+                ))
+            })?;
+            let _ = writeln!(
+                out,
+                "Installed the {} preset as {}.",
+                p.organization,
+                target.display()
+            );
             Ok(0)
         }
         OrgCommand::Check { file } => {

@@ -1,0 +1,22 @@
+//! `scanmail-cli`: the command line only, as a console program. On Windows, scripts should call
+//! this one: the shell waits for it and sees its exit status. (`scanmail.exe` is a windowed
+//! program there; it still prints to a terminal it was started from, but cmd does not wait.)
+
+fn main() {
+    let stdin = std::io::stdin();
+    let parsed = scanmail::cli::run(
+        std::env::args_os(),
+        &mut stdin.lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    match parsed {
+        scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
+        scanmail::cli::Parsed::Window(_) => {
+            eprintln!(
+                "scanmail-cli has no window: run scanmail for the window, or scanmail-cli --help."
+            );
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the Windows installer on Linux: cross-compiles scanmail.exe and scanmail-cli.exe for
+# x86_64-pc-windows-gnu (Debian's mingw-w64) and packs them with Debian's wixl into
+#   dist/ScanMail-<version>-x86_64.msi
+# wixl has no dialogs, so this MSI installs without the license page; cargo wix on Windows
+# (see .github/workflows/release.yml) builds the same main.wxs with it (-dUI=yes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(mingw-w64)
+command -v wixl >/dev/null || need+=(wixl)
+command -v msiinfo >/dev/null || need+=(msitools)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
+
+meta=$(cargo metadata --no-deps --format-version 1)
+version=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["packages"][0]["version"])' "$meta")
+target_dir=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["target_directory"])' "$meta")
+
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+cargo build --release --locked --target x86_64-pc-windows-gnu --bins
+
+stage=dist/msi-stage
+rm -rf "$stage" && mkdir -p "$stage"
+cp "$target_dir/x86_64-pc-windows-gnu/release/scanmail.exe" "$target_dir/x86_64-pc-windows-gnu/release/scanmail-cli.exe" "$stage/"
+msi="dist/ScanMail-$version-x86_64.msi"
+# wixl wants paths relative to where it runs.
+wixl -a x64 -D Version="$version" -D UI=no -D BinDir="$stage" \
+  -D IconFile=resources/icons/scanmail.ico -D LicenseFile=wix/License.rtf \
+  -o "$msi" wix/main.wxs 2> >(grep -v -e "GLib-GObject-WARNING" -e "^$" >&2)
+# wixl ignores Secure="yes": list ORGPRESET among the properties the elevated install may read.
+msibuild "$msi" -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORGPRESET' WHERE Property='SecureCustomProperties'"
+echo "built $msi ($(du -h "$msi" | cut -f1))"

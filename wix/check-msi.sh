@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Checks a built MSI with msiinfo: product name and version (from Cargo.toml), the fixed
+# UpgradeCode and major upgrades, both programs, the Start menu shortcut, the icon in
+# Add/Remove Programs, and the ORGPRESET custom action. Exits non-zero on the first mismatch.
+set -euo pipefail
+msi=${1:?usage: wix/check-msi.sh FILE.msi}
+cd "$(dirname "$0")/.."
+version=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["packages"][0]["version"])' < <(cargo metadata --no-deps --format-version 1))
+fails=0
+expect() { # table, pattern, what
+  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -qP "$2"; then echo "  ok   $3"; else echo "  FAIL $3 ($1 has no /$2/)"; fails=$((fails + 1)); fi
+}
+echo "checking $msi"
+expect Property '^ProductName\tScanMail$' "product name ScanMail"
+expect Property "^ProductVersion\t${version//./\\.}$" "version $version from Cargo.toml"
+expect Property '^UpgradeCode\t\{A8F1A19D-A348-4371-8C5D-832E64C472F6\}$' "fixed UpgradeCode"
+expect Property '^ALLUSERS\t1$' "per-machine install"
+expect Property '^ARPPRODUCTICON\tScanMailIcon$' "icon in Add/Remove Programs"
+expect Property '^SecureCustomProperties\t.*ORGPRESET' "ORGPRESET reaches the elevated install"
+expect Upgrade 'WIX_UPGRADE_DETECTED' "a newer MSI replaces an older one"
+expect Upgrade 'WIX_DOWNGRADE_DETECTED' "an older MSI does not replace a newer one"
+expect File '^ScanMailExe\t.*scanmail\.exe' "scanmail.exe"
+expect File '^ScanMailCliExe\t.*scanmail-cli\.exe' "scanmail-cli.exe"
+expect Directory '^INSTALLDIR\tProgramFiles64Folder\tScanMail$' "installs under Program Files"
+expect Shortcut '^ScanMailShortcut\tProgramMenuFolder\tScanMail\t.*\[INSTALLDIR\]scanmail\.exe' "Start menu shortcut"
+expect Icon '^ScanMailIcon' "icon stream"
+expect CustomAction '^InstallOrgPreset\t3090\tScanMailExe\torg install "\[ORGPRESET\]"' "ORGPRESET custom action (deferred, elevated)"
+expect InstallExecuteSequence '^InstallOrgPreset\tORGPRESET AND NOT REMOVE\t' "runs only when ORGPRESET is given"
+if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all MSI checks passed"
