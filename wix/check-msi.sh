@@ -3,12 +3,15 @@
 # UpgradeCode and major upgrades, both programs, the Start menu shortcut, the icon in
 # Add/Remove Programs, and the ORGPRESET custom action. Exits non-zero on the first mismatch.
 set -euo pipefail
-msi=${1:?usage: wix/check-msi.sh FILE.msi}
+msi=$(realpath "${1:?usage: wix/check-msi.sh FILE.msi}")
 cd "$(dirname "$0")/.."
+# msiinfo writes binary streams (the Icon table) into the current folder: work in a temp one.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 version=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["packages"][0]["version"])' < <(cargo metadata --no-deps --format-version 1))
 fails=0
 expect() { # table, pattern, what
-  if msiinfo export "$msi" "$1" | tr -d '\r' | grep -qP "$2"; then echo "  ok   $3"; else echo "  FAIL $3 ($1 has no /$2/)"; fails=$((fails + 1)); fi
+  if (cd "$scratch" && msiinfo export "$msi" "$1") | tr -d '\r' | grep -qP "$2"; then echo "  ok   $3"; else echo "  FAIL $3 ($1 has no /$2/)"; fails=$((fails + 1)); fi
 }
 echo "checking $msi"
 expect Property '^ProductName\tScanMail$' "product name ScanMail"
