@@ -649,3 +649,49 @@ fn the_cli_says_when_the_keychain_has_no_password() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no working test yet"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_preset_next_to_the_executable_is_found() {
+    let dir = temp_dir("nextto");
+    let exe = dir.join("scanmail");
+    std::fs::copy(BIN, &exe).unwrap();
+    std::fs::write(
+        dir.join("org.toml"),
+        include_str!("../resources/presets/microsoft-365.toml"),
+    )
+    .unwrap();
+    let out = Command::new(&exe)
+        .args(["org", "show"])
+        .env_remove("SCANMAIL_ORG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Organization: Microsoft 365"), "{text}");
+    assert!(
+        text.contains(&format!("From: {}", dir.join("org.toml").display())),
+        "{text}"
+    );
+    // --org wins over the file next to the executable.
+    let uni = dir.join("uni.toml");
+    std::fs::write(
+        &uni,
+        include_str!("../resources/presets/university-special-purpose.toml"),
+    )
+    .unwrap();
+    let out = Command::new(&exe)
+        .arg("--org")
+        .arg(&uni)
+        .args(["org", "show"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Organization: Example University"));
+    // And the window starts with that organization's steps.
+    let found = org::locate(Some(&uni));
+    let app = App::with_store(found, None);
+    assert_eq!(app.preset.organization, "Example University");
+    assert_eq!(
+        app.preset.steps[0].title,
+        "Request a Special Purpose Account for the device"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
