@@ -31,7 +31,9 @@ shot() { sleep 0.6; import -window "$win" "$out/$1.png"; }
 for theme in light dark; do
   start=$(date +%s%N)
   # The test server's CA is trusted through SSL_CERT_FILE, as an organization's CA would be.
-  SSL_CERT_FILE="$MTA_DIR/ca.pem" SCANMAIL_THEME=$theme "$bin" >/dev/null 2>&1 &
+  # Each run starts with no saved devices.
+  config=$(mktemp -d)
+  SCANMAIL_CONFIG_DIR=$config SSL_CERT_FILE="$MTA_DIR/ca.pem" SCANMAIL_THEME=$theme "$bin" >/dev/null 2>&1 &
   app=$!
   win=$(xdotool search --sync --onlyvisible --name "ScanMail" | head -1)
   shown=$(date +%s%N)
@@ -45,16 +47,23 @@ for theme in light dark; do
   xdotool mousemove 600 400 click 5 click 5 click 5 click 5 click 5 click 5
   shot "$theme-1-account"
 
-  # 2. Device.
-  xdotool mousemove 100 147 click 1; sleep 0.3
-  xdotool mousemove 600 161 click 1
+  # Name the device (the list above the steps: Rename).
+  xdotool mousemove 85 151 click 1; sleep 0.3
+  xdotool mousemove 115 120 click 1; sleep 0.2
+  xdotool key ctrl+a
+  xdotool type --delay 15 "Warren 2nd floor scanner"
+  xdotool key Return
+
+  # 2. Device (the steps sit below the device list: 230, 273, 316, 358).
+  xdotool mousemove 100 273 click 1; sleep 0.3
+  xdotool mousemove 600 180 click 1
   xdotool type --delay 15 "Konica Minolta"
   xdotool key Tab
   xdotool type --delay 15 "bizhub C300i"
   shot "$theme-2-device"
 
   # 3. Test send against the loopback server.
-  xdotool mousemove 100 190 click 1; sleep 0.3
+  xdotool mousemove 100 316 click 1; sleep 0.3
   xdotool mousemove 600 182 click 1
   xdotool key ctrl+a
   xdotool type --delay 15 "localhost"
@@ -64,7 +73,7 @@ for theme in light dark; do
   rss=$(awk '/VmHWM/ {print $2}' "/proc/$app/status")
 
   # 4. Settings card.
-  xdotool mousemove 100 233 click 1
+  xdotool mousemove 100 358 click 1
   shot "$theme-4-card"
 
   # Idle CPU over 10 s.
@@ -72,5 +81,6 @@ for theme in light dark; do
   hz=$(getconf CLK_TCK)
   echo "$theme: window shown after $(( (shown - start) / 1000000 )) ms; peak RSS after a test send $((rss / 1024)) MiB; idle CPU $(python3 -c "print(round(($t1-$t0)/$hz/10*100, 2))") %"
   kill "$app"; wait "$app" 2>/dev/null || true
+  rm -rf "$config"
 done
 echo "screenshots in $out/"

@@ -14,7 +14,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    // Unique per write, so two saves at once never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -45,6 +48,38 @@ mod tests {
             "no temporary file left"
         );
         assert!(write_atomic(&dir.join("missing/b.txt"), b"x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn writes_at_the_same_time_never_fail_or_mix() {
+        let dir = std::env::temp_dir().join(format!("scanmail-fsutil-race-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("profiles.toml");
+        let threads: Vec<_> = (0..8u8)
+            .map(|t| {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        write_atomic(&p, &vec![b'a' + t; 4096]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let end = std::fs::read(&p).unwrap();
+        assert_eq!(end.len(), 4096);
+        assert!(
+            end.iter().all(|b| *b == end[0]),
+            "one whole version, never a mix"
+        );
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -251,7 +251,7 @@ pub(crate) fn plain_io(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         std::io::ErrorKind::StorageFull => "the disk is full".into(),
         std::io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
-        std::io::ErrorKind::NotFound => "the folder does not exist".into(),
+        std::io::ErrorKind::NotFound => "a file or folder was missing".into(),
         _ => e.to_string(),
     }
 }

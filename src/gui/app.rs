@@ -10,6 +10,9 @@ use iced::widget::{Column, button, column, container, row, scrollable, text};
 use iced::{Element, Length, Subscription, Task, Theme};
 use std::path::PathBuf;
 
+/// The scrollable that holds each step's page.
+pub const MAIN_SCROLL_ID: &str = "main-scroll";
+
 /// The four steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -111,6 +114,8 @@ pub struct App {
     pub(super) dirty: bool,
     /// A keychain is there to remember passwords.
     pub keychain: bool,
+    pub(super) save_generation: u64,
+    pub(super) saves_written: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 impl App {
@@ -153,6 +158,8 @@ impl App {
             store,
             dirty: false,
             keychain: crate::secrets::keychain_available(),
+            save_generation: 0,
+            saves_written: std::sync::Arc::default(),
         };
         if let Some(loaded) = loaded {
             if let Some(n) = loaded.notice {
@@ -236,8 +243,19 @@ impl App {
     }
 
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let (step, device) = (self.step, self.current);
         let effect = self.handle(message);
-        let task = self.perform(effect);
+        let mut task = self.perform(effect);
+        if self.step != step || self.current != device {
+            // A new page starts at its top, not where the last one was scrolled to.
+            task = Task::batch([
+                task,
+                iced::widget::operation::snap_to(
+                    MAIN_SCROLL_ID,
+                    iced::widget::operation::RelativeOffset::START,
+                ),
+            ]);
+        }
         match self.save_task() {
             Some(save) => Task::batch([task, save]),
             None => task,
@@ -488,6 +506,7 @@ impl App {
         row![
             container(steps).height(Length::Fill).style(style::sidebar),
             scrollable(container(main).width(Length::Fill).center_x(Length::Fill))
+                .id(MAIN_SCROLL_ID)
                 .height(Length::Fill),
         ]
         .into()

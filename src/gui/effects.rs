@@ -73,8 +73,23 @@ impl App {
         self.dirty = false;
         let store = self.store.clone()?;
         let file = self.profiles.clone();
+        // Saves run on a thread pool: one at a time, and an older snapshot never overwrites a
+        // newer one.
+        self.save_generation += 1;
+        let generation = self.save_generation;
+        let written = self.saves_written.clone();
         Some(Task::perform(
-            blocking(move || store.save(&file).map_err(|e| e.to_string())),
+            blocking(move || {
+                let mut last = written
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if generation < *last {
+                    return Ok(());
+                }
+                store.save(&file).map_err(|e| e.to_string())?;
+                *last = generation;
+                Ok(())
+            }),
             |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
         ))
     }
