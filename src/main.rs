@@ -8,13 +8,7 @@ fn main() {
     if std::env::args_os().len() > 1 {
         scanmail::winconsole::attach_to_terminal();
     }
-    let stdin = std::io::stdin();
-    let parsed = scanmail::cli::run(
-        std::env::args_os(),
-        &mut stdin.lock(),
-        &mut std::io::stdout(),
-        &mut std::io::stderr(),
-    );
+    let parsed = scanmail::cli::run_process();
     match parsed {
         scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
         scanmail::cli::Parsed::Window(org) => {

@@ -43,27 +43,19 @@ fn mta(test: &str) -> Option<Mta> {
     })
 }
 
-fn check(m: &Mta, password: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+/// Runs `scanmail check` with the account's flags, `args`, `--json` and the password in the
+/// environment; returns the output and the parsed JSON.
+fn scanmail(m: &Mta, password: &str, args: &[&str]) -> (Output, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
         .args([
             "check",
-            "--server",
-            &m.host,
             "--user",
             &m.user,
             "--password-env",
             "SM_MTA_PW",
-        ])
-        .args([
-            "--ca-file",
-            &m.ca,
-            "--ssl-port",
-            &m.ssl_port,
-            "--starttls-port",
-            &m.starttls_port,
             "--json",
         ])
-        .args(extra)
+        .args(args)
         .env("SM_MTA_PW", password)
         .stdin(Stdio::null())
         .output()
@@ -73,6 +65,21 @@ fn check(m: &Mta, password: &str, extra: &[&str]) -> (Output, serde_json::Value)
     let v = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
     (out, v)
+}
+
+/// The usual check against the test server: both ports, its CA trusted.
+fn check(m: &Mta, password: &str) -> (Output, serde_json::Value) {
+    let args = [
+        "--server",
+        &m.host,
+        "--ca-file",
+        &m.ca,
+        "--ssl-port",
+        &m.ssl_port,
+        "--starttls-port",
+        &m.starttls_port,
+    ];
+    scanmail(m, password, &args)
 }
 
 /// Messages in the Maildir whose text contains `token`, waiting up to 10 s for `count` of them.
@@ -98,7 +105,7 @@ fn both_ports_work_and_the_messages_land() {
     let Some(m) = mta("both_ports_work_and_the_messages_land") else {
         return;
     };
-    let (out, v) = check(&m, &m.password, &[]);
+    let (out, v) = check(&m, &m.password);
     assert_eq!(out.status.code(), Some(0), "{v:#}");
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
@@ -135,7 +142,7 @@ fn a_wrong_password_is_auth_rejected_on_both_ports() {
     let Some(m) = mta("a_wrong_password_is_auth_rejected_on_both_ports") else {
         return;
     };
-    let (out, v) = check(&m, "not-the-password-4471", &[]);
+    let (out, v) = check(&m, "not-the-password-4471");
     assert_eq!(out.status.code(), Some(1), "{v:#}");
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["problem"], "auth-rejected", "{r:#}");
@@ -157,28 +164,19 @@ fn a_closed_port_is_connection_refused() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port().to_string()
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
-        .args([
-            "check",
+    let (out, v) = scanmail(
+        &m,
+        &m.password,
+        &[
             "--server",
             "127.0.0.1",
-            "--user",
-            &m.user,
-            "--password-env",
-            "SM_MTA_PW",
-        ])
-        .args([
             "--ca-file",
             &m.ca,
             "--ssl-port",
             &closed,
             "--skip-starttls",
-            "--json",
-        ])
-        .env("SM_MTA_PW", &m.password)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["results"][0]["problem"], "connection-refused");
     assert_eq!(v["results"][0]["stage"], "connect");
@@ -189,27 +187,19 @@ fn without_the_ca_the_certificate_is_untrusted_and_no_password_is_sent() {
     let Some(m) = mta("without_the_ca_the_certificate_is_untrusted") else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))
-        .args([
-            "check",
+    // No --ca-file: the test CA is not trusted, so neither port may sign in.
+    let (out, v) = scanmail(
+        &m,
+        &m.password,
+        &[
             "--server",
             &m.host,
-            "--user",
-            &m.user,
-            "--password-env",
-            "SM_MTA_PW",
-        ])
-        .args([
             "--ssl-port",
             &m.ssl_port,
             "--starttls-port",
             &m.starttls_port,
-            "--json",
-        ])
-        .env("SM_MTA_PW", &m.password)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["results"][0]["problem"], "tls-certificate-untrusted");
     assert_eq!(v["results"][0]["stage"], "tls");

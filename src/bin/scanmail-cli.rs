@@ -3,14 +3,7 @@
 //! program there; it still prints to a terminal it was started from, but cmd does not wait.)
 
 fn main() {
-    let stdin = std::io::stdin();
-    let parsed = scanmail::cli::run(
-        std::env::args_os(),
-        &mut stdin.lock(),
-        &mut std::io::stdout(),
-        &mut std::io::stderr(),
-    );
-    match parsed {
+    match scanmail::cli::run_process() {
         scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
         scanmail::cli::Parsed::Window(_) => {
             eprintln!(

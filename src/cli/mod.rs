@@ -60,6 +60,17 @@ pub enum Parsed {
     Exit(i32),
 }
 
+/// [`run`] with this process's arguments and standard streams (what both programs' `main` do).
+pub fn run_process() -> Parsed {
+    let stdin = std::io::stdin();
+    run(
+        std::env::args_os(),
+        &mut stdin.lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )
+}
+
 /// Parses the arguments and runs a subcommand, if one was given.
 pub fn run<I, T>(
     args: I,
