@@ -148,6 +148,11 @@ async fn happy_path_ends_with_a_settings_card() {
 
     assert!(!app.test.running);
     assert!(shows(app, "Works: the test message was accepted"));
+    let message = s._ssl.log().messages[0].clone();
+    assert!(
+        message.contains("Device profile: New device (Konica Minolta bizhub C300i)"),
+        "{message}"
+    );
     let port = app.preset.ssl_port.unwrap();
     assert!(shows(app, &format!("Use port {port} with SSL/TLS.")));
     assert!(app.is_done(Step::TestSend));

@@ -334,7 +334,17 @@ impl App {
                 device::Action::Next => self.goto(Step::TestSend),
             },
             Message::Test(m) => {
-                let device = self.device.device_name();
+                // The test message names the saved device and what it is.
+                let name = self
+                    .profiles
+                    .profiles
+                    .get(self.current)
+                    .map_or("", |p| p.name.as_str());
+                let device = match (name, self.device.device_name()) {
+                    ("", d) => d,
+                    (n, d) if d.is_empty() => n.to_string(),
+                    (n, d) => format!("{n} ({d})"),
+                };
                 let cx = test_send::Context {
                     account: &self.account.address,
                     password: self.account.password(),
