@@ -276,6 +276,45 @@ mod tests {
     }
 
     #[test]
+    fn a_saved_device_gives_the_same_card_once_tested() {
+        use crate::profile::{LastTest, Profile};
+        let mut p = Profile {
+            name: "Warren 2nd floor scanner".into(),
+            manufacturer: "Konica Minolta".into(),
+            model: "bizhub C300i".into(),
+            account: "lab-scanner@example.edu".into(),
+            server: "smtp.gmail.com".into(),
+            ..Profile::default()
+        };
+        let km = catalog().manufacturer("Konica Minolta");
+        assert!(Card::from_profile(&p, km).is_none(), "never tested");
+        p.last_test = Some(LastTest {
+            at: "2026-11-27T10:00:00Z".into(),
+            works: true,
+            recommended: Some(Recommended {
+                port: 587,
+                security: Security::Starttls,
+            }),
+            summary: String::new(),
+        });
+        let card = Card::from_profile(&p, km).unwrap();
+        assert_eq!((card.port, card.security), (587, Security::Starttls));
+        assert_eq!(
+            card.title(),
+            "Scan-to-email settings for Warren 2nd floor scanner"
+        );
+        assert!(card.text().contains("\"Start TLS\" (STARTTLS)"));
+        assert!(
+            card.text()
+                .contains("Tested by ScanMail at 2026-11-27T10:00:00Z.")
+        );
+        if let Some(t) = p.last_test.as_mut() {
+            t.works = false;
+        }
+        assert!(Card::from_profile(&p, km).is_none(), "the last test failed");
+    }
+
+    #[test]
     fn no_card_without_a_working_port() {
         let mut r = report(Security::Ssl, 465);
         r.recommended = None;

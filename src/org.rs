@@ -71,14 +71,14 @@ impl Preset {
         }
         Engine::parse(&self.manual_search)?;
         for (i, step) in self.steps.iter().enumerate() {
-            if let Some(link) = &step.link {
-                if !(link.starts_with("https://") || link.starts_with("http://")) {
-                    return Err(format!(
-                        "step {} ({}): the link must start with https://",
-                        i + 1,
-                        step.title
-                    ));
-                }
+            if let Some(link) = &step.link
+                && !(link.starts_with("https://") || link.starts_with("http://"))
+            {
+                return Err(format!(
+                    "step {} ({}): the link must start with https://",
+                    i + 1,
+                    step.title
+                ));
             }
         }
         Ok(())

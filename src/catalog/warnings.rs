@@ -72,17 +72,17 @@ pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
             "Personal Outlook.com accounts want modern (OAuth) sign-in, which most copiers cannot do. A Google Workspace or organization account is more likely to work.".into(),
         );
     }
-    if let Some(from) = input.from.map(str::trim).filter(|f| !f.is_empty()) {
-        if !from.eq_ignore_ascii_case(input.account.trim()) {
-            warn(
-                "from-not-login",
-                "The From address is not the login",
-                format!(
-                    "Gmail and Microsoft 365 refuse or rewrite mail whose From address differs from the login. Set the device's From (sender, return) address to {}.",
-                    input.account.trim()
-                ),
-            );
-        }
+    if let Some(from) = input.from.map(str::trim).filter(|f| !f.is_empty())
+        && !from.eq_ignore_ascii_case(input.account.trim())
+    {
+        warn(
+            "from-not-login",
+            "The From address is not the login",
+            format!(
+                "Gmail and Microsoft 365 refuse or rewrite mail whose From address differs from the login. Set the device's From (sender, return) address to {}.",
+                input.account.trim()
+            ),
+        );
     }
     if let Some(raw) = input.password_as_typed {
         if raw.trim() != raw || raw.contains(char::is_whitespace) {
@@ -93,25 +93,25 @@ pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
             );
         }
         let bare: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-        if let Some(p) = provider {
-            if let Some(len) = p.app_password_length {
-                let letters_ok =
-                    !p.app_password_letters_only || bare.chars().all(|c| c.is_ascii_alphabetic());
-                if !bare.is_empty() && (bare.chars().count() != len || !letters_ok) {
-                    let shape = if p.app_password_letters_only {
-                        format!("{len} letters")
-                    } else {
-                        format!("{len} characters")
-                    };
-                    warn(
-                        "not-an-app-password",
-                        "This does not look like an app password",
-                        format!(
-                            "{} app passwords are {shape}. This looks like a normal password, which devices cannot use. Create an app password for this device and paste it here.",
-                            p.name
-                        ),
-                    );
-                }
+        if let Some(p) = provider
+            && let Some(len) = p.app_password_length
+        {
+            let letters_ok =
+                !p.app_password_letters_only || bare.chars().all(|c| c.is_ascii_alphabetic());
+            if !bare.is_empty() && (bare.chars().count() != len || !letters_ok) {
+                let shape = if p.app_password_letters_only {
+                    format!("{len} letters")
+                } else {
+                    format!("{len} characters")
+                };
+                warn(
+                    "not-an-app-password",
+                    "This does not look like an app password",
+                    format!(
+                        "{} app passwords are {shape}. This looks like a normal password, which devices cannot use. Create an app password for this device and paste it here.",
+                        p.name
+                    ),
+                );
             }
         }
     }

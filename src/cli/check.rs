@@ -256,10 +256,10 @@ pub(super) fn check(
         if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
             crate::profile::record_test(p, &report);
         }
-        if let Err(e) = store.save(file) {
-            if !args.json {
-                let _ = writeln!(out, "Note: {e}");
-            }
+        if let Err(e) = store.save(file)
+            && !args.json
+        {
+            let _ = writeln!(out, "Note: {e}");
         }
     }
     Ok(if report.any_works() { 0 } else { 1 })

@@ -57,10 +57,10 @@ impl State {
             Message::StartRename => self.renaming = Some(current_name.to_string()),
             Message::RenameChanged(s) => self.renaming = Some(s),
             Message::FinishRename => {
-                if let Some(name) = self.renaming.take() {
-                    if !name.trim().is_empty() {
-                        return Action::Rename(name.trim().to_string());
-                    }
+                if let Some(name) = self.renaming.take()
+                    && !name.trim().is_empty()
+                {
+                    return Action::Rename(name.trim().to_string());
                 }
             }
             Message::CancelRename => self.renaming = None,
@@ -97,25 +97,25 @@ impl State {
         };
         let mut list = Column::new().spacing(4);
         for (i, name) in names.iter().enumerate() {
-            if i == current {
-                if let Some(new) = &self.renaming {
-                    list = list.push(
-                        column![
-                            text_input("Device name", new)
-                                .id(RENAME_ID)
-                                .on_input(Message::RenameChanged)
-                                .on_submit(Message::FinishRename)
-                                .size(style::SMALL),
-                            row![
-                                small("Save name", Message::FinishRename),
-                                small("Cancel", Message::CancelRename)
-                            ]
-                            .spacing(4),
+            if i == current
+                && let Some(new) = &self.renaming
+            {
+                list = list.push(
+                    column![
+                        text_input("Device name", new)
+                            .id(RENAME_ID)
+                            .on_input(Message::RenameChanged)
+                            .on_submit(Message::FinishRename)
+                            .size(style::SMALL),
+                        row![
+                            small("Save name", Message::FinishRename),
+                            small("Cancel", Message::CancelRename)
                         ]
                         .spacing(4),
-                    );
-                    continue;
-                }
+                    ]
+                    .spacing(4),
+                );
+                continue;
             }
             list = list.push(
                 button(text(*name).size(style::SMALL))

@@ -137,15 +137,15 @@ impl State {
         if !self.recipient.trim().is_empty() && smtp::validate_address(&self.recipient).is_err() {
             errors.push(InputError::BadRecipient(self.recipient.trim().to_string()).to_string());
         }
-        if self.ssl_on {
-            if let Err(e) = Self::port(&self.ssl_port, "SSL/TLS") {
-                errors.push(e);
-            }
+        if self.ssl_on
+            && let Err(e) = Self::port(&self.ssl_port, "SSL/TLS")
+        {
+            errors.push(e);
         }
-        if self.starttls_on {
-            if let Err(e) = Self::port(&self.starttls_port, "STARTTLS") {
-                errors.push(e);
-            }
+        if self.starttls_on
+            && let Err(e) = Self::port(&self.starttls_port, "STARTTLS")
+        {
+            errors.push(e);
         }
         if !matches!(self.timeout.trim().parse::<u64>(), Ok(1..=300)) {
             errors.push("The time limit must be a whole number of seconds from 1 to 300.".into());

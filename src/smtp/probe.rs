@@ -194,10 +194,10 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
             ),
         )),
     };
-    if st.tls.is_none() {
-        if let Ok(rec) = &recording {
-            st.tls = rec.seen().and_then(|c| tls::describe(&c, None));
-        }
+    if st.tls.is_none()
+        && let Ok(rec) = &recording
+    {
+        st.tls = rec.seen().and_then(|c| tls::describe(&c, None));
     }
     let req = shared.request;
     let cx = Context {

@@ -390,19 +390,19 @@ async fn serve(
         let secure = matches!(rw.get_ref(), S::Tls(_));
         log.lock().unwrap().commands.push((secure, line.clone()));
         let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
-        if let Fault::HangUpOn(word) = &script.fault {
-            if verb == *word {
-                return Ok(());
-            }
+        if let Fault::HangUpOn(word) = &script.fault
+            && verb == *word
+        {
+            return Ok(());
         }
-        if let Fault::SilentOn(word) = &script.fault {
-            if verb == *word {
-                let mut sink = String::new();
-                // Ends on end-of-file, or on an error when TLS is cut without a goodbye.
-                while matches!(rw.read_line(&mut sink).await, Ok(n) if n > 0) {}
-                log.lock().unwrap().closed_by_client += 1;
-                return Ok(());
-            }
+        if let Fault::SilentOn(word) = &script.fault
+            && verb == *word
+        {
+            let mut sink = String::new();
+            // Ends on end-of-file, or on an error when TLS is cut without a goodbye.
+            while matches!(rw.read_line(&mut sink).await, Ok(n) if n > 0) {}
+            log.lock().unwrap().closed_by_client += 1;
+            return Ok(());
         }
         match verb.as_str() {
             "EHLO" => {
