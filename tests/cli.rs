@@ -5,7 +5,7 @@
 mod support;
 
 use std::process::{Command, Output, Stdio};
-use support::{Cert, Mode, PASSWORD, Peer, Pki, Script, USER};
+use support::{PASSWORD, Peer, Script, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
 
@@ -33,12 +33,9 @@ struct Peers {
 }
 
 async fn peers(script: Script) -> Peers {
-    let pki = Pki::new();
+    let (pki, ssl, st) = support::start_pair(script).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path()).to_string_lossy().into_owned();
-    let tls = pki.server_config(Cert::Good);
-    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
-    let st = Peer::start(Mode::Plain, script, tls).await;
     Peers {
         _dir: dir,
         ca,

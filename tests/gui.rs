@@ -12,7 +12,7 @@ use scanmail::gui::{App, Effect, Message, Step, account, device, test_send};
 use scanmail::org::Preset;
 use scanmail::smtp::{self, Options};
 use std::path::PathBuf;
-use support::{Cert, Fault, Mode, PASSWORD, Peer, Pki, Script, USER};
+use support::{Fault, PASSWORD, Peer, Pki, Script, USER};
 
 /// Builds the view, lets `act` click and type, then feeds the resulting messages to the app.
 fn interact(app: &mut App, act: impl FnOnce(&mut Simulator<'_, Message>)) -> Vec<Effect> {
@@ -81,10 +81,7 @@ struct Setup {
 }
 
 async fn setup(script: Script) -> Setup {
-    let pki = Pki::new();
-    let tls = pki.server_config(Cert::Good);
-    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
-    let st = Peer::start(Mode::Plain, script, tls).await;
+    let (pki, ssl, st) = support::start_pair(script).await;
     let preset = Preset {
         server: "127.0.0.1".into(),
         ssl_port: Some(ssl.port),

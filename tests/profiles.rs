@@ -13,7 +13,7 @@ use scanmail::secrets::{self, AppPassword};
 use scanmail::smtp::{self, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Cert, Mode, Peer, Pki, Script};
+use support::Script;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
 
@@ -397,12 +397,9 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
     };
 
     // A peer that accepts the canary.
-    let pki = Pki::new();
     let mut script = Script::gmail();
     script.password = CANARY.into();
-    let tls = pki.server_config(Cert::Good);
-    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
-    let st = Peer::start(Mode::Plain, script, tls).await;
+    let (pki, ssl, st) = support::start_pair(script).await;
     let preset = Preset {
         server: "127.0.0.1".into(),
         ssl_port: Some(ssl.port),

@@ -282,6 +282,16 @@ impl Peer {
     }
 }
 
+/// A test CA and two peers playing `script`: implicit TLS (465's role) and plain + STARTTLS
+/// (587's role), both with a good certificate.
+pub async fn start_pair(script: Script) -> (Pki, Peer, Peer) {
+    let pki = Pki::new();
+    let tls = pki.server_config(Cert::Good);
+    let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
+    let st = Peer::start(Mode::Plain, script, tls).await;
+    (pki, ssl, st)
+}
+
 /// Reserves a port that nothing listens on (bound, then released).
 pub async fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
