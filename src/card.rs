@@ -23,17 +23,56 @@ pub struct Card {
     pub tested: Option<(String, String)>,
 }
 
+/// What a line of the card is about. Code that treats a row specially (the window shows the
+/// password row masked, with Show) matches on this, never on the row's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowKind {
+    Server,
+    Port,
+    Security,
+    Authentication,
+    Login,
+    Password,
+    From,
+    MenuPath,
+}
+
+impl RowKind {
+    /// The row's label, in the words most devices' menus use.
+    pub fn label(self) -> &'static str {
+        match self {
+            RowKind::Server => "SMTP server",
+            RowKind::Port => "Port",
+            RowKind::Security => "Security",
+            RowKind::Authentication => "Authentication",
+            RowKind::Login => "Login name",
+            RowKind::Password => "Password",
+            RowKind::From => "From address",
+            RowKind::MenuPath => "Where on the device",
+        }
+    }
+}
+
 /// One line of the card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub label: &'static str,
+    pub kind: RowKind,
     pub value: String,
 }
 
+impl Row {
+    pub fn label(&self) -> &'static str {
+        self.kind.label()
+    }
+}
+
+/// What the password row says: where the password comes from, never the password.
 pub const PASSWORD_ROW: &str = "The app password (16 letters for Google, no spaces)";
 
 impl Card {
     /// The card for a test whose recommended port worked; `None` when no port worked.
+    /// `device` is the device's label ([`crate::profile::device_label`]).
     pub fn from_report(
         report: &Report,
         maker: Option<&Manufacturer>,
@@ -65,8 +104,7 @@ impl Card {
     pub fn from_profile(p: &crate::profile::Profile, maker: Option<&Manufacturer>) -> Option<Card> {
         let test = p.last_test.as_ref().filter(|t| t.works)?;
         let rec = test.recommended?;
-        let device = format!("{} {}", p.manufacturer.trim(), p.model.trim());
-        let device = device.trim();
+        let device = p.label();
         Some(Card {
             server: p.server.trim().to_string(),
             port: rec.port,
@@ -76,12 +114,7 @@ impl Card {
                 .map(String::from),
             login: p.account.trim().to_string(),
             from: p.account.trim().to_string(),
-            device: Some(if p.name.trim().is_empty() {
-                device.to_string()
-            } else {
-                p.name.trim().to_string()
-            })
-            .filter(|d| !d.is_empty()),
+            device: Some(device).filter(|d| !d.is_empty()),
             menu_path: maker
                 .and_then(|m| m.smtp_menu.as_ref())
                 .map(|f| f.value.clone()),
@@ -101,43 +134,29 @@ impl Card {
     }
 
     pub fn rows(&self) -> Vec<Row> {
+        let row = |kind, value: String| Row { kind, value };
         let mut rows = vec![
-            Row {
-                label: "SMTP server",
-                value: self.server.clone(),
-            },
-            Row {
-                label: "Port",
-                value: self.port.to_string(),
-            },
-            Row {
-                label: "Security",
-                value: self.security_text(),
-            },
-            Row {
-                label: "Authentication",
-                value: "On (SMTP AUTH)".into(),
-            },
-            Row {
-                label: "Login name",
-                value: self.login.clone(),
-            },
-            Row {
-                label: "Password",
-                value: PASSWORD_ROW.into(),
-            },
-            Row {
-                label: "From address",
-                value: self.from.clone(),
-            },
+            row(RowKind::Server, self.server.clone()),
+            row(RowKind::Port, self.port.to_string()),
+            row(RowKind::Security, self.security_text()),
+            row(RowKind::Authentication, "On (SMTP AUTH)".into()),
+            row(RowKind::Login, self.login.clone()),
+            row(RowKind::Password, PASSWORD_ROW.into()),
+            row(RowKind::From, self.from.clone()),
         ];
         if let Some(m) = &self.menu_path {
-            rows.push(Row {
-                label: "Where on the device",
-                value: m.clone(),
-            });
+            rows.push(row(RowKind::MenuPath, m.clone()));
         }
         rows
+    }
+
+    /// The rows as aligned plain text, each line starting with `indent`.
+    pub fn rows_text(&self, indent: &str) -> String {
+        let mut s = String::new();
+        for r in self.rows() {
+            s += &format!("{indent}{:<22}{}\n", format!("{}:", r.label()), r.value);
+        }
+        s
     }
 
     pub fn title(&self) -> String {
@@ -149,10 +168,7 @@ impl Card {
 
     /// Plain text, for the clipboard and for "Save as... .txt".
     pub fn text(&self) -> String {
-        let mut s = format!("{}\n\n", self.title());
-        for r in self.rows() {
-            s += &format!("{:<22}{}\n", format!("{}:", r.label), r.value);
-        }
+        let mut s = format!("{}\n\n{}", self.title(), self.rows_text(""));
         if let Some(w) = &self.web_ui {
             s += &format!(
                 "\nOpen the device's settings page ({w}) in a browser, or use its control panel.\n"
@@ -171,7 +187,7 @@ impl Card {
         for r in self.rows() {
             rows += &format!(
                 "<tr><th>{}</th><td>{}</td></tr>\n",
-                esc(r.label),
+                esc(r.label()),
                 esc(&r.value)
             );
         }
@@ -301,7 +317,7 @@ mod tests {
         assert_eq!((card.port, card.security), (587, Security::Starttls));
         assert_eq!(
             card.title(),
-            "Scan-to-email settings for Warren 2nd floor scanner"
+            "Scan-to-email settings for Warren 2nd floor scanner (Konica Minolta bizhub C300i)"
         );
         assert!(card.text().contains("\"Start TLS\" (STARTTLS)"));
         assert!(

@@ -1,4 +1,6 @@
-//! Writing files so that a crash or a full disk never leaves half a file behind.
+//! Files: writing them so that a crash or a full disk never leaves half a file behind, and
+//! saying in plain words why a file or a TOML text could not be used. Every file error a person
+//! sees goes through [`plain_io`] and [`plain_toml`].
 
 use std::io::Write;
 use std::path::Path;
@@ -30,9 +32,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Why a file could not be read or written, in a few plain words.
+pub fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "no such file or folder".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::StorageFull => "the disk is full".into(),
+        K::ReadOnlyFilesystem => "the disk is read-only".into(),
+        K::IsADirectory => "it is a folder, not a file".into(),
+        K::InvalidData => "it is not a readable file".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A TOML error as "line N: what is wrong", counting lines in the text that was parsed.
+pub fn plain_toml(text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    match line {
+        Some(l) => format!("line {l}: {}", e.message().trim()),
+        None => e.message().trim().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_words_for_files_and_toml() {
+        let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(plain_io(&e), "no such file or folder");
+        let text = "a = 1\nb = = 2\n";
+        let err = toml::from_str::<toml::Value>(text).unwrap_err();
+        assert!(plain_toml(text, &err).starts_with("line 2: "), "{err}");
+    }
 
     #[test]
     fn writes_and_replaces() {

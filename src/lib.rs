@@ -1,12 +1,15 @@
 //! ScanMail: gets printers, scanners and apps sending scan-to-email, and proves it works.
 //!
-//! The library holds every rule; the binary (`main.rs`) only parses arguments and hands over to
-//! [`cli`] or, later, the window.
+//! The library holds every rule; the binaries (`main.rs`, `bin/scanmail-cli.rs`) only hand the
+//! arguments to [`cli`] or open the window. The domain (`smtp`, `catalog`, `profile`, `org`,
+//! `secrets`, `card`) knows nothing of iced: the window lives in `gui`, behind the default-on
+//! cargo feature `gui`, and `cargo build --no-default-features` builds the command line alone.
 
 pub mod card;
 pub mod catalog;
 pub mod cli;
 pub mod fsutil;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod org;
 pub mod profile;

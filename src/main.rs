@@ -11,12 +11,21 @@ fn main() {
     let parsed = scanmail::cli::run_process();
     match parsed {
         scanmail::cli::Parsed::Exit(code) => std::process::exit(code),
-        scanmail::cli::Parsed::Window(org) => {
-            if let Err(e) = scanmail::gui::run(org.as_deref()) {
-                eprintln!("scanmail: the window could not open: {e}");
-                eprintln!("The command line still works: scanmail check --help");
-                std::process::exit(1);
-            }
-        }
+        scanmail::cli::Parsed::Window(org) => open_window(org.as_deref()),
     }
+}
+
+#[cfg(feature = "gui")]
+fn open_window(org: Option<&std::path::Path>) {
+    if let Err(e) = scanmail::gui::run(org) {
+        eprintln!("scanmail: the window could not open: {e}");
+        eprintln!("The command line still works: scanmail check --help");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window(_org: Option<&std::path::Path>) {
+    eprintln!("scanmail: this build has no window. Use the command line: scanmail check --help");
+    std::process::exit(2);
 }

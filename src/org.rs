@@ -47,16 +47,8 @@ pub struct Preset {
 impl Preset {
     /// Parses preset text; the error names the line and says what is wrong.
     pub fn parse(text: &str) -> Result<Preset, String> {
-        let preset: Preset = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            let msg = e.message().trim().to_string();
-            match line {
-                Some(l) => format!("line {l}: {msg}"),
-                None => msg,
-            }
-        })?;
+        let preset: Preset =
+            toml::from_str(text).map_err(|e| crate::fsutil::plain_toml(text, &e))?;
         preset.check()?;
         Ok(preset)
     }
@@ -199,7 +191,7 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
 /// Reads one preset file, with a message naming the file and line when it is broken.
 pub fn load_file(path: &Path) -> Result<Preset, String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {}", path.display(), crate::profile::plain_io(&e)))?;
+        .map_err(|e| format!("{}: {}", path.display(), crate::fsutil::plain_io(&e)))?;
     Preset::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 

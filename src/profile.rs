@@ -8,7 +8,8 @@ use crate::smtp::{Recommended, Security};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA: u32 = 1;
+/// 2: `building` and `floor` replace schema 1's `location` ("building / floor"), which still loads.
+pub const SCHEMA: u32 = 2;
 pub const FILE_NAME: &str = "profiles.toml";
 
 /// The outcome of the last test send, kept with the profile.
@@ -29,7 +30,8 @@ pub struct LastTest {
 #[serde(default)]
 pub struct Profile {
     pub name: String,
-    pub location: String,
+    pub building: String,
+    pub floor: String,
     pub manufacturer: String,
     pub model: String,
     pub device_address: String,
@@ -48,6 +50,52 @@ pub struct Profile {
     #[serde(deserialize_with = "lenient")]
     pub last_test: Option<LastTest>,
 }
+
+impl Profile {
+    /// The one name this device goes by on the card, in the test message and in lists.
+    pub fn label(&self) -> String {
+        device_label(&self.name, &self.manufacturer, &self.model)
+    }
+}
+
+/// The device's make and model as people say them: the catalog's name for the manufacturer
+/// ("Konica Minolta", not "konica"), then the model, without saying the maker twice.
+pub fn model_label(manufacturer: &str, model: &str) -> String {
+    let known = crate::catalog::catalog().find_manufacturer(manufacturer, model);
+    let maker = known.map_or(manufacturer.trim(), |m| {
+        m.name.split(" (").next().unwrap_or(&m.name)
+    });
+    let model = model.trim();
+    let label = if model.to_lowercase().starts_with(&maker.to_lowercase()) {
+        model.to_string()
+    } else {
+        format!("{maker} {model}")
+    };
+    label.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The device's label: its saved name with its make and model, "Warren 2nd floor scanner
+/// (Konica Minolta bizhub C300i)". A name ScanMail made up ("New device (2)") is left out.
+pub fn device_label(name: &str, manufacturer: &str, model: &str) -> String {
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let placeholder = name == NEW_DEVICE
+        || name
+            .strip_prefix(NEW_DEVICE)
+            .and_then(|rest| rest.strip_prefix(" ("))
+            .and_then(|rest| rest.strip_suffix(')'))
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+    let name = if placeholder { "" } else { name.as_str() };
+    let what = model_label(manufacturer, model);
+    match (name, what.as_str()) {
+        ("", w) => w.to_string(),
+        (n, "") => n.to_string(),
+        (n, w) if n.eq_ignore_ascii_case(w) => n.to_string(),
+        (n, w) => format!("{n} ({w})"),
+    }
+}
+
+/// The name a device gets before anyone names it.
+pub const NEW_DEVICE: &str = "New device";
 
 /// A field that does not parse becomes `None` instead of failing the whole file.
 fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -89,7 +137,7 @@ impl ProfileFile {
     /// A name not used yet, based on `base` ("Copier", "Copier (2)", ...).
     pub fn unique_name(&self, base: &str) -> String {
         let base = if base.trim().is_empty() {
-            "New device"
+            NEW_DEVICE
         } else {
             base.trim()
         };
@@ -113,16 +161,40 @@ impl ProfileFile {
             schema: Option<u32>,
         }
         let version: Version = toml::from_str(text)
-            .map_err(|e| ParseProblem::Unreadable(plain_toml_error(text, &e)))?;
+            .map_err(|e| ParseProblem::Unreadable(crate::fsutil::plain_toml(text, &e)))?;
         match version.schema {
             Some(v) if v > SCHEMA => return Err(ParseProblem::Newer(v)),
             None => return Err(ParseProblem::Unreadable("it has no schema version".into())),
             _ => {}
         }
-        let mut file: ProfileFile = toml::from_str(text)
-            .map_err(|e| ParseProblem::Unreadable(plain_toml_error(text, &e)))?;
+        let mut value: toml::Table = toml::from_str(text)
+            .map_err(|e| ParseProblem::Unreadable(crate::fsutil::plain_toml(text, &e)))?;
+        if version.schema == Some(1) {
+            migrate_v1(&mut value);
+        }
+        let mut file: ProfileFile = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ParseProblem::Unreadable(e.message().trim().into()))?;
+        file.schema = SCHEMA;
         file.profiles.retain(|p| !p.name.trim().is_empty());
         Ok(file)
+    }
+}
+
+/// Schema 1 kept "building / floor" in one `location` field; schema 2 keeps them apart.
+fn migrate_v1(file: &mut toml::Table) {
+    let Some(toml::Value::Array(profiles)) = file.get_mut("profile") else {
+        return;
+    };
+    for p in profiles.iter_mut().filter_map(toml::Value::as_table_mut) {
+        let Some(toml::Value::String(location)) = p.remove("location") else {
+            continue;
+        };
+        let (building, floor) = location
+            .split_once(" / ")
+            .unwrap_or((location.as_str(), ""));
+        p.insert("building".into(), building.trim().into());
+        p.insert("floor".into(), floor.trim().into());
     }
 }
 
@@ -131,16 +203,6 @@ impl ProfileFile {
 pub enum ParseProblem {
     Unreadable(String),
     Newer(u32),
-}
-
-pub(crate) fn plain_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    match line {
-        Some(l) => format!("line {l}: {}", e.message().trim()),
-        None => e.message().trim().to_string(),
-    }
 }
 
 /// Where profiles live, and how they are read and written.
@@ -239,20 +301,10 @@ impl Store {
     pub fn save(&self, file: &ProfileFile) -> Result<(), SaveError> {
         let err = |e: std::io::Error| SaveError::Write {
             dir: self.dir.display().to_string(),
-            reason: plain_io(&e),
+            reason: crate::fsutil::plain_io(&e),
         };
         std::fs::create_dir_all(&self.dir).map_err(err)?;
         crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)
-    }
-}
-
-pub(crate) fn plain_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::StorageFull => "the disk is full".into(),
-        std::io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
-        std::io::ErrorKind::NotFound => "a file or folder was missing".into(),
-        _ => e.to_string(),
     }
 }
 
@@ -323,7 +375,8 @@ mod tests {
     fn sample() -> Profile {
         Profile {
             name: "Warren 2nd floor scanner".into(),
-            location: "Warren Hall, room 210".into(),
+            building: "Warren Hall".into(),
+            floor: "room 210".into(),
             manufacturer: "Konica Minolta".into(),
             model: "bizhub C300i".into(),
             device_address: "10.1.2.3".into(),
@@ -364,6 +417,56 @@ mod tests {
         assert_eq!(loaded.notice, None);
         assert_eq!(loaded.file, file);
         std::fs::remove_dir_all(&store.dir).unwrap();
+    }
+
+    #[test]
+    fn schema_1_files_load_with_building_and_floor_apart() {
+        let text = "schema = 1\n[[profile]]\nname = \"A\"\nlocation = \"Warren Hall / 2nd floor\"\n\
+                    [[profile]]\nname = \"B\"\nlocation = \"Annex\"\n";
+        let f = ProfileFile::parse(text).unwrap();
+        assert_eq!(f.schema, SCHEMA);
+        assert_eq!(
+            (
+                f.profiles[0].building.as_str(),
+                f.profiles[0].floor.as_str()
+            ),
+            ("Warren Hall", "2nd floor")
+        );
+        assert_eq!(
+            (
+                f.profiles[1].building.as_str(),
+                f.profiles[1].floor.as_str()
+            ),
+            ("Annex", "")
+        );
+        let saved = f.to_toml();
+        assert!(
+            saved.contains("schema = 2") && !saved.contains("location"),
+            "{saved}"
+        );
+    }
+
+    #[test]
+    fn one_label_for_a_device() {
+        let mut p = sample();
+        assert_eq!(
+            p.label(),
+            "Warren 2nd floor scanner (Konica Minolta bizhub C300i)"
+        );
+        p.manufacturer = "konica".into();
+        p.model = "Konica Minolta bizhub C258".into();
+        assert_eq!(
+            p.label(),
+            "Warren 2nd floor scanner (Konica Minolta bizhub C258)"
+        );
+        p.name = "New device (2)".into();
+        assert_eq!(p.label(), "Konica Minolta bizhub C258");
+        p.manufacturer.clear();
+        p.model.clear();
+        p.name = "Lab copier".into();
+        assert_eq!(p.label(), "Lab copier");
+        p.name = NEW_DEVICE.into();
+        assert_eq!(p.label(), "");
     }
 
     #[test]

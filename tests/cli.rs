@@ -174,10 +174,10 @@ async fn plain_words_say_what_to_type_into_the_device() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("Type this into the device:"), "{stdout}");
     assert!(
-        stdout.contains(&format!("Port:           {}", p.ssl.port)),
+        stdout.contains(&format!("Port:                 {}", p.ssl.port)),
         "{stdout}"
     );
-    assert!(stdout.contains("Security:       SSL/TLS"), "{stdout}");
+    assert!(stdout.contains("Security:             SSL/TLS"), "{stdout}");
     assert!(
         stdout.contains("Test message to it-desk@example.edu"),
         "{stdout}"
@@ -253,7 +253,7 @@ fn bad_input_exits_2_with_one_line() {
         (
             with(&["--ca-file", "/nonexistent/ca.pem"]),
             Some("pw"),
-            "could not be read: no such file",
+            "could not be read: no such file or folder",
         ),
         (
             vec![

@@ -147,7 +147,7 @@ async fn happy_path_ends_with_a_settings_card() {
     assert!(shows(app, "Works: the test message was accepted"));
     let message = s._ssl.log().messages[0].clone();
     assert!(
-        message.contains("Device profile: New device (Konica Minolta bizhub C300i)"),
+        message.contains("Device profile: Konica Minolta bizhub C300i\r\n"),
         "{message}"
     );
     let port = app.preset.ssl_port.unwrap();

@@ -71,7 +71,9 @@ fn fill(app: &mut App, address: &str, password: &str, maker: &str, model: &str) 
     );
     act(
         app,
-        Message::Account(account::Message::PasswordChanged(password.into())),
+        Message::Account(account::Message::PasswordChanged(
+            scanmail::secrets::AppPassword::new(password),
+        )),
     );
     act(
         app,
@@ -304,7 +306,7 @@ fn a_full_disk_keeps_the_last_good_file() {
     let good = std::fs::read(store.path()).unwrap();
     // Fill the disk, then try to save a bigger file.
     let _ = std::fs::write(dir.join("filler"), vec![0u8; 64 * 1024]);
-    file.profiles[0].location = "x".repeat(16 * 1024);
+    file.profiles[0].building = "x".repeat(16 * 1024);
     let err = store.save(&file).unwrap_err().to_string();
     assert!(err.contains("could not save"), "{err}");
     assert_eq!(
@@ -690,5 +692,110 @@ fn a_preset_next_to_the_executable_is_found() {
         app.preset.steps[0].title,
         "Request a Special Purpose Account for the device"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The window's card, `check`'s "Type this into the device", `card --profile` and Save show the
+/// same rows and the same device label for the same device.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_card_everywhere() {
+    mock_keychain();
+    let dir = temp_dir("one-card");
+    let config = dir.join("config");
+    let store = Store {
+        dir: config.clone(),
+    };
+    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::built_in()
+    };
+    let found = org::Found {
+        preset,
+        source: org::Source::BuiltIn,
+        problem: None,
+    };
+    let mut app = App::with_store(found, Some(store.clone()));
+    fill(
+        &mut app,
+        "warren@example.edu",
+        support::PASSWORD,
+        "konica",
+        "bizhub C300i",
+    );
+    let name = "Warren 2nd floor scanner";
+    for m in [
+        devices::Message::StartRename,
+        devices::Message::RenameChanged(name.into()),
+        devices::Message::FinishRename,
+    ] {
+        act(&mut app, Message::Devices(m));
+    }
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let Effect::StartTest(request) = app.handle(Message::Test(test_send::Message::Start)) else {
+        panic!("no test")
+    };
+    let report = smtp::test_send_with(&request, Options::default()).await;
+    act(
+        &mut app,
+        Message::Test(test_send::Message::Finished(report)),
+    );
+    app.save_now().unwrap();
+    let card = app.settings_card().expect("a card").clone();
+    let label = "Warren 2nd floor scanner (Konica Minolta bizhub C300i)";
+    assert_eq!(card.title(), format!("Scan-to-email settings for {label}"));
+    let rows = card.rows_text("");
+    assert!(rows.contains("\"SMTP over SSL\" (SSL/TLS)"), "{rows}");
+
+    let Effect::SaveCard { text: saved, .. } =
+        app.handle(Message::Card(scanmail::gui::settings_card::Message::SaveAs))
+    else {
+        panic!("no save")
+    };
+
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("SCANMAIL_CONFIG_DIR", &config)
+            .env("SM_PW", support::PASSWORD)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let checked = run(&[
+        "check",
+        "--profile",
+        name,
+        "--password-env",
+        "SM_PW",
+        "--ca-file",
+        &ca.to_string_lossy(),
+    ]);
+    let printed = run(&["card", "--profile", name]);
+    let listed = run(&["profiles", "list"]);
+
+    let unindented = |text: &str| {
+        text.lines()
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (what, text) in [("check", &checked), ("card", &printed), ("save", &saved)] {
+        assert!(
+            unindented(text).contains(rows.trim_end()),
+            "{what} shows other rows:\n{text}\nwanted:\n{rows}"
+        );
+    }
+    for (what, text) in [("card", &printed), ("save", &saved), ("list", &listed)] {
+        assert!(text.contains(label), "{what} lacks the label:\n{text}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -222,6 +222,83 @@ async fn every_resolved_address_is_tried() {
     );
 }
 
+/// A listener on [::1] whose accept queue is full: further connects hang, as to an IPv6 address
+/// that drops packets. The returned sockets keep the queue full.
+fn ipv6_black_hole(port: u16) -> Option<(tokio::net::TcpListener, Vec<std::net::TcpStream>)> {
+    let socket = tokio::net::TcpSocket::new_v6().ok()?;
+    socket.bind(format!("[::1]:{port}").parse().ok()?).ok()?;
+    let listener = socket.listen(0).ok()?;
+    let mut queued = Vec::new();
+    for _ in 0..4 {
+        let addr: SocketAddr = format!("[::1]:{port}").parse().ok()?;
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            queued.push(s);
+        }
+    }
+    Some((listener, queued))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_ipv6_address_does_not_hold_up_ipv4() {
+    let pki = Pki::new();
+    let peer = Peer::start(
+        Mode::Implicit,
+        Script::gmail(),
+        pki.server_config(Cert::Good),
+    )
+    .await;
+    let Some(_hole) = ipv6_black_hole(peer.port) else {
+        eprintln!("skipped: this machine has no IPv6 loopback");
+        return;
+    };
+    let req = request(&pki, Some(peer.port), None);
+    let options = Options {
+        resolver: Arc::new(FixedResolver(vec!["::1", "127.0.0.1"])),
+        events: None,
+    };
+    let report = test_send_with(&req, options).await.unwrap();
+    let r = &report.results[0];
+    assert!(r.works, "{r:#?}");
+    assert_eq!(
+        r.address.as_deref(),
+        Some(format!("127.0.0.1:{}", peer.port).as_str())
+    );
+}
+
+#[tokio::test]
+async fn mail_rcpt_and_data_are_pipelined_when_offered() {
+    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
+    let report = test_send(&request(&pki, Some(ssl.port), Some(st.port)))
+        .await
+        .unwrap();
+    assert!(report.results.iter().all(|r| r.works), "{report:#?}");
+    for peer in [&ssl, &st] {
+        let log = peer.log();
+        assert_eq!(log.pipelined, ["MAIL", "RCPT"], "{:?}", log.commands);
+        assert_eq!(log.messages.len(), 1);
+    }
+
+    // Without PIPELINING, one command at a time.
+    let mut script = Script::gmail();
+    script.ehlo_tls.retain(|l| !l.contains("PIPELINING"));
+    let (pki, ssl, _st) = support::start_pair(script).await;
+    let report = test_send(&request(&pki, Some(ssl.port), None))
+        .await
+        .unwrap();
+    assert!(report.results[0].works, "{report:#?}");
+    assert!(ssl.log().pipelined.is_empty(), "{:?}", ssl.log().pipelined);
+
+    // A refused sender is still told apart from a refused recipient.
+    let mut script = Script::gmail();
+    script.rcpt_to =
+        vec!["550 5.1.1 The email account that you tried to reach does not exist.".into()];
+    let (pki, ssl, _st) = support::start_pair(script).await;
+    let report = test_send(&request(&pki, Some(ssl.port), None))
+        .await
+        .unwrap();
+    assert_problem(&report.results[0], Problem::RecipientRejected, Stage::Send);
+}
+
 #[tokio::test]
 async fn progress_events_follow_the_stages() {
     let pki = Pki::new();

@@ -178,6 +178,12 @@ impl Catalog {
         self.providers.iter().find(|p| p.id == id)
     }
 
+    /// The security to recommend when both ports work on `server` (see `smtp::recommend`).
+    pub fn preferred_security(&self, server: &str) -> Security {
+        self.provider_for(server, "")
+            .map_or(Security::Ssl, Provider::preferred)
+    }
+
     /// The provider behind a server name, else behind the account's domain.
     pub fn provider_for(&self, server: &str, account: &str) -> Option<&Provider> {
         let server = server.trim().to_ascii_lowercase();

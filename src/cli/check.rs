@@ -164,7 +164,7 @@ pub fn request_from(
             BadInput(format!(
                 "The certificate file {} could not be read: {}.",
                 path.display(),
-                plain_io(&e)
+                crate::fsutil::plain_io(&e)
             ))
         })?),
     };
@@ -188,17 +188,10 @@ pub fn request_from(
     request.timeout = Duration::from_secs_f64(args.timeout);
     request.extra_ca_pem = extra_ca_pem;
     request.login_only = args.login_only;
-    request.profile_name = profile.map(|p| p.name.clone());
+    request.profile_name = profile.map(Profile::label).filter(|l| !l.is_empty());
+    request.prefer = catalog::catalog().preferred_security(&r.server);
     request.validate()?;
     Ok((request, warnings))
-}
-
-fn plain_io(e: &std::io::Error) -> &'static str {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file",
-        std::io::ErrorKind::PermissionDenied => "permission denied",
-        _ => "it is not a readable file",
-    }
 }
 
 pub(super) fn check(
@@ -249,7 +242,12 @@ pub(super) fn check(
         let _ = writeln!(out, "{text}");
     } else {
         let _ = write!(out, "{}", warnings_text(&warnings));
-        let _ = write!(out, "{}", human(&report));
+        let maker = saved
+            .as_ref()
+            .and_then(|(_, p)| catalog::catalog().find_manufacturer(&p.manufacturer, &p.model));
+        let label = saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default();
+        let card = crate::card::Card::from_report(&report, maker, &label);
+        let _ = write!(out, "{}", human(&report, card.as_ref()));
     }
     if let (Some((file, profile)), Some(store)) = (saved.as_mut(), &store) {
         // Keep the verdict with the device, as the window does.
@@ -277,8 +275,8 @@ pub fn warnings_text(warnings: &[Warning]) -> String {
     s
 }
 
-/// The report in plain words.
-pub fn human(report: &Report) -> String {
+/// The report in plain words, ending with the settings card when a port works.
+pub fn human(report: &Report, card: Option<&crate::card::Card>) -> String {
     let mut s = String::new();
     let action = if report.login_only {
         "Sign-in test"
@@ -297,21 +295,10 @@ pub fn human(report: &Report) -> String {
         s += &port_lines(r);
     }
     s += "\n";
-    match report.recommended {
-        Some(rec) => {
+    match card {
+        Some(card) => {
             s += "Type this into the device:\n";
-            let rows = [
-                ("SMTP server", report.server.clone()),
-                ("Port", rec.port.to_string()),
-                ("Security", rec.security.label().to_string()),
-                ("Authentication", "On (SMTP AUTH)".to_string()),
-                ("Login name", report.account.clone()),
-                ("Password", "the app password".to_string()),
-                ("From address", report.account.clone()),
-            ];
-            for (k, v) in rows {
-                s += &format!("  {:<16}{v}\n", format!("{k}:"));
-            }
+            s += &card.rows_text("  ");
         }
         None => {
             s += "Neither port works yet. Fix the first problem above, then run the test again.\n";

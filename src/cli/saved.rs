@@ -86,21 +86,21 @@ pub(super) fn profiles(cmd: &ProfilesCommand, out: &mut dyn Write) -> Result<i32
         return Ok(0);
     }
     for p in &file.profiles {
-        let device = format!("{} {}", p.manufacturer, p.model).trim().to_string();
         let last = p
             .last_test
             .as_ref()
             .map_or("not tested yet".to_string(), |t| {
                 format!("tested {}: {}", t.at, t.summary)
             });
+        let label = p.label();
         let _ = writeln!(
             out,
-            "{}\n  device: {}\n  account: {} on {}\n  {}",
-            p.name,
-            if device.is_empty() { "-" } else { &device },
+            "{}\n  account: {} on {}\n  {}\n  check it: scanmail check --profile \"{}\"",
+            if label.is_empty() { &p.name } else { &label },
             p.account,
             p.server,
-            last
+            last,
+            p.name
         );
     }
     Ok(0)
@@ -197,7 +197,7 @@ pub(super) fn org_cmd(
                     BadInput(format!(
                         "{} could not be created: {}. Run this as an administrator.",
                         dir.display(),
-                        crate::profile::plain_io(&e)
+                        crate::fsutil::plain_io(&e)
                     ))
                 })?;
             }
@@ -205,7 +205,7 @@ pub(super) fn org_cmd(
                 BadInput(format!(
                     "{} could not be written: {}. Run this as an administrator.",
                     target.display(),
-                    crate::profile::plain_io(&e)
+                    crate::fsutil::plain_io(&e)
                 ))
             })?;
             let _ = writeln!(

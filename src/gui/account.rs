@@ -15,7 +15,7 @@ pub const PASSWORD_ID: &str = "account-password";
 pub struct State {
     pub address: String,
     /// The app password as it stands in the field (spaces already removed). In memory only.
-    password: String,
+    password: AppPassword,
     pub show_password: bool,
     /// Set when spaces were removed from a paste, so the window can say so.
     pub spaces_removed: bool,
@@ -31,7 +31,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     AddressChanged(String),
-    PasswordChanged(String),
+    /// The password field changed (wrapped at once, so no `Debug` can print it).
+    PasswordChanged(AppPassword),
     ToggleShow,
     BuildingChanged(String),
     FloorChanged(String),
@@ -54,11 +55,11 @@ pub enum Action {
 
 impl State {
     pub fn password(&self) -> AppPassword {
-        AppPassword::new(self.password.clone())
+        self.password.clone()
     }
 
     pub fn set_password(&mut self, password: &AppPassword) {
-        self.password = password.expose().to_string();
+        self.password = password.clone();
     }
 
     /// The address problem to show, if any (only once something is typed).
@@ -101,7 +102,7 @@ impl State {
         match message {
             Message::AddressChanged(a) => self.address = a,
             Message::PasswordChanged(p) => {
-                let cleaned: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+                let cleaned = AppPassword::from_pasted(p.expose());
                 self.spaces_removed = cleaned.len() != p.len();
                 self.password = cleaned;
             }
@@ -148,7 +149,7 @@ impl State {
             &warnings::Input {
                 server: &preset.server,
                 account: &self.address,
-                password_as_typed: Some(&self.password),
+                password_as_typed: Some(self.password.expose()),
                 ..warnings::Input::default()
             },
         )
@@ -227,11 +228,11 @@ impl State {
         }
         fields = fields.push(text("App password").size(style::BODY)).push(
             row![
-                text_input("Paste the app password here", &self.password)
+                text_input("Paste the app password here", self.password.expose())
                     .id(PASSWORD_ID)
                     .secure(!self.show_password)
-                    .on_input(Message::PasswordChanged)
-                    .on_paste(Message::PasswordChanged)
+                    .on_input(|p| Message::PasswordChanged(AppPassword::new(p)))
+                    .on_paste(|p| Message::PasswordChanged(AppPassword::new(p)))
                     .on_submit(Message::Next)
                     .padding(8)
                     .width(Length::Fill),
@@ -318,13 +319,16 @@ mod tests {
         let preset = Preset::built_in();
         let mut s = State::default();
         s.update(
-            Message::PasswordChanged("abcd efgh ijkl mnop".into()),
+            Message::PasswordChanged(AppPassword::new("abcd efgh ijkl mnop")),
             &preset,
         );
         assert_eq!(s.password().expose(), "abcdefghijklmnop");
         assert!(s.spaces_removed);
         assert_eq!(s.password_warning(&preset), None);
-        s.update(Message::PasswordChanged("Winter2026!".into()), &preset);
+        s.update(
+            Message::PasswordChanged(AppPassword::new("Winter2026!")),
+            &preset,
+        );
         assert!(!s.spaces_removed);
         assert!(s.password_warning(&preset).unwrap().contains("16 letters"));
     }
@@ -346,7 +350,10 @@ mod tests {
             Message::AddressChanged("lab-scanner@example.edu".into()),
             &preset,
         );
-        s.update(Message::PasswordChanged("abcdefghijklmnop".into()), &preset);
+        s.update(
+            Message::PasswordChanged(AppPassword::new("abcdefghijklmnop")),
+            &preset,
+        );
         assert!(s.is_done(&preset));
     }
 

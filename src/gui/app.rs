@@ -171,7 +171,9 @@ impl App {
             app.profiles = loaded.file;
         }
         if app.profiles.profiles.is_empty() {
-            app.profiles.profiles.push(app.blank_profile("New device"));
+            app.profiles
+                .profiles
+                .push(app.blank_profile(crate::profile::NEW_DEVICE));
         }
         app.current = app
             .profiles
@@ -266,10 +268,12 @@ impl App {
     /// device is kept up to date after every message (and marked for saving when it changed).
     pub fn handle(&mut self, message: Message) -> Effect {
         let effect = self.apply(message);
-        self.card_cache =
-            self.test.report.as_ref().and_then(|r| {
-                Card::from_report(r, self.device.known(), &self.device.device_name())
-            });
+        let label = self.device_label();
+        self.card_cache = self
+            .test
+            .report
+            .as_ref()
+            .and_then(|r| Card::from_report(r, self.device.known(), &label));
         self.sync_current();
         effect
     }
@@ -335,16 +339,7 @@ impl App {
             },
             Message::Test(m) => {
                 // The test message names the saved device and what it is.
-                let name = self
-                    .profiles
-                    .profiles
-                    .get(self.current)
-                    .map_or("", |p| p.name.as_str());
-                let device = match (name, self.device.device_name()) {
-                    ("", d) => d,
-                    (n, d) if d.is_empty() => n.to_string(),
-                    (n, d) => format!("{n} ({d})"),
-                };
+                let device = self.device_label();
                 let cx = test_send::Context {
                     account: &self.account.address,
                     password: self.account.password(),
@@ -395,6 +390,16 @@ impl App {
                 Effect::None
             }
         }
+    }
+
+    /// The current device's label, as the steps show it now (see [`crate::profile::device_label`]).
+    pub fn device_label(&self) -> String {
+        let name = self
+            .profiles
+            .profiles
+            .get(self.current)
+            .map_or("", |p| p.name.as_str());
+        crate::profile::device_label(name, &self.device.manufacturer, &self.device.model)
     }
 
     /// The web address inside the current notice, if any.

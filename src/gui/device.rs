@@ -65,17 +65,9 @@ impl State {
             .collect()
     }
 
-    /// A short name for the device, used on the card and in the test message.
-    pub fn device_name(&self) -> String {
-        let maker = self.known().map_or(self.manufacturer.trim(), |m| {
-            m.name.split(" (").next().unwrap_or(&m.name)
-        });
-        let model = self.model.trim();
-        if model.to_lowercase().starts_with(&maker.to_lowercase()) {
-            model.to_string()
-        } else {
-            format!("{maker} {model}").trim().to_string()
-        }
+    /// The make and model as typed, in the catalog's words (see [`crate::profile::model_label`]).
+    pub fn model_label(&self) -> String {
+        crate::profile::model_label(&self.manufacturer, &self.model)
     }
 
     pub fn is_done(&self) -> bool {
@@ -282,7 +274,7 @@ mod tests {
             url,
             "https://www.google.com/search?q=Konica+Minolta+bizhub+C258+%2F+C308+manual+scan+to+email+SMTP"
         );
-        assert_eq!(s.device_name(), "Konica Minolta bizhub C258 / C308");
+        assert_eq!(s.model_label(), "Konica Minolta bizhub C258 / C308");
     }
 
     #[test]

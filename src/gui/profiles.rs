@@ -24,14 +24,10 @@ impl App {
         let Some(p) = self.profiles.profiles.get(self.current).cloned() else {
             return;
         };
-        let (building, floor) = p
-            .location
-            .split_once(" / ")
-            .unwrap_or((p.location.as_str(), ""));
         let mut account = super::account::State::default();
         account.address = p.account.clone();
-        account.building = building.to_string();
-        account.floor = floor.to_string();
+        account.building = p.building.clone();
+        account.floor = p.floor.clone();
         account.remember = p.remember_password;
         self.account = account;
         self.device = super::device::State {
@@ -65,21 +61,11 @@ impl App {
     /// The current device as the steps show it now.
     fn profile_from_steps(&self) -> Option<Profile> {
         let old = self.profiles.profiles.get(self.current)?;
-        let location = match (self.account.building.trim(), self.account.floor.trim()) {
-            ("", "") => String::new(),
-            (b, "") => b.to_string(),
-            (b, f) => format!("{b} / {f}"),
-        };
-        let port = |on: bool, text: &str| {
-            if on {
-                text.trim().parse::<u16>().ok().filter(|p| *p > 0)
-            } else {
-                None
-            }
-        };
+        let port = |on: bool, text: &str| on.then(|| crate::smtp::parse_port(text)).flatten();
         let mut p = Profile {
             name: old.name.clone(),
-            location,
+            building: self.account.building.trim().to_string(),
+            floor: self.account.floor.trim().to_string(),
             manufacturer: self.device.manufacturer.clone(),
             model: self.device.model.clone(),
             device_address: self.device.address.clone(),
@@ -135,7 +121,7 @@ impl App {
             devices::Action::None => Effect::None,
             devices::Action::Open(i) => self.switch_to(i),
             devices::Action::New => {
-                let p = self.blank_profile("New device");
+                let p = self.blank_profile(crate::profile::NEW_DEVICE);
                 self.profiles.profiles.push(p);
                 self.step = super::app::Step::Account;
                 self.switch_to(self.profiles.profiles.len() - 1)
@@ -172,7 +158,7 @@ impl App {
                 }
                 let gone = self.profiles.profiles.remove(self.current);
                 if self.profiles.profiles.is_empty() {
-                    let p = self.blank_profile("New device");
+                    let p = self.blank_profile(crate::profile::NEW_DEVICE);
                     self.profiles.profiles.push(p);
                 }
                 let next = self.current.min(self.profiles.profiles.len() - 1);

@@ -1,7 +1,7 @@
 //! Step 4, Settings card: exactly what to type into the device; copy, save, print.
 
 use super::style;
-use crate::card::{Card, PASSWORD_ROW};
+use crate::card::{Card, RowKind};
 use crate::secrets::AppPassword;
 use iced::widget::{Column, button, column, container, row, text};
 use iced::{Element, Length};
@@ -83,7 +83,7 @@ impl State {
         };
         let mut rows = Column::new().spacing(10);
         for r in card.rows() {
-            let value: Element<'_, Message> = if r.value == PASSWORD_ROW {
+            let value: Element<'_, Message> = if r.kind == RowKind::Password {
                 let shown = if self.reveal && !password.is_empty() {
                     password.expose().to_string()
                 } else {
@@ -102,7 +102,7 @@ impl State {
                 text(r.value).size(18).font(iced::Font::MONOSPACE).into()
             };
             rows = rows.push(
-                row![text(r.label).size(style::BODY).width(190), value]
+                row![text(r.kind.label()).size(style::BODY).width(190), value]
                     .spacing(10)
                     .align_y(iced::Alignment::Center),
             );

@@ -122,10 +122,8 @@ impl State {
     }
 
     fn port(text: &str, name: &str) -> Result<u16, String> {
-        match text.trim().parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => Ok(u16::try_from(n).unwrap_or(0)),
-            _ => Err(format!("The {name} port must be a number from 1 to 65535.")),
-        }
+        smtp::parse_port(text)
+            .ok_or_else(|| format!("The {name} port must be a number from 1 to 65535."))
     }
 
     /// Problems with the fields of this step, in plain words (empty when all is well).
@@ -173,6 +171,7 @@ impl State {
         r.timeout = Duration::from_secs(self.timeout.trim().parse().unwrap_or(10));
         r.extra_ca_pem = self.ca_pem.clone();
         r.profile_name = Some(cx.device.to_string()).filter(|d| !d.is_empty());
+        r.prefer = catalog::catalog().preferred_security(&self.server);
         r.validate().map_err(|e| match e {
             InputError::EmptyAccount | InputError::BadAccount(_) | InputError::EmptyPassword => {
                 format!("{e} (step 1, Account)")
@@ -191,16 +190,14 @@ impl State {
                 account: cx.account,
                 from: None,
                 password_as_typed: Some(cx.password.expose()),
-                ssl_port: if self.ssl_on {
-                    self.ssl_port.trim().parse().ok()
-                } else {
-                    None
-                },
-                starttls_port: if self.starttls_on {
-                    self.starttls_port.trim().parse().ok()
-                } else {
-                    None
-                },
+                ssl_port: self
+                    .ssl_on
+                    .then(|| smtp::parse_port(&self.ssl_port))
+                    .flatten(),
+                starttls_port: self
+                    .starttls_on
+                    .then(|| smtp::parse_port(&self.starttls_port))
+                    .flatten(),
             },
         )
     }
@@ -234,7 +231,7 @@ impl State {
             }
             Message::CaFileLoaded(None) => {}
             Message::CaFileLoaded(Some((path, bytes))) => {
-                match bytes.and_then(|b| smtp::tls::parse_pem_certs(&b).map(|_| b)) {
+                match bytes.and_then(|b| smtp::certs::parse_pem_certs(&b).map(|_| b)) {
                     Ok(b) => {
                         self.ca_file = Some(path);
                         self.ca_pem = Some(b);

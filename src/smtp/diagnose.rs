@@ -6,105 +6,58 @@ use super::reply::Reply;
 use super::{Security, Stage};
 use serde::{Deserialize, Serialize};
 
-/// What went wrong on one port, as a stable kebab-case id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Problem {
-    DnsFailed,
-    ConnectionRefused,
-    ConnectFailed,
-    ConnectTimeout,
-    NoGreeting,
-    TlsHandshakeFailed,
-    TlsCertificateUntrusted,
-    TlsCertificateWrongHost,
-    TlsCertificateExpired,
-    StarttlsNotOffered,
-    EncryptionRequired,
-    AuthNotOffered,
-    AuthRejected,
-    AppPasswordRequired,
-    WebLoginRequired,
-    SmtpAuthDisabled,
-    LoginRequired,
-    SenderNotAllowed,
-    SenderRejected,
-    RecipientRejected,
-    RelayDenied,
-    MessageRejected,
-    SendingLimitReached,
-    ServerBusy,
-    ServerClosed,
-    ProtocolError,
-    UnexpectedReply,
-    Timeout,
+macro_rules! problems {
+    ($($variant:ident => $id:literal,)*) => {
+        /// What went wrong on one port, as a stable kebab-case id.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Problem {
+            $(#[serde(rename = $id)] $variant,)*
+        }
+
+        impl Problem {
+            /// Every problem, in the table's order.
+            pub const ALL: &'static [Problem] = &[$(Problem::$variant,)*];
+
+            /// The stable id, such as `auth-rejected`.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(Problem::$variant => $id,)*
+                }
+            }
+        }
+    };
 }
 
-impl Problem {
-    pub const ALL: [Problem; 28] = [
-        Problem::DnsFailed,
-        Problem::ConnectionRefused,
-        Problem::ConnectFailed,
-        Problem::ConnectTimeout,
-        Problem::NoGreeting,
-        Problem::TlsHandshakeFailed,
-        Problem::TlsCertificateUntrusted,
-        Problem::TlsCertificateWrongHost,
-        Problem::TlsCertificateExpired,
-        Problem::StarttlsNotOffered,
-        Problem::EncryptionRequired,
-        Problem::AuthNotOffered,
-        Problem::AuthRejected,
-        Problem::AppPasswordRequired,
-        Problem::WebLoginRequired,
-        Problem::SmtpAuthDisabled,
-        Problem::LoginRequired,
-        Problem::SenderNotAllowed,
-        Problem::SenderRejected,
-        Problem::RecipientRejected,
-        Problem::RelayDenied,
-        Problem::MessageRejected,
-        Problem::SendingLimitReached,
-        Problem::ServerBusy,
-        Problem::ServerClosed,
-        Problem::ProtocolError,
-        Problem::UnexpectedReply,
-        Problem::Timeout,
-    ];
-
-    /// The stable id, such as `auth-rejected`.
-    pub fn id(self) -> &'static str {
-        match self {
-            Problem::DnsFailed => "dns-failed",
-            Problem::ConnectionRefused => "connection-refused",
-            Problem::ConnectFailed => "connect-failed",
-            Problem::ConnectTimeout => "connect-timeout",
-            Problem::NoGreeting => "no-greeting",
-            Problem::TlsHandshakeFailed => "tls-handshake-failed",
-            Problem::TlsCertificateUntrusted => "tls-certificate-untrusted",
-            Problem::TlsCertificateWrongHost => "tls-certificate-wrong-host",
-            Problem::TlsCertificateExpired => "tls-certificate-expired",
-            Problem::StarttlsNotOffered => "starttls-not-offered",
-            Problem::EncryptionRequired => "encryption-required",
-            Problem::AuthNotOffered => "auth-not-offered",
-            Problem::AuthRejected => "auth-rejected",
-            Problem::AppPasswordRequired => "app-password-required",
-            Problem::WebLoginRequired => "web-login-required",
-            Problem::SmtpAuthDisabled => "smtp-auth-disabled",
-            Problem::LoginRequired => "login-required",
-            Problem::SenderNotAllowed => "sender-not-allowed",
-            Problem::SenderRejected => "sender-rejected",
-            Problem::RecipientRejected => "recipient-rejected",
-            Problem::RelayDenied => "relay-denied",
-            Problem::MessageRejected => "message-rejected",
-            Problem::SendingLimitReached => "sending-limit-reached",
-            Problem::ServerBusy => "server-busy",
-            Problem::ServerClosed => "server-closed",
-            Problem::ProtocolError => "protocol-error",
-            Problem::UnexpectedReply => "unexpected-reply",
-            Problem::Timeout => "timeout",
-        }
-    }
+// The one table of problems and their ids.
+problems! {
+    DnsFailed => "dns-failed",
+    ConnectionRefused => "connection-refused",
+    ConnectFailed => "connect-failed",
+    ConnectTimeout => "connect-timeout",
+    NoGreeting => "no-greeting",
+    TlsHandshakeFailed => "tls-handshake-failed",
+    TlsCertificateUntrusted => "tls-certificate-untrusted",
+    TlsCertificateWrongHost => "tls-certificate-wrong-host",
+    TlsCertificateExpired => "tls-certificate-expired",
+    StarttlsNotOffered => "starttls-not-offered",
+    EncryptionRequired => "encryption-required",
+    AuthNotOffered => "auth-not-offered",
+    AuthRejected => "auth-rejected",
+    AppPasswordRequired => "app-password-required",
+    WebLoginRequired => "web-login-required",
+    SmtpAuthDisabled => "smtp-auth-disabled",
+    LoginRequired => "login-required",
+    SenderNotAllowed => "sender-not-allowed",
+    SenderRejected => "sender-rejected",
+    RecipientRejected => "recipient-rejected",
+    RelayDenied => "relay-denied",
+    MessageRejected => "message-rejected",
+    SendingLimitReached => "sending-limit-reached",
+    ServerBusy => "server-busy",
+    ServerClosed => "server-closed",
+    ProtocolError => "protocol-error",
+    UnexpectedReply => "unexpected-reply",
+    Timeout => "timeout",
 }
 
 impl std::fmt::Display for Problem {
@@ -386,7 +339,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_kebab_case() {
         let mut seen = std::collections::HashSet::new();
-        for p in Problem::ALL {
+        for &p in Problem::ALL {
             assert!(seen.insert(p.id()), "duplicate {p}");
             assert!(p.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
             let json = serde_json::to_string(&p).unwrap();
@@ -403,7 +356,7 @@ mod tests {
             account: "scanner@example.test",
             not_after: None,
         };
-        for p in Problem::ALL {
+        for &p in Problem::ALL {
             let a = advice(p, &cx);
             assert!(!a.title.is_empty() && !a.what_happened.is_empty() && !a.what_to_do.is_empty());
             assert!(a.what_to_do.ends_with('.'), "{p}: {}", a.what_to_do);

@@ -1,20 +1,23 @@
-//! One port: resolve, connect, TLS, greeting, EHLO, STARTTLS, AUTH, send. Each step is a
-//! [`Stage`]; the first failure ends the port and is turned into a [`Problem`].
+//! One port, stage by stage: resolve, connect, TLS, greeting, EHLO, STARTTLS, AUTH, send. Each
+//! step is a [`Stage`]; the first failure ends the port and becomes a [`Problem`].
+//!
+//! [`walk`] reads top to bottom as the conversation does; the 587 upgrade is the named
+//! [`starttls`] step, signing in and sending are in `session.rs`.
 
+use super::certs::{self, Recording, TlsInfo};
 use super::conn::{Conn, ConnError};
+use super::connect::{self, ATTEMPT_DELAY};
 use super::diagnose::{self, Context, Problem, SendStep, classify_reply};
-use super::message::{self, TestMessage};
+use super::failure::{self, Failure};
 use super::reply::Reply;
-use super::tls::{self, Recording, TlsInfo};
+use super::session::{self, Caps};
 use super::{Event, Options, PortResult, Request, Security, Stage, host_only};
 use base64::Engine;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::commands::Auth;
 use rustls::client::danger::ServerCertVerifier;
-use std::io;
+use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -33,14 +36,14 @@ impl<'a> Shared<'a> {
         let extra = request
             .extra_ca_pem
             .as_deref()
-            .map(tls::parse_pem_certs)
+            .map(certs::parse_pem_certs)
             .and_then(Result::ok)
             .unwrap_or_default();
         Self {
             request,
             options,
-            verifier: tls::base_verifier(&extra),
-            hello: hello_name(),
+            verifier: certs::base_verifier(&extra),
+            hello: connect::hello_name(),
             token: new_token(),
             started_at: crate::time::utc_rfc3339(crate::time::now_unix()),
         }
@@ -55,76 +58,16 @@ fn new_token() -> String {
         .collect()
 }
 
-/// The EHLO name: this machine's name when it is a valid dotted host name, else empty (an
-/// address literal of our own address is used instead).
-fn hello_name() -> String {
-    let name = hostname::get()
-        .ok()
-        .and_then(|n| n.into_string().ok())
-        .unwrap_or_default();
-    sanitize_hello(&name)
-}
-
-pub(crate) fn sanitize_hello(name: &str) -> String {
-    let labels: Vec<String> = name
-        .trim()
-        .trim_end_matches('.')
-        .split('.')
-        .map(|l| {
-            let l: String = l
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            l.trim_matches('-').to_ascii_lowercase()
-        })
-        .collect();
-    let ok = labels.len() >= 2 && labels.iter().all(|l| !l.is_empty() && l.len() <= 63);
-    if ok { labels.join(".") } else { String::new() }
-}
-
-fn address_literal(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) => format!("[{}]", a.ip()),
-        SocketAddr::V6(a) => format!("[IPv6:{}]", a.ip()),
-    }
-}
-
-/// Why a port stopped.
-struct Failure {
-    problem: Problem,
-    detail: Option<String>,
-}
-
-impl Failure {
-    fn new(problem: Problem) -> Self {
-        Self {
-            problem,
-            detail: None,
-        }
-    }
-    fn with(problem: Problem, detail: impl Into<String>) -> Self {
-        Self {
-            problem,
-            detail: Some(detail.into()),
-        }
-    }
-}
-
-struct PortState<'s> {
-    port: u16,
-    security: Security,
-    stage: Stage,
-    step: Option<SendStep>,
-    reply: Option<Reply>,
-    tls: Option<TlsInfo>,
-    address: Option<SocketAddr>,
-    sent: bool,
+/// Where one port stands while it runs.
+pub struct PortState<'s> {
+    pub port: u16,
+    pub security: Security,
+    pub stage: Stage,
+    pub step: Option<SendStep>,
+    pub reply: Option<Reply>,
+    pub tls: Option<TlsInfo>,
+    pub address: Option<SocketAddr>,
+    pub sent: bool,
     started: Instant,
     events: Option<&'s tokio::sync::mpsc::UnboundedSender<Event>>,
 }
@@ -143,13 +86,18 @@ impl PortState<'_> {
     }
 
     /// Keeps the reply and fails unless its code is one of `ok`.
-    fn expect(&mut self, reply: Reply, ok: &[u16]) -> Result<Reply, Failure> {
+    pub fn expect(&mut self, reply: Reply, ok: &[u16]) -> Result<Reply, Failure> {
         self.reply = Some(reply.clone());
         if ok.contains(&reply.code) {
             Ok(reply)
         } else {
             Err(Failure::new(classify_reply(self.stage, self.step, &reply)))
         }
+    }
+
+    /// A read or write failed in the current stage.
+    pub fn lost(&self, e: ConnError) -> Failure {
+        failure::conn(self.stage, e)
     }
 }
 
@@ -172,32 +120,16 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
         started: Instant::now(),
         events: shared.options.events.as_ref(),
     };
-    let deadline = st.started + shared.request.timeout;
-    let outcome = tokio::time::timeout(
-        shared.request.timeout,
-        walk(shared, &recording, &mut st, deadline),
-    )
-    .await;
-    let failure = match outcome {
+    let limit = shared.request.timeout;
+    let failure = match tokio::time::timeout(limit, walk(shared, &recording, &mut st)).await {
         Ok(Ok(())) => None,
         Ok(Err(f)) => Some(f),
-        Err(_) => Some(Failure::with(
-            match st.stage {
-                Stage::Resolve => Problem::DnsFailed,
-                Stage::Connect => Problem::ConnectTimeout,
-                Stage::Tls | Stage::Greeting => Problem::NoGreeting,
-                _ => Problem::Timeout,
-            },
-            format!(
-                "No complete answer within {} seconds.",
-                shared.request.timeout.as_secs_f32()
-            ),
-        )),
+        Err(_) => Some(failure::timed_out(st.stage, limit)),
     };
     if st.tls.is_none()
         && let Ok(rec) = &recording
     {
-        st.tls = rec.seen().and_then(|c| tls::describe(&c, None));
+        st.tls = rec.seen().and_then(|c| certs::describe(&c, None));
     }
     let req = shared.request;
     let cx = Context {
@@ -259,11 +191,11 @@ fn redact(result: &mut PortResult, req: &Request) {
     }
 }
 
+/// The conversation, stage by stage.
 async fn walk(
     shared: &Shared<'_>,
     recording: &Result<Arc<Recording>, String>,
     st: &mut PortState<'_>,
-    deadline: Instant,
 ) -> Result<(), Failure> {
     let req = shared.request;
     let host = host_only(&req.server);
@@ -283,12 +215,15 @@ async fn walk(
     }
 
     st.enter(Stage::Connect);
-    let tcp = connect_any(&addrs, deadline).await?;
+    let order = connect::interleave(&addrs);
+    let (address, tcp) = connect::race(&order, ATTEMPT_DELAY, TcpStream::connect)
+        .await
+        .map_err(|attempts| failure::not_connected(&attempts))?;
     let _ = tcp.set_nodelay(true);
-    st.address = tcp.peer_addr().ok();
-    let local = tcp.local_addr().ok();
+    st.address = Some(address);
     let hello = if shared.hello.is_empty() {
-        local.map_or_else(|| "[127.0.0.1]".to_string(), address_literal)
+        tcp.local_addr()
+            .map_or_else(|_| "[127.0.0.1]".to_string(), connect::address_literal)
     } else {
         shared.hello.clone()
     };
@@ -300,10 +235,10 @@ async fn walk(
         )
     })?;
     let connector = TlsConnector::from(
-        tls::client_config(recording.clone())
+        certs::client_config(recording.clone())
             .map_err(|e| Failure::with(Problem::TlsHandshakeFailed, e))?,
     );
-    let name = tls::server_name(host).map_err(|e| Failure::with(Problem::DnsFailed, e))?;
+    let name = certs::server_name(host).map_err(|e| Failure::with(Problem::DnsFailed, e))?;
 
     let mut conn = match st.security {
         Security::Ssl => {
@@ -311,7 +246,7 @@ async fn walk(
             let stream = connector
                 .connect(name.clone(), tcp)
                 .await
-                .map_err(|e| classify_tls(&e))?;
+                .map_err(|e| failure::tls(&e))?;
             let conn = Conn::tls(stream);
             st.tls = session_info(&conn);
             conn
@@ -320,42 +255,17 @@ async fn walk(
     };
 
     st.enter(Stage::Greeting);
-    let greeting = conn.read_reply().await.map_err(|e| conn_failure(st, e))?;
+    let greeting = conn.read_reply().await.map_err(|e| st.lost(e))?;
     st.expect(greeting, &[220])?;
 
     st.enter(Stage::Ehlo);
-    let ehlo_line = format!("EHLO {hello}\r\n");
-    let reply = conn
-        .command(&ehlo_line)
-        .await
-        .map_err(|e| conn_failure(st, e))?;
+    let ehlo = format!("EHLO {hello}\r\n");
+    let reply = conn.command(&ehlo).await.map_err(|e| st.lost(e))?;
     let mut caps = Caps::from(&st.expect(reply, &[250])?);
 
     if st.security == Security::Starttls {
         st.enter(Stage::Starttls);
-        if !caps.starttls {
-            return Err(Failure::new(Problem::StarttlsNotOffered));
-        }
-        let reply = conn
-            .command("STARTTLS\r\n")
-            .await
-            .map_err(|e| conn_failure(st, e))?;
-        st.expect(reply, &[220])?;
-        if conn.has_unread() {
-            return Err(Failure::with(
-                Problem::ProtocolError,
-                "The server sent extra data before encryption started; it was not trusted.",
-            ));
-        }
-        conn.upgrade(&connector, name.clone())
-            .await
-            .map_err(|e| classify_tls(&e))?;
-        st.tls = session_info(&conn);
-        let reply = conn
-            .command(&ehlo_line)
-            .await
-            .map_err(|e| conn_failure(st, e))?;
-        caps = Caps::from(&st.expect(reply, &[250])?);
+        caps = starttls(&mut conn, st, &caps, &connector, name, &ehlo).await?;
     }
 
     st.enter(Stage::Auth);
@@ -363,300 +273,56 @@ async fn walk(
         // Cannot happen by construction; kept so a future change cannot send a password in clear.
         return Err(Failure::new(Problem::StarttlsNotOffered));
     }
-    authenticate(&mut conn, st, &caps, req).await?;
+    session::authenticate(&mut conn, st, &caps, shared).await?;
 
-    if req.login_only {
-        let _ = quit(&mut conn).await;
-        return Ok(());
+    if !req.login_only {
+        st.enter(Stage::Send);
+        session::send_message(&mut conn, st, &caps, shared).await?;
+        st.sent = true;
     }
-
-    st.enter(Stage::Send);
-    send_message(&mut conn, st, shared).await?;
-    st.sent = true;
-    let _ = quit(&mut conn).await;
+    session::quit(conn).await;
     Ok(())
 }
 
-/// Tries each address in turn, sharing the remaining time among those left.
-async fn connect_any(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, Failure> {
-    let mut notes = Vec::new();
-    let mut refused = 0;
-    let mut timed_out = 0;
-    for (i, addr) in addrs.iter().enumerate() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let share = left / u32::try_from(addrs.len() - i).unwrap_or(1);
-        match tokio::time::timeout(
-            share.max(Duration::from_millis(50)),
-            TcpStream::connect(addr),
-        )
-        .await
-        {
-            Ok(Ok(s)) => return Ok(s),
-            Ok(Err(e)) => {
-                if e.kind() == io::ErrorKind::ConnectionRefused {
-                    refused += 1;
-                } else if e.kind() == io::ErrorKind::TimedOut {
-                    timed_out += 1;
-                }
-                notes.push(format!("{addr}: {e}"));
-            }
-            Err(_) => {
-                timed_out += 1;
-                notes.push(format!("{addr}: no answer"));
-            }
-        }
+/// Port 587's upgrade: STARTTLS, the TLS handshake, and EHLO again over TLS (whose answer is
+/// the one that counts). The password is never sent when the server does not offer STARTTLS.
+async fn starttls(
+    conn: &mut Conn,
+    st: &mut PortState<'_>,
+    caps: &Caps,
+    connector: &TlsConnector,
+    name: ServerName<'static>,
+    ehlo: &str,
+) -> Result<Caps, Failure> {
+    if !caps.starttls {
+        return Err(Failure::new(Problem::StarttlsNotOffered));
     }
-    let problem = if timed_out > 0 {
-        Problem::ConnectTimeout
-    } else if refused > 0 {
-        Problem::ConnectionRefused
-    } else {
-        Problem::ConnectFailed
-    };
-    Err(Failure::with(problem, notes.join("; ")))
+    let reply = conn.command("STARTTLS\r\n").await.map_err(|e| st.lost(e))?;
+    st.expect(reply, &[220])?;
+    if conn.has_unread() {
+        return Err(Failure::with(
+            Problem::ProtocolError,
+            "The server sent extra data before encryption started; it was not trusted.",
+        ));
+    }
+    conn.upgrade(connector, name)
+        .await
+        .map_err(|e| failure::tls(&e))?;
+    st.tls = session_info(conn);
+    let reply = conn.command(ehlo).await.map_err(|e| st.lost(e))?;
+    Ok(Caps::from(&st.expect(reply, &[250])?))
 }
 
 fn session_info(conn: &Conn) -> Option<TlsInfo> {
     let session = conn.tls_session()?;
-    let version = tls::version_name(session.protocol_version());
+    let version = certs::version_name(session.protocol_version());
     let cert = session.peer_certificates()?.first()?;
-    tls::describe(cert, Some(version))
-}
-
-/// Classifies a TLS handshake error by walking its source chain for the rustls error.
-fn classify_tls(err: &io::Error) -> Failure {
-    use rustls::CertificateError as C;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
-    while let Some(e) = source {
-        if let Some(r) = e.downcast_ref::<rustls::Error>() {
-            let problem = match r {
-                rustls::Error::InvalidCertificate(c) => match c {
-                    C::NotValidForName | C::NotValidForNameContext { .. } => {
-                        Problem::TlsCertificateWrongHost
-                    }
-                    C::Expired
-                    | C::ExpiredContext { .. }
-                    | C::NotValidYet
-                    | C::NotValidYetContext { .. } => Problem::TlsCertificateExpired,
-                    _ => Problem::TlsCertificateUntrusted,
-                },
-                _ => Problem::TlsHandshakeFailed,
-            };
-            return Failure::with(problem, format!("TLS: {r}"));
-        }
-        source = e.source();
-    }
-    let detail = match err.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            "The server closed the connection during the secure handshake.".to_string()
-        }
-        _ => format!("TLS: {err}"),
-    };
-    Failure::with(Problem::TlsHandshakeFailed, detail)
-}
-
-/// Turns a failed read into a problem for the current stage.
-fn conn_failure(st: &PortState<'_>, e: ConnError) -> Failure {
-    match e {
-        ConnError::Closed => {
-            Failure::with(Problem::ServerClosed, "The server closed the connection.")
-        }
-        ConnError::Io(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            Failure::with(Problem::ServerClosed, e.to_string())
-        }
-        ConnError::Io(e) => Failure::with(
-            if st.stage == Stage::Greeting {
-                Problem::NoGreeting
-            } else {
-                Problem::ServerClosed
-            },
-            e.to_string(),
-        ),
-        ConnError::Garbage(text) => Failure::with(
-            Problem::ProtocolError,
-            format!("The server sent something that is not a mail server reply: \"{text}\""),
-        ),
-        ConnError::TooLong => Failure::with(
-            Problem::ProtocolError,
-            "The server's reply was far too long.",
-        ),
-        ConnError::Malformed(m) => Failure::with(Problem::ProtocolError, m),
-    }
-}
-
-/// What EHLO said the server can do.
-#[derive(Debug, Default)]
-struct Caps {
-    starttls: bool,
-    auth: Vec<String>,
-}
-
-impl From<&Reply> for Caps {
-    fn from(reply: &Reply) -> Self {
-        let mut caps = Caps::default();
-        for line in reply.lines.iter().skip(1) {
-            let upper = line.trim().to_ascii_uppercase();
-            let mut words = upper.split([' ', '=']);
-            match words.next() {
-                Some("STARTTLS") => caps.starttls = true,
-                Some("AUTH") => caps
-                    .auth
-                    .extend(words.filter(|w| !w.is_empty()).map(String::from)),
-                _ => {}
-            }
-        }
-        caps
-    }
-}
-
-async fn authenticate(
-    conn: &mut Conn,
-    st: &mut PortState<'_>,
-    caps: &Caps,
-    req: &Request,
-) -> Result<(), Failure> {
-    let mechanism = if caps.auth.iter().any(|m| m == "PLAIN") {
-        Mechanism::Plain
-    } else if caps.auth.iter().any(|m| m == "LOGIN") {
-        Mechanism::Login
-    } else {
-        let offered = if caps.auth.is_empty() {
-            "none".to_string()
-        } else {
-            caps.auth.join(", ")
-        };
-        return Err(Failure::with(
-            Problem::AuthNotOffered,
-            format!("Sign-in methods offered: {offered}."),
-        ));
-    };
-    let creds = Credentials::new(
-        req.account.trim().to_string(),
-        req.password.expose().to_string(),
-    );
-    let bad = || {
-        Failure::with(
-            Problem::ProtocolError,
-            "The server's sign-in prompt could not be understood.",
-        )
-    };
-    let mut line = Auth::new(mechanism, creds.clone(), None)
-        .map_err(|_| bad())?
-        .to_string();
-    for _ in 0..3 {
-        let reply = conn.command(&line).await.map_err(|e| conn_failure(st, e))?;
-        if reply.code != 334 {
-            st.expect(reply, &[235])?;
-            return Ok(());
-        }
-        st.reply = Some(reply.clone());
-        let challenge = reply.lines.first().map(|l| l.trim()).unwrap_or("");
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(challenge)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(bad)?;
-        line = Auth::new(mechanism, creds.clone(), Some(decoded))
-            .map_err(|_| bad())?
-            .to_string();
-    }
-    Err(Failure::with(
-        Problem::ProtocolError,
-        "The server kept asking for more sign-in steps.",
-    ))
-}
-
-async fn send_message(
-    conn: &mut Conn,
-    st: &mut PortState<'_>,
-    shared: &Shared<'_>,
-) -> Result<(), Failure> {
-    let req = shared.request;
-    let account = req.account.trim();
-    let recipient = req.recipient().trim();
-    st.step = Some(SendStep::MailFrom);
-    let reply = conn
-        .command(&format!("MAIL FROM:<{account}>\r\n"))
-        .await
-        .map_err(|e| conn_failure(st, e))?;
-    st.expect(reply, &[250])?;
-    st.step = Some(SendStep::RcptTo);
-    let reply = conn
-        .command(&format!("RCPT TO:<{recipient}>\r\n"))
-        .await
-        .map_err(|e| conn_failure(st, e))?;
-    st.expect(reply, &[250, 251])?;
-    st.step = Some(SendStep::Data);
-    let reply = conn
-        .command("DATA\r\n")
-        .await
-        .map_err(|e| conn_failure(st, e))?;
-    st.expect(reply, &[354])?;
-    st.step = Some(SendStep::Body);
-    let raw = message::build(&TestMessage {
-        account,
-        recipient,
-        server: req.server.trim(),
-        port: st.port,
-        security: st.security,
-        token: &shared.token,
-        profile: req.profile_name.as_deref(),
-        when: &crate::time::utc_rfc3339(crate::time::now_unix()),
-    })
-    .ok_or_else(|| {
-        Failure::with(
-            Problem::SenderRejected,
-            "The address could not be used in a message.",
-        )
-    })?;
-    conn.write(&message::dot_stuff(&raw))
-        .await
-        .map_err(|e| conn_failure(st, e))?;
-    let reply = conn.read_reply().await.map_err(|e| conn_failure(st, e))?;
-    st.expect(reply, &[250])?;
-    Ok(())
-}
-
-/// Says goodbye, briefly: a server that does not answer QUIT does not change the verdict.
-async fn quit(conn: &mut Conn) -> Option<()> {
-    tokio::time::timeout(Duration::from_millis(500), conn.command("QUIT\r\n"))
-        .await
-        .ok()?
-        .ok()
-        .map(|_| ())
+    certs::describe(cert, Some(version))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hello_names_are_ascii_fqdns_or_nothing() {
-        assert_eq!(sanitize_hello("Lab-PC.Example.EDU."), "lab-pc.example.edu");
-        assert_eq!(
-            sanitize_hello("Kopierer Büro.example.de"),
-            "kopierer-b-ro.example.de"
-        );
-        assert_eq!(sanitize_hello("DESKTOP-ABC"), "");
-        assert_eq!(sanitize_hello(""), "");
-        assert_eq!(sanitize_hello("a..b"), "");
-    }
-
-    #[test]
-    fn address_literals() {
-        assert_eq!(
-            address_literal("127.0.0.1:5".parse().unwrap()),
-            "[127.0.0.1]"
-        );
-        assert_eq!(address_literal("[::1]:5".parse().unwrap()), "[IPv6:::1]");
-    }
 
     #[test]
     fn tokens_are_six_readable_characters() {

@@ -225,6 +225,9 @@ impl Script {
 pub struct Log {
     /// Every command line received, with whether TLS was active at the time.
     pub commands: Vec<(bool, String)>,
+    /// Verbs of commands that arrived with the next command already behind them, before the
+    /// peer answered: proof of pipelining (RFC 2920).
+    pub pipelined: Vec<String>,
     /// Decoded AUTH credentials, with whether TLS was active.
     pub passwords: Vec<(bool, String)>,
     /// Complete messages received (after DATA).
@@ -398,8 +401,14 @@ async fn serve(
         }
         let line = line.trim_end().to_string();
         let secure = matches!(rw.get_ref(), S::Tls(_));
-        log.lock().unwrap().commands.push((secure, line.clone()));
         let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+        {
+            let mut log = log.lock().unwrap();
+            log.commands.push((secure, line.clone()));
+            if !rw.buffer().is_empty() {
+                log.pipelined.push(verb.clone());
+            }
+        }
         if let Fault::HangUpOn(word) = &script.fault
             && verb == *word
         {

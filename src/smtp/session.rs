@@ -1,0 +1,182 @@
+//! After hello: what EHLO offered, signing in, the pipelined send, and QUIT.
+//!
+//! Round trips are the cost on a slow network, so none is spent that the server does not need:
+//! AUTH PLAIN carries its answer in the command (an initial response), MAIL FROM, RCPT TO and
+//! DATA go out in one write when the server offers PIPELINING (RFC 2920), and QUIT is sent
+//! without waiting for its reply.
+
+use super::conn::Conn;
+use super::diagnose::{Problem, SendStep};
+use super::failure::Failure;
+use super::message::{self, TestMessage};
+use super::probe::{PortState, Shared};
+use super::reply::Reply;
+use base64::Engine;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::commands::Auth;
+use std::time::Duration;
+
+/// What EHLO said the server can do.
+#[derive(Debug, Default)]
+pub struct Caps {
+    pub starttls: bool,
+    pub pipelining: bool,
+    pub auth: Vec<String>,
+}
+
+impl From<&Reply> for Caps {
+    fn from(reply: &Reply) -> Self {
+        let mut caps = Caps::default();
+        for line in reply.lines.iter().skip(1) {
+            let upper = line.trim().to_ascii_uppercase();
+            let mut words = upper.split([' ', '=']);
+            match words.next() {
+                Some("STARTTLS") => caps.starttls = true,
+                Some("PIPELINING") => caps.pipelining = true,
+                Some("AUTH") => caps
+                    .auth
+                    .extend(words.filter(|w| !w.is_empty()).map(String::from)),
+                _ => {}
+            }
+        }
+        caps
+    }
+}
+
+/// Signs in with PLAIN (one round trip: the credentials ride in the command), else LOGIN.
+pub async fn authenticate(
+    conn: &mut Conn,
+    st: &mut PortState<'_>,
+    caps: &Caps,
+    shared: &Shared<'_>,
+) -> Result<(), Failure> {
+    let req = shared.request;
+    let mechanism = if caps.auth.iter().any(|m| m == "PLAIN") {
+        Mechanism::Plain
+    } else if caps.auth.iter().any(|m| m == "LOGIN") {
+        Mechanism::Login
+    } else {
+        let offered = if caps.auth.is_empty() {
+            "none".to_string()
+        } else {
+            caps.auth.join(", ")
+        };
+        return Err(Failure::with(
+            Problem::AuthNotOffered,
+            format!("Sign-in methods offered: {offered}."),
+        ));
+    };
+    let creds = Credentials::new(
+        req.account.trim().to_string(),
+        req.password.expose().to_string(),
+    );
+    let bad = || {
+        Failure::with(
+            Problem::ProtocolError,
+            "The server's sign-in prompt could not be understood.",
+        )
+    };
+    let mut line = Auth::new(mechanism, creds.clone(), None)
+        .map_err(|_| bad())?
+        .to_string();
+    for _ in 0..3 {
+        let reply = conn.command(&line).await.map_err(|e| st.lost(e))?;
+        if reply.code != 334 {
+            st.expect(reply, &[235])?;
+            return Ok(());
+        }
+        st.reply = Some(reply.clone());
+        let challenge = reply.lines.first().map(|l| l.trim()).unwrap_or("");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(challenge)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(bad)?;
+        line = Auth::new(mechanism, creds.clone(), Some(decoded))
+            .map_err(|_| bad())?
+            .to_string();
+    }
+    Err(Failure::with(
+        Problem::ProtocolError,
+        "The server kept asking for more sign-in steps.",
+    ))
+}
+
+/// Sends the test message. With PIPELINING, MAIL FROM, RCPT TO and DATA leave in one write and
+/// their three replies are read in order, each checked on its own (the first refusal decides).
+pub async fn send_message(
+    conn: &mut Conn,
+    st: &mut PortState<'_>,
+    caps: &Caps,
+    shared: &Shared<'_>,
+) -> Result<(), Failure> {
+    let req = shared.request;
+    let account = req.account.trim();
+    let recipient = req.recipient().trim();
+    let envelope: [(SendStep, String, &[u16]); 3] = [
+        (
+            SendStep::MailFrom,
+            format!("MAIL FROM:<{account}>\r\n"),
+            &[250],
+        ),
+        (
+            SendStep::RcptTo,
+            format!("RCPT TO:<{recipient}>\r\n"),
+            &[250, 251],
+        ),
+        (SendStep::Data, "DATA\r\n".to_string(), &[354]),
+    ];
+    if caps.pipelining {
+        let batch: String = envelope.iter().map(|(_, line, _)| line.as_str()).collect();
+        conn.write(batch.as_bytes()).await.map_err(|e| st.lost(e))?;
+        for (step, _, ok) in &envelope {
+            st.step = Some(*step);
+            let reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
+            st.expect(reply, ok)?;
+        }
+    } else {
+        for (step, line, ok) in &envelope {
+            st.step = Some(*step);
+            let reply = conn.command(line).await.map_err(|e| st.lost(e))?;
+            st.expect(reply, ok)?;
+        }
+    }
+    st.step = Some(SendStep::Body);
+    let raw = message::build(&TestMessage {
+        account,
+        recipient,
+        server: req.server.trim(),
+        port: st.port,
+        security: st.security,
+        token: &shared.token,
+        profile: req.profile_name.as_deref(),
+        when: &crate::time::utc_rfc3339(crate::time::now_unix()),
+    })
+    .ok_or_else(|| {
+        Failure::with(
+            Problem::SenderRejected,
+            "The address could not be used in a message.",
+        )
+    })?;
+    conn.write(&message::dot_stuff(&raw))
+        .await
+        .map_err(|e| st.lost(e))?;
+    let reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
+    st.expect(reply, &[250])?;
+    Ok(())
+}
+
+/// How long a server has to answer QUIT before the connection is closed anyway.
+const QUIT_GRACE: Duration = Duration::from_millis(500);
+
+/// Says goodbye off the critical path: QUIT is written now, and its reply is awaited (briefly)
+/// by a task of its own, so the verdict never waits for it. A server that does not answer QUIT
+/// does not change the verdict.
+pub async fn quit(mut conn: Conn) {
+    if conn.write(b"QUIT\r\n").await.is_err() {
+        return;
+    }
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(QUIT_GRACE, conn.read_reply()).await;
+    });
+}
