@@ -209,6 +209,8 @@ pub enum ParseProblem {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub dir: PathBuf,
+    /// The newest snapshot written by [`Store::save_snapshot`], shared by clones of this store.
+    written: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 /// What loading found.
@@ -233,13 +235,33 @@ impl Store {
     /// it (tests, portable use).
     pub fn default_location() -> Option<Store> {
         if let Some(dir) = std::env::var_os("SCANMAIL_CONFIG_DIR").filter(|d| !d.is_empty()) {
-            return Some(Store {
-                dir: PathBuf::from(dir),
-            });
+            return Some(Store::new(dir));
         }
-        directories::ProjectDirs::from("org", "ScanMail", "ScanMail").map(|p| Store {
-            dir: p.config_dir().to_path_buf(),
-        })
+        directories::ProjectDirs::from("org", "ScanMail", "ScanMail")
+            .map(|p| Store::new(p.config_dir()))
+    }
+
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store {
+            dir: dir.into(),
+            written: std::sync::Arc::default(),
+        }
+    }
+
+    /// Saves snapshot number `generation` (numbered in the order they were taken) unless a
+    /// newer one was written already. Background saves run on worker threads and can finish in
+    /// any order; this keeps the newest on disk. Returns whether it wrote.
+    pub fn save_snapshot(&self, file: &ProfileFile, generation: u64) -> Result<bool, SaveError> {
+        let mut written = self
+            .written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if generation < *written {
+            return Ok(false);
+        }
+        self.save(file)?;
+        *written = generation;
+        Ok(true)
     }
 
     pub fn path(&self) -> PathBuf {
@@ -403,7 +425,7 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("scanmail-profile-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        Store { dir }
+        Store::new(dir)
     }
 
     #[test]
@@ -467,6 +489,20 @@ mod tests {
         assert_eq!(p.label(), "Lab copier");
         p.name = NEW_DEVICE.into();
         assert_eq!(p.label(), "");
+    }
+
+    #[test]
+    fn an_older_snapshot_never_overwrites_a_newer_one() {
+        let store = temp_store("order");
+        let mut newer = ProfileFile::default();
+        newer.profiles.push(sample());
+        let older = ProfileFile::default();
+        assert_eq!(store.save_snapshot(&newer, 2), Ok(true));
+        assert_eq!(store.clone().save_snapshot(&older, 1), Ok(false));
+        assert_eq!(store.load().file, newer);
+        assert_eq!(store.save_snapshot(&older, 3), Ok(true));
+        assert_eq!(store.load().file, older);
+        std::fs::remove_dir_all(&store.dir).unwrap();
     }
 
     #[test]

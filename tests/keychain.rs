@@ -53,7 +53,7 @@ async fn two_devices_two_passwords_from_the_keychain() {
         secrets::remember(account, &AppPassword::new(password)).unwrap();
         peers.push(peer);
     }
-    Store { dir: dir.clone() }.save(&file).unwrap();
+    Store::new(dir.clone()).save(&file).unwrap();
 
     for (profile, peer) in file.profiles.iter().zip(&peers) {
         let out = Command::new(env!("CARGO_BIN_EXE_scanmail"))

@@ -6,7 +6,7 @@
 
 mod support;
 
-use scanmail::gui::{App, Effect, Message, account, device, devices, test_send};
+use scanmail::gui::{App, Effect, Message, account, device, device_list, test_send};
 use scanmail::org::{self, Preset};
 use scanmail::profile::{Profile, ProfileFile, Store};
 use scanmail::secrets::{self, AppPassword};
@@ -88,7 +88,7 @@ fn fill(app: &mut App, address: &str, password: &str, maker: &str, model: &str) 
 #[test]
 fn closing_the_window_mid_way_loses_nothing() {
     let dir = temp_dir("reopen");
-    let store = Store { dir: dir.clone() };
+    let store = Store::new(dir.clone());
     let mut app = window(&store);
     fill(
         &mut app,
@@ -115,12 +115,20 @@ fn closing_the_window_mid_way_loses_nothing() {
             "it@example.edu".into(),
         )),
     );
-    act(&mut app, Message::Devices(devices::Message::StartRename));
     act(
         &mut app,
-        Message::Devices(devices::Message::RenameChanged("Warren 2nd floor".into())),
+        Message::DeviceList(device_list::Message::StartRename),
     );
-    act(&mut app, Message::Devices(devices::Message::FinishRename));
+    act(
+        &mut app,
+        Message::DeviceList(device_list::Message::RenameChanged(
+            "Warren 2nd floor".into(),
+        )),
+    );
+    act(
+        &mut app,
+        Message::DeviceList(device_list::Message::FinishRename),
+    );
     app.save_now().unwrap();
     drop(app);
 
@@ -150,7 +158,7 @@ fn closing_the_window_mid_way_loses_nothing() {
 fn two_devices_keep_two_passwords_in_the_keychain() {
     mock_keychain();
     let dir = temp_dir("two");
-    let store = Store { dir: dir.clone() };
+    let store = Store::new(dir.clone());
     let mut app = window(&store);
     assert!(app.keychain);
     fill(
@@ -171,7 +179,7 @@ fn two_devices_keep_two_passwords_in_the_keychain() {
             AppPassword::new("aaaaaaaaaaaaaaaa")
         )
     );
-    act(&mut app, Message::Devices(devices::Message::New));
+    act(&mut app, Message::DeviceList(device_list::Message::New));
     assert_eq!(app.current, 1);
     assert!(app.account.address.is_empty() && app.account.password().is_empty());
     fill(
@@ -198,23 +206,29 @@ fn two_devices_keep_two_passwords_in_the_keychain() {
             .collect::<Vec<_>>(),
         ["New device", "New device (2)"]
     );
-    let e = app.handle(Message::Devices(devices::Message::Open(0)));
+    let e = app.handle(Message::DeviceList(device_list::Message::Open(0)));
     assert_eq!(e, Effect::Recall("copier-a@example.edu".into()));
     app.handle(Message::Recalled(
         "copier-a@example.edu".into(),
         secrets::recall("copier-a@example.edu"),
     ));
     assert_eq!(app.account.password().expose(), "aaaaaaaaaaaaaaaa");
-    act(&mut app, Message::Devices(devices::Message::Open(1)));
+    act(&mut app, Message::DeviceList(device_list::Message::Open(1)));
     assert_eq!(app.account.password().expose(), "bbbbbbbbbbbbbbbb");
 
     // Deleting offers to delete the password too.
-    act(&mut app, Message::Devices(devices::Message::AskDelete));
     act(
         &mut app,
-        Message::Devices(devices::Message::ForgetPasswordToo(true)),
+        Message::DeviceList(device_list::Message::AskDelete),
     );
-    let e = act(&mut app, Message::Devices(devices::Message::ConfirmDelete));
+    act(
+        &mut app,
+        Message::DeviceList(device_list::Message::ForgetPasswordToo(true)),
+    );
+    let e = act(
+        &mut app,
+        Message::DeviceList(device_list::Message::ConfirmDelete),
+    );
     assert_eq!(e, Effect::Forget("copier-b@example.edu".into()));
     assert_eq!(secrets::recall("copier-b@example.edu").unwrap(), None);
     assert_eq!(
@@ -248,7 +262,7 @@ fn without_a_keychain_the_window_says_so() {
 fn a_broken_devices_file_is_reported_in_the_window_and_kept() {
     let dir = temp_dir("broken");
     std::fs::write(dir.join("profiles.toml"), "schema = 1\n[[profile]\n").unwrap();
-    let app = window(&Store { dir: dir.clone() });
+    let app = window(&Store::new(dir.clone()));
     let notice = app.notice.clone().unwrap();
     assert!(
         notice.contains("Your saved devices file was not used"),
@@ -268,9 +282,7 @@ fn an_unwritable_settings_folder_is_reported_and_nothing_typed_is_lost() {
     let dir = temp_dir("unwritable");
     let blocker = dir.join("not-a-folder");
     std::fs::write(&blocker, "a file where the folder should be").unwrap();
-    let mut app = window(&Store {
-        dir: blocker.join("scanmail"),
-    });
+    let mut app = window(&Store::new(blocker.join("scanmail")));
     fill(&mut app, "x@example.edu", "abcdefghijklmnop", "HP", "M528");
     let err = app.save_now().unwrap_err();
     assert!(
@@ -296,7 +308,7 @@ fn a_full_disk_keeps_the_last_good_file() {
         );
         return;
     }
-    let store = Store { dir: dir.clone() };
+    let store = Store::new(dir.clone());
     let mut file = ProfileFile::default();
     file.profiles.push(Profile {
         name: "Copier".into(),
@@ -335,7 +347,7 @@ fn export_and_import_hand_a_device_over_without_its_password() {
         Message::Account(account::Message::RememberToggled(true)),
     );
     let Effect::ExportProfile { name, text } =
-        app.handle(Message::Devices(devices::Message::Export))
+        app.handle(Message::DeviceList(device_list::Message::Export))
     else {
         panic!()
     };
@@ -394,9 +406,7 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
     mock_keychain();
     let dir = temp_dir("canary");
     let config = dir.join("config");
-    let store = Store {
-        dir: config.clone(),
-    };
+    let store = Store::new(config.clone());
 
     // A peer that accepts the canary.
     let mut script = Script::gmail();
@@ -450,7 +460,7 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
         outputs.push(format!("{:?}", app.handle(Message::Card(m))));
     }
     if let Effect::ExportProfile { text, .. } =
-        app.handle(Message::Devices(devices::Message::Export))
+        app.handle(Message::DeviceList(device_list::Message::Export))
     {
         outputs.push(text);
     }
@@ -609,7 +619,7 @@ fn org_show_and_check_for_it() {
 #[test]
 fn the_cli_says_when_the_keychain_has_no_password() {
     let dir = temp_dir("nokey");
-    let store = Store { dir: dir.clone() };
+    let store = Store::new(dir.clone());
     let mut file = ProfileFile::default();
     file.profiles.push(Profile {
         name: "Copier".into(),
@@ -702,9 +712,7 @@ async fn one_card_everywhere() {
     mock_keychain();
     let dir = temp_dir("one-card");
     let config = dir.join("config");
-    let store = Store {
-        dir: config.clone(),
-    };
+    let store = Store::new(config.clone());
     let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
     let preset = Preset {
         server: "127.0.0.1".into(),
@@ -727,11 +735,11 @@ async fn one_card_everywhere() {
     );
     let name = "Warren 2nd floor scanner";
     for m in [
-        devices::Message::StartRename,
-        devices::Message::RenameChanged(name.into()),
-        devices::Message::FinishRename,
+        device_list::Message::StartRename,
+        device_list::Message::RenameChanged(name.into()),
+        device_list::Message::FinishRename,
     ] {
-        act(&mut app, Message::Devices(m));
+        act(&mut app, Message::DeviceList(m));
     }
     app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
         PathBuf::from("ca.pem"),

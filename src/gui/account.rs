@@ -4,6 +4,7 @@
 use super::style;
 use crate::catalog::{self, warnings};
 use crate::org::Preset;
+use crate::profile::Profile;
 use crate::secrets::AppPassword;
 use iced::widget::{Column, button, checkbox, column, container, row, text, text_input};
 use iced::{Element, Length};
@@ -54,6 +55,26 @@ pub enum Action {
 }
 
 impl State {
+    /// The step as a saved device left it. The password is not in the device: it comes from
+    /// the keychain or is typed again.
+    pub fn from_profile(p: &Profile) -> Self {
+        Self {
+            address: p.account.clone(),
+            building: p.building.clone(),
+            floor: p.floor.clone(),
+            remember: p.remember_password,
+            ..Self::default()
+        }
+    }
+
+    /// Keeps what this step holds in the saved device.
+    pub fn write_to(&self, p: &mut Profile) {
+        p.account = self.address.trim().to_string();
+        p.building = self.building.trim().to_string();
+        p.floor = self.floor.trim().to_string();
+        p.remember_password = self.remember;
+    }
+
     pub fn password(&self) -> AppPassword {
         self.password.clone()
     }

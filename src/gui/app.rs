@@ -1,13 +1,14 @@
 //! The window's state, its top-level `Message`, `update` and `view`.
 
-use super::{account, device, devices, settings_card, style, test_send};
+use super::{account, device, device_list, settings_card, test_send};
 use crate::card::Card;
 use crate::org::{self, Preset};
 use crate::profile::{Profile, ProfileFile, Store};
 use crate::secrets::{AppPassword, KeychainError};
-use crate::smtp::Request;
-use iced::widget::{Column, button, column, container, row, scrollable, text};
-use iced::{Element, Length, Subscription, Task, Theme};
+
+use iced::{Element, Subscription, Task, Theme};
+
+pub use super::effects::Effect;
 use std::path::PathBuf;
 
 /// The scrollable that holds each step's page.
@@ -49,8 +50,7 @@ pub enum Message {
     /// Copies the address from a notice (a browser that would not open).
     CopyNoticeAddress,
     DismissNotice,
-    Saved(Result<Option<PathBuf>, String>),
-    Devices(devices::Message),
+    DeviceList(device_list::Message),
     /// The profiles file was written (or not).
     ProfilesSaved(Result<(), String>),
     /// A keychain write or delete finished.
@@ -60,36 +60,6 @@ pub enum Message {
     /// An exported device file was chosen and read (`None`: the dialog was closed).
     Imported(Option<Result<Profile, String>>),
     Exported(Result<Option<PathBuf>, String>),
-}
-
-/// A side effect the window wants. `update` turns each into an iced `Task`; tests call
-/// [`App::handle`] and look at the effect instead.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    None,
-    OpenUrl(String),
-    StartTest(Box<Request>),
-    CancelTest,
-    PickCaFile,
-    Copy(String),
-    SaveCard {
-        text: String,
-        html: String,
-    },
-    PrintCard(String),
-    FocusNext,
-    FocusPrevious,
-    /// Keep the password in the keychain for this account.
-    Remember(String, AppPassword),
-    /// Read the password kept for this account.
-    Recall(String),
-    /// Delete the password kept for this account.
-    Forget(String),
-    ImportProfile,
-    ExportProfile {
-        name: String,
-        text: String,
-    },
 }
 
 pub struct App {
@@ -105,7 +75,7 @@ pub struct App {
     theme_override: Option<Theme>,
     /// The settings card for the current report and device, rebuilt after every message.
     card_cache: Option<Card>,
-    pub devices: devices::State,
+    pub device_list: device_list::State,
     /// Every saved device; `current` is the one in the steps.
     pub profiles: ProfileFile,
     pub current: usize,
@@ -114,8 +84,8 @@ pub struct App {
     pub(super) dirty: bool,
     /// A keychain is there to remember passwords.
     pub keychain: bool,
-    pub(super) save_generation: u64,
-    pub(super) saves_written: std::sync::Arc<std::sync::Mutex<u64>>,
+    /// Snapshots of the devices taken for saving so far (see [`Store::save_snapshot`]).
+    pub(super) snapshots: u64,
 }
 
 impl App {
@@ -152,14 +122,13 @@ impl App {
             running: None,
             theme_override,
             card_cache: None,
-            devices: devices::State::default(),
+            device_list: device_list::State::default(),
             profiles: ProfileFile::default(),
             current: 0,
             store,
             dirty: false,
             keychain: crate::secrets::keychain_available(),
-            save_generation: 0,
-            saves_written: std::sync::Arc::default(),
+            snapshots: 0,
         };
         if let Some(loaded) = loaded {
             if let Some(n) = loaded.notice {
@@ -258,9 +227,9 @@ impl App {
                 ),
             ]);
         }
-        match self.save_task() {
-            Some(save) => Task::batch([task, save]),
-            None => task,
+        match self.save_effect() {
+            Effect::None => task,
+            save => Task::batch([task, self.perform(save)]),
         }
     }
 
@@ -294,14 +263,14 @@ impl App {
                 }
                 account::Action::Remember(on) => self.remember_toggled(on),
             },
-            Message::Devices(m) => {
+            Message::DeviceList(m) => {
                 let name = self
                     .profiles
                     .profiles
                     .get(self.current)
                     .map(|p| p.name.clone())
                     .unwrap_or_default();
-                let action = self.devices.update(m, &name);
+                let action = self.device_list.update(m, &name);
                 self.device_action(action)
             }
             Message::ProfilesSaved(Ok(())) => Effect::None,
@@ -376,19 +345,6 @@ impl App {
                 self.notice = Some(e);
                 Effect::None
             }
-            Message::Saved(Ok(Some(path))) => {
-                self.card.used = true;
-                self.card.notice = Some(format!(
-                    "Saved to {}. The password is not in the file.",
-                    path.display()
-                ));
-                Effect::None
-            }
-            Message::Saved(Ok(None)) => Effect::None,
-            Message::Saved(Err(e)) => {
-                self.card.notice = Some(e);
-                Effect::None
-            }
         }
     }
 
@@ -402,72 +358,13 @@ impl App {
         crate::profile::device_label(name, &self.device.manufacturer, &self.device.model)
     }
 
-    /// The web address inside the current notice, if any.
-    pub fn notice_address(&self) -> Option<String> {
-        let n = self.notice.as_deref()?;
-        let start = n.find("https://").or_else(|| n.find("http://"))?;
-        Some(
-            n[start..]
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        )
-    }
-
     fn goto(&mut self, step: Step) -> Effect {
         self.step = step;
         Effect::None
     }
 
     pub fn view(&self) -> Element<'_, Message> {
-        let mut steps = Column::new().spacing(6).padding(12).width(230);
-        steps = steps.push(text("ScanMail").size(22));
-        steps = steps.push(
-            text(&self.preset.organization)
-                .size(style::SMALL)
-                .style(style::hint),
-        );
-        steps = steps.push(iced::widget::space::vertical().height(6));
-        let names: Vec<&str> = self
-            .profiles
-            .profiles
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect();
-        let remembers = self
-            .profiles
-            .profiles
-            .get(self.current)
-            .is_some_and(|p| p.remember_password);
-        steps = steps.push(
-            self.devices
-                .view(names, self.current, remembers)
-                .map(Message::Devices),
-        );
-        steps = steps.push(iced::widget::space::vertical().height(10));
-        for step in Step::ALL {
-            let mark = if self.is_done(step) { "  ✓" } else { "" };
-            let b = button(text(format!("{}{mark}", step.label())).size(style::BODY))
-                .on_press(Message::Goto(step))
-                .width(Length::Fill)
-                .padding([8, 10])
-                .style(if step == self.step {
-                    button::primary
-                } else {
-                    button::text
-                });
-            steps = steps.push(b);
-        }
-        if !self.preset.help_desk.is_empty() {
-            steps = steps.push(iced::widget::space::vertical().height(Length::Fill));
-            steps = steps.push(
-                text(format!("Help: {}", self.preset.help_desk))
-                    .size(style::SMALL)
-                    .style(style::hint),
-            );
-        }
-
+        let steps = self.sidebar();
         let password = self.account.password();
         let body: Element<'_, Message> = match self.step {
             Step::Account => self
@@ -489,41 +386,5 @@ impl App {
                 .map(Message::Card),
         };
         self.with_sidebar(steps, body)
-    }
-
-    fn with_sidebar<'a>(
-        &'a self,
-        steps: Column<'a, Message>,
-        body: Element<'a, Message>,
-    ) -> Element<'a, Message> {
-        let mut main = column![body].spacing(style::GAP).padding(24).max_width(860);
-        if let Some(n) = &self.notice {
-            let mut actions = row![].spacing(8);
-            if self.notice_address().is_some() {
-                actions = actions.push(
-                    button(text("Copy address").size(style::SMALL))
-                        .on_press(Message::CopyNoticeAddress)
-                        .style(button::secondary),
-                );
-            }
-            actions = actions.push(
-                button(text("OK").size(style::SMALL))
-                    .on_press(Message::DismissNotice)
-                    .style(button::secondary),
-            );
-            main = main.push(
-                container(column![text(n).size(style::SMALL), actions].spacing(8))
-                    .padding(10)
-                    .width(Length::Fill)
-                    .style(style::caution),
-            );
-        }
-        row![
-            container(steps).height(Length::Fill).style(style::sidebar),
-            scrollable(container(main).width(Length::Fill).center_x(Length::Fill))
-                .id(MAIN_SCROLL_ID)
-                .height(Length::Fill),
-        ]
-        .into()
     }
 }

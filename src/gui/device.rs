@@ -4,6 +4,7 @@
 use super::style;
 use crate::catalog::search::{self, Engine};
 use crate::catalog::{self, Manufacturer};
+use crate::profile::Profile;
 use iced::widget::{Column, button, column, container, row, text, text_input};
 use iced::{Element, Length};
 
@@ -40,6 +41,22 @@ pub enum Action {
 }
 
 impl State {
+    pub fn from_profile(p: &Profile) -> Self {
+        Self {
+            manufacturer: p.manufacturer.clone(),
+            model: p.model.clone(),
+            address: p.device_address.clone(),
+            address_error: None,
+        }
+    }
+
+    /// Keeps what this step holds in the saved device.
+    pub fn write_to(&self, p: &mut Profile) {
+        p.manufacturer.clone_from(&self.manufacturer);
+        p.model.clone_from(&self.model);
+        p.device_address.clone_from(&self.address);
+    }
+
     /// The catalog's entry for what was typed, if any.
     pub fn known(&self) -> Option<&'static Manufacturer> {
         catalog::catalog().find_manufacturer(&self.manufacturer, &self.model)

@@ -1,9 +1,47 @@
-//! Turning effects into iced tasks: the only place the window's side effects start.
+//! The window's side effects: what it may ask for ([`Effect`]), and turning each into an iced
+//! task. This is the only place the window's side effects start.
 
-use super::app::{App, Effect, Message};
-use super::{desktop, test_send};
+use super::app::{App, Message};
+use super::{desktop, settings_card, test_send};
+use crate::profile::ProfileFile;
+use crate::secrets::AppPassword;
 use crate::smtp::{self, Request};
 use iced::Task;
+
+/// A side effect the window wants. `update` turns each into an iced `Task`; tests call
+/// [`App::handle`] and look at the effect instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    None,
+    OpenUrl(String),
+    StartTest(Box<Request>),
+    CancelTest,
+    PickCaFile,
+    Copy(String),
+    SaveCard {
+        text: String,
+        html: String,
+    },
+    PrintCard(String),
+    FocusNext,
+    FocusPrevious,
+    /// Keep the password in the keychain for this account.
+    Remember(String, AppPassword),
+    /// Read the password kept for this account.
+    Recall(String),
+    /// Delete the password kept for this account.
+    Forget(String),
+    ImportProfile,
+    ExportProfile {
+        name: String,
+        text: String,
+    },
+    /// Write this snapshot of the devices (number `generation`) in the background.
+    SaveDevices {
+        file: Box<ProfileFile>,
+        generation: u64,
+    },
+}
 
 impl App {
     pub(super) fn perform(&mut self, effect: Effect) -> Task<Message> {
@@ -27,13 +65,12 @@ impl App {
                 Message::Test(test_send::Message::CaFileLoaded(r))
             }),
             Effect::Copy(text) => iced::clipboard::write(text),
-            Effect::SaveCard { text, html } => {
-                Task::perform(desktop::save_card(text, html), Message::Saved)
-            }
-            Effect::PrintCard(html) => {
-                self.card.used = true;
-                Task::perform(desktop::print_card(html), Message::Done)
-            }
+            Effect::SaveCard { text, html } => Task::perform(desktop::save_card(text, html), |r| {
+                Message::Card(settings_card::Message::Saved(r))
+            }),
+            Effect::PrintCard(html) => Task::perform(desktop::print_card(html), |r| {
+                Message::Card(settings_card::Message::Printed(r))
+            }),
             Effect::FocusNext => iced::widget::operation::focus_next(),
             Effect::FocusPrevious => iced::widget::operation::focus_previous(),
             // The keychain blocks, so it runs off the window's thread.
@@ -62,36 +99,33 @@ impl App {
             Effect::ExportProfile { name, text } => {
                 Task::perform(desktop::export_profile(name, text), Message::Exported)
             }
+            // Saves run on a thread pool; the store keeps the newest snapshot on disk.
+            Effect::SaveDevices { file, generation } => match self.store.clone() {
+                Some(store) => Task::perform(
+                    blocking(move || {
+                        store
+                            .save_snapshot(&file, generation)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }),
+                    |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
+                ),
+                None => Task::none(),
+            },
         }
     }
 
-    /// Writes the devices file when something changed. Runs off the window's thread.
-    pub(super) fn save_task(&mut self) -> Option<Task<Message>> {
-        if !self.dirty {
-            return None;
+    /// The background save of the devices, when something changed since the last one.
+    pub fn save_effect(&mut self) -> Effect {
+        if !self.dirty || self.store.is_none() {
+            return Effect::None;
         }
         self.dirty = false;
-        let store = self.store.clone()?;
-        let file = self.profiles.clone();
-        // Saves run on a thread pool: one at a time, and an older snapshot never overwrites a
-        // newer one.
-        self.save_generation += 1;
-        let generation = self.save_generation;
-        let written = self.saves_written.clone();
-        Some(Task::perform(
-            blocking(move || {
-                let mut last = written
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if generation < *last {
-                    return Ok(());
-                }
-                store.save(&file).map_err(|e| e.to_string())?;
-                *last = generation;
-                Ok(())
-            }),
-            |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
-        ))
+        self.snapshots += 1;
+        Effect::SaveDevices {
+            file: Box::new(self.profiles.clone()),
+            generation: self.snapshots,
+        }
     }
 
     /// Saves now, on this thread (for tests and for closing).

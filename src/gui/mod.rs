@@ -7,7 +7,7 @@
 pub mod account;
 pub mod app;
 pub mod device;
-pub mod devices;
+pub mod device_list;
 pub mod settings_card;
 pub mod style;
 pub mod test_send;
@@ -15,9 +15,12 @@ pub mod test_send;
 mod desktop;
 mod effects;
 mod icon;
-mod profiles;
+mod notice;
+mod profile_sync;
+mod sidebar;
 
-pub use app::{App, Effect, Message, Step};
+pub use app::{App, Message, Step};
+pub use effects::Effect;
 
 /// Opens the window and runs until it is closed. `org` is the `--org FILE` preset, if given.
 pub fn run(org: Option<&std::path::Path>) -> iced::Result {

@@ -5,6 +5,7 @@ use crate::card::{Card, RowKind};
 use crate::secrets::AppPassword;
 use iced::widget::{Column, button, column, container, row, text};
 use iced::{Element, Length};
+use std::path::PathBuf;
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -22,6 +23,10 @@ pub enum Message {
     SaveAs,
     Print,
     GoToTest,
+    /// Save as... finished: the file written, `None` when the dialog was closed.
+    Saved(Result<Option<PathBuf>, String>),
+    /// The card was handed to the browser for printing (or could not be).
+    Printed(Result<(), String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +40,22 @@ pub enum Action {
 
 impl State {
     pub fn update(&mut self, message: Message, card: Option<&Card>) -> Action {
+        match message {
+            Message::Saved(Ok(Some(path))) => {
+                self.used = true;
+                self.notice = Some(format!(
+                    "Saved to {}. The password is not in the file.",
+                    path.display()
+                ));
+                return Action::None;
+            }
+            Message::Saved(Ok(None)) | Message::Printed(Ok(())) => return Action::None,
+            Message::Saved(Err(e)) | Message::Printed(Err(e)) => {
+                self.notice = Some(e);
+                return Action::None;
+            }
+            _ => {}
+        }
         let Some(card) = card else {
             return if message == Message::GoToTest {
                 Action::GoToTest
@@ -56,8 +77,13 @@ impl State {
                     html: card.html(),
                 };
             }
-            Message::Print => return Action::Print(card.html()),
+            Message::Print => {
+                self.used = true;
+                self.notice = Some("The card opened in your browser. Print it from there.".into());
+                return Action::Print(card.html());
+            }
             Message::GoToTest => return Action::GoToTest,
+            Message::Saved(_) | Message::Printed(_) => {}
         }
         Action::None
     }
@@ -148,5 +174,76 @@ impl State {
             content = content.push(text(n).size(style::SMALL));
         }
         content.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::Security;
+
+    fn card() -> Card {
+        Card {
+            server: "smtp.gmail.com".into(),
+            port: 465,
+            security: Security::Ssl,
+            device_words: None,
+            login: "lab@example.edu".into(),
+            from: "lab@example.edu".into(),
+            device: Some("Lab copier".into()),
+            menu_path: None,
+            web_ui: None,
+            tested: None,
+        }
+    }
+
+    #[test]
+    fn without_a_card_only_the_way_back_works() {
+        let mut s = State::default();
+        assert_eq!(s.update(Message::Copy, None), Action::None);
+        assert_eq!(s.update(Message::GoToTest, None), Action::GoToTest);
+        assert!(!s.used);
+    }
+
+    #[test]
+    fn copy_save_and_print_mark_the_card_used_and_say_what_happened() {
+        let c = card();
+        let mut s = State::default();
+        let Action::Copy(text) = s.update(Message::Copy, Some(&c)) else {
+            panic!("no copy")
+        };
+        assert!(text.contains("smtp.gmail.com") && s.used);
+
+        let mut s = State::default();
+        assert!(matches!(
+            s.update(Message::SaveAs, Some(&c)),
+            Action::Save { .. }
+        ));
+        assert!(!s.used, "not used until the file is written");
+        s.update(Message::Saved(Ok(None)), Some(&c));
+        assert!(!s.used, "the dialog was closed");
+        s.update(
+            Message::Saved(Ok(Some(PathBuf::from("card.html")))),
+            Some(&c),
+        );
+        assert!(s.used);
+        assert!(s.notice.as_deref().unwrap_or("").contains("card.html"));
+        s.update(Message::Saved(Err("The disk is full.".into())), Some(&c));
+        assert_eq!(s.notice.as_deref(), Some("The disk is full."));
+
+        let mut s = State::default();
+        let Action::Print(html) = s.update(Message::Print, Some(&c)) else {
+            panic!("no print")
+        };
+        assert!(html.contains("<table>") && s.used);
+        s.update(Message::Printed(Err("No browser.".into())), Some(&c));
+        assert_eq!(s.notice.as_deref(), Some("No browser."));
+    }
+
+    #[test]
+    fn show_reveals_the_password_row() {
+        let mut s = State::default();
+        s.update(Message::ToggleReveal, Some(&card()));
+        assert!(s.reveal);
     }
 }

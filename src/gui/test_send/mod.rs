@@ -1,12 +1,13 @@
-//! Step 3, Test send: server, recipient, warnings, both ports live, and a verdict.
+//! Step 3, Test send: server, recipient, warnings, both ports live, and a verdict. This file
+//! holds the state and `update`; `view.rs` draws the page.
 
-use super::style;
+mod view;
+
 use crate::catalog::{self, warnings};
 use crate::org::Preset;
+use crate::profile::Profile;
 use crate::secrets::AppPassword;
 use crate::smtp::{self, Event, InputError, PortResult, Report, Request, Security, Stage};
-use iced::widget::{Column, button, checkbox, column, container, row, text, text_input};
-use iced::{Element, Length};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -119,6 +120,38 @@ impl State {
             input_error: None,
             last: None,
         }
+    }
+
+    /// The step for a saved device: the organization's server and ports when the preset locks
+    /// them, else the device's own.
+    pub fn from_profile(preset: &Preset, p: &Profile) -> Self {
+        let mut test = Self::new(preset);
+        if !preset.locked {
+            if !p.server.is_empty() {
+                test.server.clone_from(&p.server);
+            }
+            test.ssl_on = p.ssl_port.is_some();
+            test.starttls_on = p.starttls_port.is_some();
+            if let Some(port) = p.ssl_port {
+                test.ssl_port = port.to_string();
+            }
+            if let Some(port) = p.starttls_port {
+                test.starttls_port = port.to_string();
+            }
+        }
+        test.recipient.clone_from(&p.recipient);
+        test.last.clone_from(&p.last_test);
+        test
+    }
+
+    /// Keeps what this step holds in the saved device (not the verdict: see
+    /// [`crate::profile::record_test`]).
+    pub fn write_to(&self, p: &mut Profile) {
+        let port = |on: bool, text: &str| on.then(|| smtp::parse_port(text)).flatten();
+        p.server = self.server.trim().to_string();
+        p.ssl_port = port(self.ssl_on, &self.ssl_port);
+        p.starttls_port = port(self.starttls_on, &self.starttls_port);
+        p.recipient = self.recipient.trim().to_string();
     }
 
     fn port(text: &str, name: &str) -> Result<u16, String> {
@@ -336,309 +369,183 @@ impl State {
         }
         Action::None
     }
+}
 
-    pub fn view<'a>(&'a self, cx: &Context<'a>) -> Element<'a, Message> {
-        let server_input = text_input("smtp.gmail.com", &self.server)
-            .id(SERVER_ID)
-            .on_input_maybe((!self.locked).then_some(Message::ServerChanged))
-            .on_submit(Message::Start)
-            .padding(8);
-        let mut fields = column![
-            text("Mail server").size(style::BODY),
-            server_input,
-            text("Send the test message to").size(style::BODY),
-            text_input(
-                &format!(
-                    "{} (the device account)",
-                    if cx.account.is_empty() {
-                        "the account"
-                    } else {
-                        cx.account
-                    }
-                ),
-                &self.recipient
-            )
-            .id(RECIPIENT_ID)
-            .on_input(Message::RecipientChanged)
-            .on_submit(Message::Start)
-            .padding(8),
-        ]
-        .spacing(6);
-        if self.locked {
-            fields = fields.push(
-                text("The server and ports are set by your organization.")
-                    .size(style::SMALL)
-                    .style(style::hint),
-            );
-        }
-        for e in self.field_errors() {
-            fields = fields.push(text(e).size(style::SMALL).style(style::error));
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::Recommended;
 
-        let mut advanced = column![
-            button(
-                text(if self.advanced_open {
-                    "Advanced ▾"
-                } else {
-                    "Advanced ▸"
-                })
-                .size(style::SMALL)
-            )
-            .on_press(Message::ToggleAdvanced)
-            .style(button::text),
-        ]
-        .spacing(6);
-        if self.advanced_open {
-            advanced = advanced.push(self.advanced_view());
+    fn cx() -> Context<'static> {
+        Context {
+            account: "lab@example.edu",
+            password: AppPassword::new("abcdabcdabcdabcd"),
+            device: "Lab copier",
         }
-
-        let mut warn_col = Column::new().spacing(6);
-        for w in self.warnings(cx) {
-            warn_col = warn_col.push(
-                container(
-                    column![
-                        text(w.title).size(style::BODY),
-                        text(w.advice).size(style::SMALL)
-                    ]
-                    .spacing(2),
-                )
-                .padding(10)
-                .width(Length::Fill)
-                .style(style::caution),
-            );
-        }
-
-        let start = if self.running {
-            row![
-                button(text("Testing..."))
-                    .style(button::primary)
-                    .padding([8, 16]),
-                button(text("Cancel"))
-                    .on_press(Message::Cancel)
-                    .style(button::danger)
-                    .padding([8, 16]),
-            ]
-        } else {
-            row![
-                button(text("Test send"))
-                    .on_press(Message::Start)
-                    .style(button::primary)
-                    .padding([8, 16])
-            ]
-        }
-        .spacing(8);
-
-        let mut content = column![
-            text("3. Test send").size(style::TITLE),
-            text("ScanMail signs in on both usual ports at once and sends a real test message, so you know what works before you go to the device.")
-                .size(style::BODY),
-            container(column![fields, advanced].spacing(8)).padding(14).width(Length::Fill).style(style::panel),
-            warn_col,
-            start,
-        ]
-        .spacing(style::GAP);
-        if let Some(e) = &self.input_error {
-            content = content.push(
-                container(text(e).size(style::BODY))
-                    .padding(10)
-                    .width(Length::Fill)
-                    .style(style::bad),
-            );
-        }
-        if let (None, true, Some(last)) = (&self.report, self.rows.is_empty(), &self.last) {
-            content = content.push(
-                text(format!("Last test, {}: {}.", last.at, last.summary))
-                    .size(style::SMALL)
-                    .style(style::hint),
-            );
-        }
-        for (i, r) in self.rows.iter().enumerate() {
-            content = content.push(self.row_view(i, r));
-        }
-        if let Some(banner) = self.banner() {
-            content = content.push(banner);
-        }
-        content.into()
     }
 
-    fn advanced_view(&self) -> Element<'_, Message> {
-        let ports = row![
-            checkbox(self.ssl_on)
-                .label("SSL/TLS on port")
-                .on_toggle_maybe((!self.locked).then_some(Message::SslToggled)),
-            text_input("465", &self.ssl_port)
-                .id(SSL_PORT_ID)
-                .on_input_maybe((!self.locked).then_some(Message::SslPortChanged))
-                .width(80),
-            checkbox(self.starttls_on)
-                .label("STARTTLS on port")
-                .on_toggle_maybe((!self.locked).then_some(Message::StarttlsToggled)),
-            text_input("587", &self.starttls_port)
-                .id(STARTTLS_PORT_ID)
-                .on_input_maybe((!self.locked).then_some(Message::StarttlsPortChanged))
-                .width(80),
-        ]
-        .spacing(10)
-        .align_y(iced::Alignment::Center);
-        let timeout = row![
-            text("Time limit for each port (seconds)").size(style::SMALL),
-            text_input("10", &self.timeout)
-                .id(TIMEOUT_ID)
-                .on_input(Message::TimeoutChanged)
-                .width(80),
-        ]
-        .spacing(10)
-        .align_y(iced::Alignment::Center);
-        let mut ca = column![
-            text("Extra trusted certificate (only for an organization's own mail server)")
-                .size(style::SMALL),
-            row![
-                text(
-                    self.ca_file
-                        .as_ref()
-                        .map_or("None".to_string(), |p| p.display().to_string())
-                )
-                .size(style::SMALL)
-                .width(Length::Fill),
-                button(text("Choose file...").size(style::SMALL))
-                    .on_press(Message::PickCaFile)
-                    .style(button::secondary),
-                button(text("Remove").size(style::SMALL))
-                    .on_press_maybe(self.ca_file.is_some().then_some(Message::ClearCaFile))
-                    .style(button::secondary),
-            ]
-            .spacing(8)
-            .align_y(iced::Alignment::Center),
-        ]
-        .spacing(4);
-        if let Some(e) = &self.ca_error {
-            ca = ca.push(text(e).size(style::SMALL).style(style::error));
-        }
-        column![ports, timeout, ca].spacing(10).into()
+    fn preset() -> Preset {
+        Preset::built_in()
     }
 
-    fn row_view<'a>(&'a self, i: usize, r: &'a PortRow) -> Element<'a, Message> {
-        let head = format!("Port {} with {}", r.port, r.security.label());
-        let secs = if r.elapsed_ms < 1000 {
-            format!("{} ms", r.elapsed_ms)
-        } else {
-            format!("{:.1} s", r.elapsed_ms as f64 / 1000.0)
-        };
-        let status: String = match (&r.result, r.stage) {
-            (Some(res), _) if res.works && res.sent => {
-                "✓ Works: the test message was accepted".into()
-            }
-            (Some(res), _) if res.works => "✓ Works: signed in".into(),
-            (Some(res), _) => format!(
-                "✗ Failed: {}",
-                res.advice
-                    .as_ref()
-                    .map_or("see details", |a| a.title.as_str())
-            ),
-            (None, _) if self.cancelled => "Cancelled".into(),
-            (None, None) => "Waiting".into(),
-            (None, Some(stage)) => format!("{}...", stage.doing()),
-        };
-        let mut col = column![
-            row![
-                text(head).size(style::BODY).width(Length::FillPortion(2)),
-                text(status).size(style::BODY).width(Length::FillPortion(4)),
-                text(secs).size(style::SMALL),
-            ]
-            .spacing(10)
-            .align_y(iced::Alignment::Center)
-        ]
-        .spacing(6);
-        let style_fn: fn(&iced::Theme) -> container::Style = match &r.result {
-            Some(res) if res.works => style::good,
-            Some(_) => style::bad,
-            None => style::panel,
-        };
-        if let Some(res) = r.result.as_ref().filter(|res| !res.works) {
-            if let Some(a) = &res.advice {
-                col = col
-                    .push(text(format!("What happened: {}", a.what_happened)).size(style::SMALL))
-                    .push(text(format!("What to do: {}", a.what_to_do)).size(style::SMALL));
-            }
-            col = col.push(
-                button(
-                    text(if r.details_open {
-                        "Hide details"
-                    } else {
-                        "Details"
-                    })
-                    .size(style::SMALL),
-                )
-                .on_press(Message::ToggleDetails(i))
-                .style(button::text),
-            );
-            if r.details_open {
-                if let Some(reply) = &res.reply {
-                    col = col.push(text(format!("The server said: {reply}")).size(style::SMALL));
-                }
-                if let Some(d) = &res.detail {
-                    col = col.push(text(format!("Detail: {d}")).size(style::SMALL));
-                }
-                if let Some(p) = res.problem {
-                    col = col.push(
-                        text(format!("Problem id: {p} (stage: {})", res.stage.id()))
-                            .size(style::SMALL)
-                            .style(style::hint),
-                    );
-                }
-            }
+    fn result(port: u16, security: Security, works: bool) -> PortResult {
+        PortResult {
+            port,
+            security,
+            works,
+            stage: if works { Stage::Done } else { Stage::Auth },
+            sent: works,
+            elapsed_ms: 40,
+            problem: None,
+            reply: None,
+            advice: None,
+            tls: None,
+            address: None,
+            detail: None,
         }
-        container(col)
-            .padding(12)
-            .width(Length::Fill)
-            .style(style_fn)
-            .into()
     }
 
-    fn banner(&self) -> Option<Element<'_, Message>> {
-        let report = self.report.as_ref()?;
-        Some(match report.recommended {
-            Some(rec) => container(
-                row![
-                    column![
-                        text(format!(
-                            "Use port {} with {}.",
-                            rec.port,
-                            rec.security.label()
-                        ))
-                        .size(20),
-                        text(if report.login_only {
-                            "Signing in works.".to_string()
-                        } else {
-                            format!(
-                                "Look for [{}] in {}'s inbox to see the test message.",
-                                report.token, report.recipient
-                            )
-                        })
-                        .size(style::SMALL),
-                    ]
-                    .spacing(4)
-                    .width(Length::Fill),
-                    button(text("Show the settings card"))
-                        .on_press(Message::ShowCard)
-                        .style(button::success)
-                        .padding([8, 16]),
-                ]
-                .spacing(10)
-                .align_y(iced::Alignment::Center),
-            )
-            .padding(14)
-            .width(Length::Fill)
-            .style(style::good)
-            .into(),
-            None => container(
-                text("Neither port works yet. Follow \"What to do\" above, then test again.")
-                    .size(style::BODY),
-            )
-            .padding(14)
-            .width(Length::Fill)
-            .style(style::bad)
-            .into(),
-        })
+    #[test]
+    fn start_builds_the_request_from_the_fields() {
+        let mut s = State::new(&preset());
+        s.update(Message::RecipientChanged(" it@example.edu ".into()), &cx());
+        s.update(Message::StarttlsPortChanged("2587".into()), &cx());
+        let Action::Start(req) = s.update(Message::Start, &cx()) else {
+            panic!("did not start")
+        };
+        assert_eq!(req.server, "smtp.gmail.com");
+        assert_eq!(req.recipient.as_deref(), Some("it@example.edu"));
+        assert_eq!((req.ssl_port, req.starttls_port), (Some(465), Some(2587)));
+        assert_eq!(req.profile_name.as_deref(), Some("Lab copier"));
+        assert!(s.running);
+        assert_eq!(s.rows.len(), 2);
+        assert!(
+            matches!(s.update(Message::Start, &cx()), Action::None),
+            "one test at a time"
+        );
+    }
+
+    #[test]
+    fn bad_fields_keep_the_text_and_say_why() {
+        let mut s = State::new(&preset());
+        s.update(Message::ServerChanged("smtp.gmail.com:465".into()), &cx());
+        s.update(Message::SslPortChanged("0".into()), &cx());
+        assert!(matches!(s.update(Message::Start, &cx()), Action::None));
+        assert!(!s.running);
+        assert_eq!(s.server, "smtp.gmail.com:465");
+        let errors = s.field_errors();
+        assert!(
+            errors.iter().any(|e| e.contains("without a port")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("SSL/TLS port")),
+            "{errors:?}"
+        );
+        assert!(s.input_error.is_some());
+
+        let no_account = Context {
+            account: "",
+            ..cx()
+        };
+        let mut s = State::new(&preset());
+        s.update(Message::Start, &no_account);
+        assert!(
+            s.input_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("(step 1, Account)"),
+            "{:?}",
+            s.input_error
+        );
+    }
+
+    #[test]
+    fn progress_fills_the_rows_and_the_report_decides() {
+        let mut s = State::new(&preset());
+        s.update(Message::Start, &cx());
+        s.update(
+            Message::Progress(Event::Stage {
+                port: 587,
+                security: Security::Starttls,
+                stage: Stage::Auth,
+                elapsed_ms: 120,
+            }),
+            &cx(),
+        );
+        assert_eq!(s.rows[1].stage, Some(Stage::Auth));
+        assert_eq!(s.rows[1].elapsed_ms, 120);
+        let report = Report {
+            server: "smtp.gmail.com".into(),
+            account: "lab@example.edu".into(),
+            recipient: "lab@example.edu".into(),
+            login_only: false,
+            token: "K7QX2M".into(),
+            started_at: "2026-12-01T10:00:00Z".into(),
+            results: vec![
+                result(465, Security::Ssl, true),
+                result(587, Security::Starttls, false),
+            ],
+            recommended: Some(Recommended {
+                port: 465,
+                security: Security::Ssl,
+            }),
+        };
+        assert!(matches!(
+            s.update(Message::Finished(Ok(report)), &cx()),
+            Action::Finished
+        ));
+        assert!(s.works() && !s.running);
+        assert_eq!(s.rows[1].result.as_ref().map(|r| r.works), Some(false));
+        s.update(Message::ToggleDetails(1), &cx());
+        assert!(s.rows[1].details_open);
+    }
+
+    #[test]
+    fn cancel_ignores_what_arrives_later() {
+        let mut s = State::new(&preset());
+        s.update(Message::Start, &cx());
+        assert!(matches!(s.update(Message::Cancel, &cx()), Action::Cancel));
+        assert!(s.cancelled && !s.running);
+        s.update(Message::Finished(Err(InputError::EmptyServer)), &cx());
+        assert_eq!(s.input_error, None, "a late result is ignored");
+        assert!(matches!(s.update(Message::Cancel, &cx()), Action::None));
+    }
+
+    #[test]
+    fn a_locked_preset_keeps_server_and_ports() {
+        let locked = Preset {
+            locked: true,
+            ..preset()
+        };
+        let mut s = State::new(&locked);
+        s.update(Message::ServerChanged("evil.example".into()), &cx());
+        s.update(Message::SslToggled(false), &cx());
+        assert_eq!(s.server, "smtp.gmail.com");
+        assert!(s.ssl_on);
+        let saved = Profile {
+            server: "evil.example".into(),
+            ssl_port: None,
+            ..Profile::default()
+        };
+        let s = State::from_profile(&locked, &saved);
+        assert_eq!(s.server, "smtp.gmail.com");
+        assert!(s.ssl_on);
+    }
+
+    #[test]
+    fn a_saved_device_round_trips_through_the_step() {
+        let saved = Profile {
+            server: "smtp.example.edu".into(),
+            ssl_port: None,
+            starttls_port: Some(2587),
+            recipient: "it@example.edu".into(),
+            ..Profile::default()
+        };
+        let s = State::from_profile(&preset(), &saved);
+        assert!(!s.ssl_on);
+        let mut back = Profile::default();
+        s.write_to(&mut back);
+        assert_eq!(back, saved);
     }
 }

@@ -2,7 +2,7 @@
 //! the steps into the device after every change, and the keychain for its app password.
 
 use super::app::{App, Effect};
-use super::devices;
+use super::device_list;
 use crate::profile::{self, Profile};
 use crate::secrets::{AppPassword, KeychainError};
 
@@ -24,60 +24,21 @@ impl App {
         let Some(p) = self.profiles.profiles.get(self.current).cloned() else {
             return;
         };
-        let mut account = super::account::State::default();
-        account.address = p.account.clone();
-        account.building = p.building.clone();
-        account.floor = p.floor.clone();
-        account.remember = p.remember_password;
-        self.account = account;
-        self.device = super::device::State {
-            manufacturer: p.manufacturer.clone(),
-            model: p.model.clone(),
-            address: p.device_address.clone(),
-            address_error: None,
-        };
-        let mut test = super::test_send::State::new(&self.preset);
-        if !self.preset.locked {
-            if !p.server.is_empty() {
-                test.server = p.server.clone();
-            }
-            test.ssl_on = p.ssl_port.is_some();
-            test.starttls_on = p.starttls_port.is_some();
-            if let Some(port) = p.ssl_port {
-                test.ssl_port = port.to_string();
-            }
-            if let Some(port) = p.starttls_port {
-                test.starttls_port = port.to_string();
-            }
-        }
-        test.recipient = p.recipient.clone();
-        test.last = p.last_test.clone();
-        self.test = test;
+        self.account = super::account::State::from_profile(&p);
+        self.device = super::device::State::from_profile(&p);
+        self.test = super::test_send::State::from_profile(&self.preset, &p);
         self.card = super::settings_card::State::default();
-        self.devices = devices::State::default();
+        self.device_list = device_list::State::default();
         self.profiles.current = Some(p.name);
     }
 
     /// The current device as the steps show it now.
     fn profile_from_steps(&self) -> Option<Profile> {
         let old = self.profiles.profiles.get(self.current)?;
-        let port = |on: bool, text: &str| on.then(|| crate::smtp::parse_port(text)).flatten();
-        let mut p = Profile {
-            name: old.name.clone(),
-            building: self.account.building.trim().to_string(),
-            floor: self.account.floor.trim().to_string(),
-            manufacturer: self.device.manufacturer.clone(),
-            model: self.device.model.clone(),
-            device_address: self.device.address.clone(),
-            account: self.account.address.trim().to_string(),
-            server: self.test.server.trim().to_string(),
-            ssl_port: port(self.test.ssl_on, &self.test.ssl_port),
-            starttls_port: port(self.test.starttls_on, &self.test.starttls_port),
-            security: old.security,
-            recipient: self.test.recipient.trim().to_string(),
-            remember_password: self.account.remember,
-            last_test: old.last_test.clone(),
-        };
+        let mut p = old.clone();
+        self.account.write_to(&mut p);
+        self.device.write_to(&mut p);
+        self.test.write_to(&mut p);
         if let Some(report) = &self.test.report {
             profile::record_test(&mut p, report);
         }
@@ -116,17 +77,17 @@ impl App {
         }
     }
 
-    pub(super) fn device_action(&mut self, action: devices::Action) -> Effect {
+    pub(super) fn device_action(&mut self, action: device_list::Action) -> Effect {
         match action {
-            devices::Action::None => Effect::None,
-            devices::Action::Open(i) => self.switch_to(i),
-            devices::Action::New => {
+            device_list::Action::None => Effect::None,
+            device_list::Action::Open(i) => self.switch_to(i),
+            device_list::Action::New => {
                 let p = self.blank_profile(crate::profile::NEW_DEVICE);
                 self.profiles.profiles.push(p);
                 self.step = super::app::Step::Account;
                 self.switch_to(self.profiles.profiles.len() - 1)
             }
-            devices::Action::Rename(name) => {
+            device_list::Action::Rename(name) => {
                 let taken = self.profiles.profiles.iter().enumerate().any(|(i, p)| {
                     i != self.current && p.name.trim().eq_ignore_ascii_case(name.trim())
                 });
@@ -142,7 +103,7 @@ impl App {
                 self.dirty = true;
                 Effect::None
             }
-            devices::Action::Duplicate => {
+            device_list::Action::Duplicate => {
                 let Some(mut copy) = self.profiles.profiles.get(self.current).cloned() else {
                     return Effect::None;
                 };
@@ -152,7 +113,7 @@ impl App {
                 self.profiles.profiles.push(copy);
                 self.switch_to(self.profiles.profiles.len() - 1)
             }
-            devices::Action::Delete(forget_password) => {
+            device_list::Action::Delete(forget_password) => {
                 if self.current >= self.profiles.profiles.len() {
                     return Effect::None;
                 }
@@ -168,8 +129,8 @@ impl App {
                 }
                 effect
             }
-            devices::Action::Import => Effect::ImportProfile,
-            devices::Action::Export => match self.profiles.profiles.get(self.current) {
+            device_list::Action::Import => Effect::ImportProfile,
+            device_list::Action::Export => match self.profiles.profiles.get(self.current) {
                 Some(p) => Effect::ExportProfile {
                     name: p.name.clone(),
                     text: profile::export(p),
