@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::proxy::LatencyProxy;
 use support::{Cert, Fault, Mode, PASSWORD, Peer, Pki, Script, USER};
 
 fn request(pki: &Pki, ssl: Option<u16>, starttls: Option<u16>) -> Request {
@@ -222,22 +223,6 @@ async fn every_resolved_address_is_tried() {
     );
 }
 
-/// A listener on [::1] whose accept queue is full: further connects hang, as to an IPv6 address
-/// that drops packets. The returned sockets keep the queue full.
-fn ipv6_black_hole(port: u16) -> Option<(tokio::net::TcpListener, Vec<std::net::TcpStream>)> {
-    let socket = tokio::net::TcpSocket::new_v6().ok()?;
-    socket.bind(format!("[::1]:{port}").parse().ok()?).ok()?;
-    let listener = socket.listen(0).ok()?;
-    let mut queued = Vec::new();
-    for _ in 0..4 {
-        let addr: SocketAddr = format!("[::1]:{port}").parse().ok()?;
-        if let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            queued.push(s);
-        }
-    }
-    Some((listener, queued))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_ipv6_address_does_not_hold_up_ipv4() {
     let pki = Pki::new();
@@ -247,7 +232,7 @@ async fn a_silent_ipv6_address_does_not_hold_up_ipv4() {
         pki.server_config(Cert::Good),
     )
     .await;
-    let Some(_hole) = ipv6_black_hole(peer.port) else {
+    let Some(_hole) = support::ipv6_black_hole(peer.port) else {
         eprintln!("skipped: this machine has no IPv6 loopback");
         return;
     };
@@ -297,6 +282,23 @@ async fn mail_rcpt_and_data_are_pipelined_when_offered() {
         .await
         .unwrap();
     assert_problem(&report.results[0], Problem::RecipientRejected, Stage::Send);
+}
+
+#[tokio::test]
+async fn a_slow_network_changes_nothing_but_the_time() {
+    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
+    let to = |port| SocketAddr::from(([127, 0, 0, 1], port));
+    let slow_ssl = LatencyProxy::start(to(ssl.port), Duration::from_millis(5)).await;
+    let slow_st = LatencyProxy::start(to(st.port), Duration::from_millis(5)).await;
+    let report = test_send(&request(&pki, Some(slow_ssl.port), Some(slow_st.port)))
+        .await
+        .unwrap();
+    assert!(
+        report.results.iter().all(|r| r.works && r.sent),
+        "{report:#?}"
+    );
+    assert_eq!(st.log().messages.len(), 1);
+    assert_eq!(st.log().pipelined, ["MAIL", "RCPT"]);
 }
 
 #[tokio::test]

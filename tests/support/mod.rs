@@ -3,6 +3,8 @@
 //! 127.0.0.1 only; certificates are made at test time.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod proxy;
+
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls::ServerConfig;
@@ -293,6 +295,22 @@ pub async fn start_pair(script: Script) -> (Pki, Peer, Peer) {
     let ssl = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
     let st = Peer::start(Mode::Plain, script, tls).await;
     (pki, ssl, st)
+}
+
+/// A listener on [::1]:port whose accept queue is full: further connects hang, as to an IPv6
+/// address that drops packets. Keep the returned value alive while it should stay silent.
+/// `None` when this machine has no IPv6 loopback or the port is taken there.
+pub fn ipv6_black_hole(port: u16) -> Option<(TcpListener, Vec<std::net::TcpStream>)> {
+    let addr = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    let socket = tokio::net::TcpSocket::new_v6().ok()?;
+    socket.bind(addr).ok()?;
+    let listener = socket.listen(0).ok()?;
+    let queued = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+        })
+        .collect();
+    Some((listener, queued))
 }
 
 /// Reserves a port that nothing listens on (bound, then released).
