@@ -32,12 +32,12 @@ fn two_port_test_send(c: &mut Criterion) {
         b.iter(|| {
             let report = rt.block_on(test_send(&req)).unwrap();
             assert!(report.results.iter().all(|r| r.works));
-        })
+        });
     });
     let mut login = req.clone();
     login.login_only = true;
     c.bench_function("two-port login only (scripted peer)", |b| {
-        b.iter(|| rt.block_on(test_send(&login)).unwrap())
+        b.iter(|| rt.block_on(test_send(&login)).unwrap());
     });
 }
 

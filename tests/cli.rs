@@ -64,9 +64,9 @@ async fn run(p: &Peers, extra: &[&str], password: &str) -> Output {
         "5",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(std::string::ToString::to_string));
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -247,7 +247,10 @@ fn bad_input_exits_2_with_one_line() {
         "SM_TEST_PW",
     ];
     let with = |extra: &[&str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
+        base.iter()
+            .chain(extra)
+            .map(std::string::ToString::to_string)
+            .collect()
     };
     let cases: Vec<(Vec<String>, Option<&str>, &str)> = vec![
         (

@@ -75,7 +75,7 @@ async fn run_effects(app: &mut App, effects: Vec<Effect>) {
 
 struct Setup {
     _pki: Pki,
-    _ssl: Peer,
+    ssl_peer: Peer,
     _st: Peer,
     app: App,
 }
@@ -96,7 +96,7 @@ async fn setup(script: Script) -> Setup {
     )))));
     Setup {
         _pki: pki,
-        _ssl: ssl,
+        ssl_peer: ssl,
         _st: st,
         app,
     }
@@ -145,7 +145,7 @@ async fn happy_path_ends_with_a_settings_card() {
 
     assert!(!app.test.running);
     assert!(shows(app, "Works: the test message was accepted"));
-    let message = s._ssl.log().messages[0].clone();
+    let message = s.ssl_peer.log().messages[0].clone();
     assert!(
         message.contains("Device profile: Konica Minolta bizhub C300i\r\n"),
         "{message}"

@@ -3,7 +3,7 @@
 //! `scripts/test.sh` starts one (gnome-keyring in a private D-Bus session) and sets
 //! SCANMAIL_KEYCHAIN_TEST=1. Without it the test says why and passes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;
 

@@ -2,7 +2,7 @@
 //! in-memory store), the organization preset, import and export, and a canary password that
 //! must never reach a file or an output.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;
 

@@ -475,7 +475,7 @@ fn gmail_with(change: impl FnOnce(&mut Script)) -> Script {
 }
 
 fn v(lines: &[&str]) -> Vec<String> {
-    lines.iter().map(|s| s.to_string()).collect()
+    lines.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[tokio::test]
@@ -556,7 +556,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                 gmail_with(|s| {
                     s.auth_always = Some(v(&[
                         "530 5.7.0 Must issue a STARTTLS command first. x - gsmtp",
-                    ]))
+                    ]));
                 }),
             ),
             Starttls,
@@ -585,7 +585,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                     s.auth_always = Some(v(&[
                         "534-5.7.9 Application-specific password required. For more information, go to",
                         "534 5.7.9  https://support.google.com/mail/?p=InvalidSecondFactor x - gsmtp",
-                    ]))
+                    ]));
                 }),
             ),
             Ssl,
@@ -599,7 +599,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                     s.auth_always = Some(v(&[
                         "534-5.7.14 <https://accounts.google.com/signin/continue> Please log in via your web browser and",
                         "534 5.7.14 then try again. x - gsmtp",
-                    ]))
+                    ]));
                 }),
             ),
             Ssl,
@@ -657,7 +657,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                     s.rcpt_to = v(&[
                         "550-5.1.1 The email account that you tried to reach does not exist.",
                         "550 5.1.1 x - gsmtp",
-                    ])
+                    ]);
                 }),
             ),
             Ssl,
@@ -670,7 +670,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                 gmail_with(|s| {
                     s.rcpt_to = v(&[
                         "550 5.7.0 Mail relay denied [127.0.0.1]. Invalid credentials for relay for one of the domains in: example.edu",
-                    ])
+                    ]);
                 }),
             ),
             Ssl,
@@ -693,7 +693,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                     s.mail_from = v(&[
                         "550-5.4.5 Daily user sending limit exceeded. For more information on Gmail",
                         "550 5.4.5 sending limits go to https://support.google.com/a/answer/166852 x - gsmtp",
-                    ])
+                    ]);
                 }),
             ),
             Ssl,
@@ -705,7 +705,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
                 Plain,
                 gmail_with(|s| {
                     s.ehlo_plain =
-                        v(&["421 4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"])
+                        v(&["421 4.7.0 Try again later, closing connection. (EHLO) x - gsmtp"]);
                 }),
             ),
             Starttls,

@@ -31,7 +31,7 @@ pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
             id,
             title: title.to_string(),
             advice,
-        })
+        });
     };
     let server = input.server.trim().to_ascii_lowercase();
     let provider = catalog.provider_for(&server, input.account);

@@ -154,11 +154,11 @@ impl App {
         app
     }
 
-    /// The real window: the preset found in DESIGN.md's order, the OS keychain, and the
+    /// The real window: the preset found in `org::locate`'s order, the OS keychain, and the
     /// devices in the OS config directory.
-    pub fn boot_with(org_file: Option<PathBuf>) -> (Self, Task<Message>) {
+    pub fn boot_with(org_file: Option<&std::path::Path>) -> (Self, Task<Message>) {
         let keychain = crate::secrets::use_platform_keychain();
-        let mut app = Self::with_store(org::locate(org_file.as_deref()), Store::default_location());
+        let mut app = Self::with_store(org::locate(org_file), Store::default_location());
         app.keychain = keychain.is_ok();
         let recall = app.recall_effect();
         let task = app.perform(recall);
@@ -280,7 +280,7 @@ impl App {
             }
             Message::Keychain(result) => {
                 if let Err(e) = result {
-                    self.keychain_failed(e);
+                    self.keychain_failed(&e);
                 }
                 Effect::None
             }

@@ -1,11 +1,11 @@
-//! The real side effects: the browser, file dialogs and files. Only `app.rs` calls these, from
-//! Tasks; tests never reach them.
+//! The real side effects: the browser, file dialogs and files. Only `effects.rs` calls these,
+//! from Tasks; tests never reach them.
 
 use std::path::PathBuf;
 
 /// Opens a web address (or a file) with the system's default program.
-pub async fn open(target: String) -> Result<(), String> {
-    open::that_detached(&target).map_err(|_| {
+pub fn open(target: &str) -> Result<(), String> {
+    open::that_detached(target).map_err(|_| {
         format!("ScanMail could not open a browser. Copy this address into one: {target}")
     })
 }
@@ -50,11 +50,15 @@ pub async fn save_card(text: String, html: String) -> Result<Option<PathBuf>, St
 }
 
 /// Writes the card to a temporary page and opens it, so the browser can print it.
-pub async fn print_card(html: String) -> Result<(), String> {
+pub fn print_card(html: &str) -> Result<(), String> {
     let path = std::env::temp_dir().join("scanmail-settings-card.html");
-    crate::fsutil::write_atomic(&path, html.as_bytes())
-        .map_err(|e| format!("The card could not be prepared for printing: {e}."))?;
-    open(path.to_string_lossy().into_owned()).await
+    crate::fsutil::write_atomic(&path, html.as_bytes()).map_err(|e| {
+        format!(
+            "The card could not be prepared for printing: {}.",
+            crate::fsutil::plain_io(&e)
+        )
+    })?;
+    open(&path.to_string_lossy())
 }
 
 /// Asks for an exported device file and reads it.

@@ -94,7 +94,7 @@ impl State {
     pub fn update(&mut self, message: Message, engine: &Engine) -> Action {
         match message {
             Message::ManufacturerChanged(s) | Message::ManufacturerPicked(s) => {
-                self.manufacturer = s
+                self.manufacturer = s;
             }
             Message::ModelChanged(s) => self.model = s,
             Message::AddressChanged(s) => {

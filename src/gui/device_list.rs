@@ -85,7 +85,7 @@ impl State {
 
     pub fn view<'a>(
         &'a self,
-        names: Vec<&'a str>,
+        names: &[&'a str],
         current: usize,
         remembers_password: bool,
     ) -> Element<'a, Message> {

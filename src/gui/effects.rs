@@ -47,7 +47,9 @@ impl App {
     pub(super) fn perform(&mut self, effect: Effect) -> Task<Message> {
         match effect {
             Effect::None => Task::none(),
-            Effect::OpenUrl(url) => Task::perform(desktop::open(url), Message::Done),
+            Effect::OpenUrl(url) => {
+                Task::perform(async move { desktop::open(&url) }, Message::Done)
+            }
             Effect::StartTest(request) => {
                 let (task, handle) = Task::run(run_test(*request), Message::Test).abortable();
                 if let Some(old) = self.running.replace(handle) {
@@ -68,9 +70,11 @@ impl App {
             Effect::SaveCard { text, html } => Task::perform(desktop::save_card(text, html), |r| {
                 Message::Card(settings_card::Message::Saved(r))
             }),
-            Effect::PrintCard(html) => Task::perform(desktop::print_card(html), |r| {
-                Message::Card(settings_card::Message::Printed(r))
-            }),
+            Effect::PrintCard(html) => {
+                Task::perform(async move { desktop::print_card(&html) }, |r| {
+                    Message::Card(settings_card::Message::Printed(r))
+                })
+            }
             Effect::FocusNext => iced::widget::operation::focus_next(),
             Effect::FocusPrevious => iced::widget::operation::focus_previous(),
             // The keychain blocks, so it runs off the window's thread.

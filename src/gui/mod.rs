@@ -25,15 +25,19 @@ pub use effects::Effect;
 /// Opens the window and runs until it is closed. `org` is the `--org FILE` preset, if given.
 pub fn run(org: Option<&std::path::Path>) -> iced::Result {
     let org = org.map(std::path::Path::to_path_buf);
-    iced::application(move || App::boot_with(org.clone()), App::update, App::view)
-        .title(App::title)
-        .subscription(App::subscription)
-        .theme(App::theme)
-        .window(iced::window::Settings {
-            size: iced::Size::new(1000.0, 760.0),
-            min_size: Some(iced::Size::new(760.0, 560.0)),
-            icon: icon::window_icon(),
-            ..iced::window::Settings::default()
-        })
-        .run()
+    iced::application(
+        move || App::boot_with(org.as_deref()),
+        App::update,
+        App::view,
+    )
+    .title(App::title)
+    .subscription(App::subscription)
+    .theme(App::theme)
+    .window(iced::window::Settings {
+        size: iced::Size::new(1000.0, 760.0),
+        min_size: Some(iced::Size::new(760.0, 560.0)),
+        icon: icon::window_icon(),
+        ..iced::window::Settings::default()
+    })
+    .run()
 }

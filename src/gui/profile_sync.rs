@@ -184,7 +184,7 @@ impl App {
                 self.account.set_password(&password);
             }
             Ok(_) => {}
-            Err(e) => self.keychain_failed(e),
+            Err(e) => self.keychain_failed(&e),
         }
     }
 
@@ -222,7 +222,7 @@ impl App {
         self.remember_effect()
     }
 
-    pub(super) fn keychain_failed(&mut self, e: KeychainError) {
+    pub(super) fn keychain_failed(&mut self, e: &KeychainError) {
         self.account.remember = false;
         self.notice = Some(e.to_string());
     }

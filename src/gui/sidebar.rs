@@ -29,7 +29,7 @@ impl App {
             .is_some_and(|p| p.remember_password);
         steps = steps.push(
             self.device_list
-                .view(names, self.current, remembers)
+                .view(&names, self.current, remembers)
                 .map(Message::DeviceList),
         );
         steps = steps.push(iced::widget::space::vertical().height(10));

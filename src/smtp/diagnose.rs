@@ -1,6 +1,6 @@
 //! From what went wrong to what to do: problem ids and plain-words advice.
 //!
-//! The ids are a contract (DESIGN.md): scripts match on them. Never rename one; add new ones.
+//! The ids are a contract (README, "Problem ids"): scripts match on them. Never rename one; add new ones.
 
 use super::reply::Reply;
 use super::{Security, Stage};

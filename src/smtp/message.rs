@@ -22,8 +22,7 @@ pub fn build(m: &TestMessage<'_>) -> Option<Vec<u8>> {
     let domain = m
         .account
         .rsplit_once('@')
-        .map(|(_, d)| d.trim())
-        .unwrap_or("scanmail.invalid");
+        .map_or("scanmail.invalid", |(_, d)| d.trim());
     let label = m.security.label();
     let profile = m.profile.unwrap_or("(no device profile)");
     let body = format!(

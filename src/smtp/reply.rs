@@ -118,7 +118,7 @@ pub fn parse_line(raw: &[u8]) -> Line {
 
 /// Builds a reply from its lines; fails when the lines disagree about the code.
 pub fn assemble(parts: Vec<(u16, String)>) -> Result<Reply, String> {
-    let code = parts.first().map(|p| p.0).unwrap_or(0);
+    let code = parts.first().map_or(0, |p| p.0);
     if let Some((other, _)) = parts.iter().find(|p| p.0 != code) {
         return Err(format!(
             "The server's reply changed its code midway ({code} then {other})."

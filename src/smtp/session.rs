@@ -86,7 +86,7 @@ pub async fn authenticate(
             return Ok(());
         }
         st.reply = Some(reply.clone());
-        let challenge = reply.lines.first().map(|l| l.trim()).unwrap_or("");
+        let challenge = reply.lines.first().map_or("", |l| l.trim());
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(challenge)
             .ok()

@@ -133,7 +133,7 @@ pub struct Script {
 }
 
 fn lines(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(std::string::ToString::to_string).collect()
 }
 
 impl Script {
