@@ -95,6 +95,18 @@ impl PortState<'_> {
         }
     }
 
+    /// Sends one command and checks its reply: the send-and-check pair every step repeats.
+    pub async fn ask(&mut self, conn: &mut Conn, line: &str, ok: &[u16]) -> Result<Reply, Failure> {
+        let reply = conn.command(line).await.map_err(|e| self.lost(e))?;
+        self.expect(reply, ok)
+    }
+
+    /// Reads one reply and checks it.
+    pub async fn answer(&mut self, conn: &mut Conn, ok: &[u16]) -> Result<Reply, Failure> {
+        let reply = conn.read_reply().await.map_err(|e| self.lost(e))?;
+        self.expect(reply, ok)
+    }
+
     /// A read or write failed in the current stage.
     pub fn lost(&self, e: ConnError) -> Failure {
         failure::conn(self.stage, e)
@@ -255,13 +267,11 @@ async fn walk(
     };
 
     st.enter(Stage::Greeting);
-    let greeting = conn.read_reply().await.map_err(|e| st.lost(e))?;
-    st.expect(greeting, &[220])?;
+    st.answer(&mut conn, &[220]).await?;
 
     st.enter(Stage::Ehlo);
     let ehlo = format!("EHLO {hello}\r\n");
-    let reply = conn.command(&ehlo).await.map_err(|e| st.lost(e))?;
-    let mut caps = Caps::from(&st.expect(reply, &[250])?);
+    let mut caps = Caps::from(&st.ask(&mut conn, &ehlo, &[250]).await?);
 
     if st.security == Security::Starttls {
         st.enter(Stage::Starttls);
@@ -297,8 +307,7 @@ async fn starttls(
     if !caps.starttls {
         return Err(Failure::new(Problem::StarttlsNotOffered));
     }
-    let reply = conn.command("STARTTLS\r\n").await.map_err(|e| st.lost(e))?;
-    st.expect(reply, &[220])?;
+    st.ask(conn, "STARTTLS\r\n", &[220]).await?;
     if conn.has_unread() {
         return Err(Failure::with(
             Problem::ProtocolError,
@@ -309,8 +318,7 @@ async fn starttls(
         .await
         .map_err(|e| failure::tls(&e))?;
     st.tls = session_info(conn);
-    let reply = conn.command(ehlo).await.map_err(|e| st.lost(e))?;
-    Ok(Caps::from(&st.expect(reply, &[250])?))
+    Ok(Caps::from(&st.ask(conn, ehlo, &[250]).await?))
 }
 
 fn session_info(conn: &Conn) -> Option<TlsInfo> {

@@ -131,14 +131,12 @@ pub async fn send_message(
         conn.write(batch.as_bytes()).await.map_err(|e| st.lost(e))?;
         for (step, _, ok) in &envelope {
             st.step = Some(*step);
-            let reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
-            st.expect(reply, ok)?;
+            st.answer(conn, ok).await?;
         }
     } else {
         for (step, line, ok) in &envelope {
             st.step = Some(*step);
-            let reply = conn.command(line).await.map_err(|e| st.lost(e))?;
-            st.expect(reply, ok)?;
+            st.ask(conn, line, ok).await?;
         }
     }
     st.step = Some(SendStep::Body);
@@ -161,8 +159,7 @@ pub async fn send_message(
     conn.write(&message::dot_stuff(&raw))
         .await
         .map_err(|e| st.lost(e))?;
-    let reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
-    st.expect(reply, &[250])?;
+    st.answer(conn, &[250]).await?;
     Ok(())
 }
 
