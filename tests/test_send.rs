@@ -478,7 +478,7 @@ fn v(lines: &[&str]) -> Vec<String> {
     lines.iter().map(std::string::ToString::to_string).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn every_problem_id_is_produced_by_the_peer() {
     use Mode::{Implicit, Plain};
     use Problem as P;
@@ -786,7 +786,56 @@ async fn every_problem_id_is_produced_by_the_peer() {
         assert_problem(&report.results[0], c.want, c.stage);
         produced.insert(c.want.id());
     }
+    // A computer whose certificate store cannot be read: the program, with an empty store.
+    let peer = Peer::start(
+        Mode::Implicit,
+        Script::gmail(),
+        pki.server_config(Cert::Good),
+    )
+    .await;
+    let r = check_without_a_trust_store(peer.port, &[]);
+    assert_eq!(r["problem"], "trust-store-unavailable", "{r:#}");
+    assert_eq!(r["stage"], "tls", "{r:#}");
+    assert!(
+        r["advice"]["what_to_do"]
+            .as_str()
+            .unwrap()
+            .contains("certificate store"),
+        "{r:#}"
+    );
+    assert_eq!(peer.log().passwords.len(), 0, "nothing was sent");
+    produced.insert(Problem::TrustStoreUnavailable.id());
+    // --ca-file still works there.
+    let ca = std::env::temp_dir().join(format!("scanmail-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let r = check_without_a_trust_store(peer.port, &["--ca-file", &ca.to_string_lossy()]);
+    std::fs::remove_file(&ca).unwrap();
+    assert_eq!(r["works"], true, "{r:#}");
+
     let all: BTreeSet<&str> = Problem::ALL.iter().map(|p| p.id()).collect();
     let missing: Vec<_> = all.difference(&produced).collect();
     assert!(missing.is_empty(), "no test produces {missing:?}");
+}
+
+/// Runs `scanmail check` on an SSL/TLS port with an empty system certificate store
+/// (`SSL_CERT_FILE` and `SSL_CERT_DIR` point at nothing), and returns the port's JSON result.
+fn check_without_a_trust_store(port: u16, more: &[&str]) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("scanmail-no-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scanmail"))
+        .args(["check", "--server", "127.0.0.1", "--user", USER])
+        .args(["--password-env", "SM_PW", "--skip-starttls", "--json"])
+        .args(["--ssl-port", &port.to_string(), "--timeout", "3"])
+        .args(more)
+        .env("SM_PW", PASSWORD)
+        .env("SSL_CERT_FILE", &empty)
+        .env("SSL_CERT_DIR", &dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    v["results"][0].clone()
 }

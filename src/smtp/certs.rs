@@ -48,11 +48,14 @@ pub fn base_verifier(
     }
 }
 
-/// A verifier that delegates every decision and remembers the server's certificate.
+/// A verifier that delegates every decision and remembers the server's certificate and the
+/// verdict on it, so a refusal is classified from the verifier's own answer on every OS (the
+/// text an OS library puts around it differs).
 #[derive(Debug)]
 pub struct Recording {
     inner: Arc<dyn ServerCertVerifier>,
     seen: Mutex<Option<CertificateDer<'static>>>,
+    refused: Mutex<Option<rustls::Error>>,
 }
 
 impl Recording {
@@ -60,7 +63,13 @@ impl Recording {
         Arc::new(Self {
             inner,
             seen: Mutex::new(None),
+            refused: Mutex::new(None),
         })
+    }
+
+    /// Why the certificate was refused, if it was.
+    pub fn refused(&self) -> Option<rustls::Error> {
+        self.refused.lock().ok().and_then(|g| g.clone())
     }
 
     /// The certificate the server presented, if the handshake got that far.
@@ -81,8 +90,13 @@ impl ServerCertVerifier for Recording {
         if let Ok(mut g) = self.seen.lock() {
             *g = Some(end_entity.clone().into_owned());
         }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        let verdict =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+        if let (Err(e), Ok(mut g)) = (&verdict, self.refused.lock()) {
+            *g = Some(e.clone());
+        }
+        verdict
     }
 
     fn verify_tls12_signature(

@@ -39,6 +39,7 @@ problems! {
     TlsCertificateUntrusted => "tls-certificate-untrusted",
     TlsCertificateWrongHost => "tls-certificate-wrong-host",
     TlsCertificateExpired => "tls-certificate-expired",
+    TrustStoreUnavailable => "trust-store-unavailable",
     StarttlsNotOffered => "starttls-not-offered",
     EncryptionRequired => "encryption-required",
     AuthNotOffered => "auth-not-offered",
@@ -198,6 +199,11 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
                 Security::Ssl => "This port may expect STARTTLS instead of SSL/TLS: try port 587 with STARTTLS. Also check the server name.".into(),
                 Security::Starttls => "Try port 465 with SSL/TLS. If both fail, the server may only accept old security settings: ask IT.".into(),
             },
+        ),
+        Problem::TrustStoreUnavailable => (
+            "This computer's trusted certificates could not be read",
+            "ScanMail checks every mail server's certificate against this computer's list of trusted certificates, and that list could not be opened. Nothing was sent.".into(),
+            "Restart the computer and test again. If it still fails, tell IT: \"ScanMail cannot open this computer's certificate store.\" To test meanwhile, IT can give you the mail server's certificate file to add under Advanced (or --ca-file).".into(),
         ),
         Problem::TlsCertificateUntrusted => (
             "The server's certificate is not trusted",

@@ -61,26 +61,17 @@ pub fn not_connected(attempts: &[Attempt]) -> Failure {
     Failure::with(problem, notes.join("; "))
 }
 
-/// Classifies a TLS handshake error by walking its source chain for the rustls error.
-pub fn tls(err: &io::Error) -> Failure {
-    use rustls::CertificateError as C;
+/// Classifies a failed TLS handshake. The certificate verifier's own verdict (`refused`, kept
+/// by `certs::Recording`) decides first, so the answer does not depend on how an OS library
+/// words its error; else the rustls error in the source chain; else the I/O error.
+pub fn tls(err: &io::Error, refused: Option<&rustls::Error>) -> Failure {
+    if let Some(r) = refused {
+        return from_rustls(r);
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
     while let Some(e) = source {
         if let Some(r) = e.downcast_ref::<rustls::Error>() {
-            let problem = match r {
-                rustls::Error::InvalidCertificate(c) => match c {
-                    C::NotValidForName | C::NotValidForNameContext { .. } => {
-                        Problem::TlsCertificateWrongHost
-                    }
-                    C::Expired
-                    | C::ExpiredContext { .. }
-                    | C::NotValidYet
-                    | C::NotValidYetContext { .. } => Problem::TlsCertificateExpired,
-                    _ => Problem::TlsCertificateUntrusted,
-                },
-                _ => Problem::TlsHandshakeFailed,
-            };
-            return Failure::with(problem, format!("TLS: {r}"));
+            return from_rustls(r);
         }
         source = e.source();
     }
@@ -91,6 +82,24 @@ pub fn tls(err: &io::Error) -> Failure {
         _ => format!("TLS: {err}"),
     };
     Failure::with(Problem::TlsHandshakeFailed, detail)
+}
+
+fn from_rustls(r: &rustls::Error) -> Failure {
+    use rustls::CertificateError as C;
+    let problem = match r {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                Problem::TlsCertificateWrongHost
+            }
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => Problem::TlsCertificateExpired,
+            _ => Problem::TlsCertificateUntrusted,
+        },
+        _ => Problem::TlsHandshakeFailed,
+    };
+    Failure::with(problem, format!("TLS: {r}"))
 }
 
 /// Turns a failed read or write into a problem for the current stage.
@@ -126,5 +135,36 @@ pub fn conn(stage: Stage, e: ConnError) -> Failure {
             "The server's reply was far too long.",
         ),
         ConnError::Malformed(m) => Failure::with(Problem::ProtocolError, m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CertificateError as C;
+
+    #[test]
+    fn the_verifiers_own_verdict_decides() {
+        // An OS library's words around the refusal, with no rustls error in the chain.
+        let worded =
+            io::Error::other("unexpected error: Invalid parameter. (os error -2147024809)");
+        let cases = [
+            (C::UnknownIssuer, Problem::TlsCertificateUntrusted),
+            (C::NotValidForName, Problem::TlsCertificateWrongHost),
+            (C::Expired, Problem::TlsCertificateExpired),
+            (C::BadSignature, Problem::TlsCertificateUntrusted),
+        ];
+        for (refusal, want) in cases {
+            let f = tls(&worded, Some(&rustls::Error::InvalidCertificate(refusal)));
+            assert_eq!(f.problem, want);
+        }
+        assert_eq!(tls(&worded, None).problem, Problem::TlsHandshakeFailed);
+        let eof = io::Error::from(io::ErrorKind::UnexpectedEof);
+        assert!(
+            tls(&eof, None)
+                .detail
+                .unwrap_or_default()
+                .contains("closed the connection")
+        );
     }
 }

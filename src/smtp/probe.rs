@@ -240,25 +240,15 @@ async fn walk(
         shared.hello.clone()
     };
 
-    let recording = recording.as_ref().map_err(|e| {
-        Failure::with(
-            Problem::TlsHandshakeFailed,
-            format!("No trusted certificates on this computer: {e}"),
-        )
-    })?;
-    let connector = TlsConnector::from(
-        certs::client_config(recording.clone())
-            .map_err(|e| Failure::with(Problem::TlsHandshakeFailed, e))?,
-    );
-    let name = certs::server_name(host).map_err(|e| Failure::with(Problem::DnsFailed, e))?;
-
     let mut conn = match st.security {
         Security::Ssl => {
             st.enter(Stage::Tls);
-            let stream = connector
-                .connect(name.clone(), tcp)
+            let tls = Secure::new(recording, host)?;
+            let stream = tls
+                .connector
+                .connect(tls.name.clone(), tcp)
                 .await
-                .map_err(|e| failure::tls(&e))?;
+                .map_err(|e| failure::tls(&e, tls.recording.refused().as_ref()))?;
             let conn = Conn::tls(stream);
             st.tls = session_info(&conn);
             conn
@@ -275,7 +265,7 @@ async fn walk(
 
     if st.security == Security::Starttls {
         st.enter(Stage::Starttls);
-        caps = starttls(&mut conn, st, &caps, &connector, name, &ehlo).await?;
+        caps = starttls(&mut conn, st, &caps, (recording, host), &ehlo).await?;
     }
 
     st.enter(Stage::Auth);
@@ -300,13 +290,13 @@ async fn starttls(
     conn: &mut Conn,
     st: &mut PortState<'_>,
     caps: &Caps,
-    connector: &TlsConnector,
-    name: ServerName<'static>,
+    (recording, host): (&Result<Arc<Recording>, String>, &str),
     ehlo: &str,
 ) -> Result<Caps, Failure> {
     if !caps.starttls {
         return Err(Failure::new(Problem::StarttlsNotOffered));
     }
+    let tls = Secure::new(recording, host)?;
     st.ask(conn, "STARTTLS\r\n", &[220]).await?;
     if conn.has_unread() {
         return Err(Failure::with(
@@ -314,11 +304,38 @@ async fn starttls(
             "The server sent extra data before encryption started; it was not trusted.",
         ));
     }
-    conn.upgrade(connector, name)
+    conn.upgrade(&tls.connector, tls.name)
         .await
-        .map_err(|e| failure::tls(&e))?;
+        .map_err(|e| failure::tls(&e, tls.recording.refused().as_ref()))?;
     st.tls = session_info(conn);
     Ok(Caps::from(&st.ask(conn, ehlo, &[250]).await?))
+}
+
+/// What a TLS handshake needs: a connector whose verifier records its verdict, and the name
+/// the certificate must carry. Made only when TLS starts, so a computer whose certificate store
+/// cannot be read fails at the `tls` or `starttls` stage, with its own problem id.
+struct Secure<'r> {
+    connector: TlsConnector,
+    recording: &'r Recording,
+    name: ServerName<'static>,
+}
+
+impl<'r> Secure<'r> {
+    fn new(recording: &'r Result<Arc<Recording>, String>, host: &str) -> Result<Self, Failure> {
+        let recording = recording.as_ref().map_err(|e| {
+            Failure::with(
+                Problem::TrustStoreUnavailable,
+                format!("The system's certificate store: {e}"),
+            )
+        })?;
+        let config = certs::client_config(recording.clone())
+            .map_err(|e| Failure::with(Problem::TlsHandshakeFailed, e))?;
+        Ok(Self {
+            connector: TlsConnector::from(config),
+            recording,
+            name: certs::server_name(host).map_err(|e| Failure::with(Problem::DnsFailed, e))?,
+        })
+    }
 }
 
 fn session_info(conn: &Conn) -> Option<TlsInfo> {
