@@ -116,7 +116,7 @@ impl State {
                     "•".repeat(password.len().clamp(8, 16))
                 };
                 row![
-                    text(shown).size(18).font(iced::Font::MONOSPACE),
+                    text(shown).size(18).font(style::MONO),
                     button(text(if self.reveal { "Hide" } else { "Show" }).size(style::SMALL))
                         .on_press(Message::ToggleReveal)
                         .style(button::secondary),
@@ -125,7 +125,7 @@ impl State {
                 .align_y(iced::Alignment::Center)
                 .into()
             } else {
-                text(r.value).size(18).font(iced::Font::MONOSPACE).into()
+                text(r.value).size(18).font(style::MONO).into()
             };
             rows = rows.push(
                 row![text(r.kind.label()).size(style::BODY).width(190), value]

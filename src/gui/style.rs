@@ -8,6 +8,13 @@ pub const TITLE: u32 = 26;
 pub const BODY: u32 = 16;
 pub const SMALL: u32 = 14;
 
+/// The window's words: Fira Sans, embedded by iced (see resources/fonts/README.md).
+pub const SANS: iced::Font = iced::Font::with_name("Fira Sans");
+/// The settings card's values: DejaVu Sans Mono, embedded from resources/fonts.
+pub const MONO: iced::Font = iced::Font::with_name("DejaVu Sans Mono");
+/// The bytes of [`MONO`], loaded when the window opens.
+pub const MONO_BYTES: &[u8] = include_bytes!("../../resources/fonts/DejaVuSansMono.ttf");
+
 /// A card-like box for a group of fields.
 pub fn panel(theme: &Theme) -> container::Style {
     let p = theme.extended_palette();
