@@ -257,8 +257,10 @@ mod tests {
                 tls: None,
                 address: None,
                 detail: None,
+                transcript: Vec::new(),
             }],
             recommended: Some(Recommended { port, security }),
+            summary: crate::smtp::verdict::Summary::default(),
         }
     }
 

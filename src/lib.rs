@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod gui;
 pub mod org;
 pub mod profile;
+pub mod report;
 pub mod secrets;
 pub mod smtp;
 pub mod time;

@@ -38,6 +38,12 @@ impl AppPassword {
         self.0.is_empty()
     }
 
+    /// True when it looks like an app password (16 letters, as Google and Microsoft make them),
+    /// so advice can name the likely causes of a refusal instead of "use an app password".
+    pub fn has_app_password_shape(&self) -> bool {
+        self.0.chars().count() == 16 && self.0.chars().all(|c| c.is_ascii_alphabetic())
+    }
+
     /// Number of characters, so callers can warn about unusual lengths without seeing the text.
     pub fn len(&self) -> usize {
         self.0.chars().count()

@@ -1,44 +1,41 @@
-//! Small UTC date helpers (no time-zone database needed).
+//! Dates and times, with chrono (a maintained crate; no hand-written calendar code). Machine
+//! records (reports, files) use UTC; what people read uses the computer's own time zone with its
+//! offset.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use chrono::{DateTime, Local, Utc};
 
 /// Seconds since 1970 now.
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    Utc::now().timestamp()
+}
+
+fn utc(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 /// `2030-01-31T12:00:00Z` for a Unix time.
 pub fn utc_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    utc(secs).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
+/// For people: `1 December 2026, 10:45 (UTC+01:00)` in this computer's time zone.
+pub fn local_words(secs: i64) -> String {
+    utc(secs)
+        .with_timezone(&Local)
+        .format("%-d %B %Y, %H:%M (UTC%:z)")
+        .to_string()
+}
+
+/// A stored UTC time (`2026-11-27T10:00:00Z`) for people, in local time; the text as it is when
+/// it does not parse.
+pub fn local_words_from(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map_or_else(|_| rfc3339.to_string(), |d| local_words(d.timestamp()))
+}
+
+/// `December 2026`.
+pub fn month_year(secs: i64) -> String {
+    utc(secs).format("%B %Y").to_string()
 }
 
 #[cfg(test)]
@@ -51,5 +48,18 @@ mod tests {
         assert_eq!(utc_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc_rfc3339(1_798_761_599), "2026-12-31T23:59:59Z");
         assert_eq!(utc_rfc3339(-86_400), "1969-12-31T00:00:00Z");
+        assert_eq!(month_year(1_798_761_599), "December 2026");
+    }
+
+    #[test]
+    fn people_get_local_time_with_its_offset() {
+        let words = local_words(1_798_761_599);
+        assert!(words.contains("2026") || words.contains("2027"), "{words}");
+        assert!(
+            words.contains("(UTC+") || words.contains("(UTC-"),
+            "{words}"
+        );
+        assert_eq!(local_words_from("2026-12-31T23:59:59Z"), words);
+        assert_eq!(local_words_from("yesterday"), "yesterday");
     }
 }

@@ -201,10 +201,12 @@ async fn a_wrong_password_shows_what_to_do() {
     fill_device(app);
     let effects = click(app, "Test send");
     run_effects(app, effects).await;
-    assert!(shows(app, "Failed: The login was not accepted"));
+    assert!(shows(app, "Failed: The app password was not accepted"));
     assert!(shows(
         app,
-        "What to do: Check the address. Use an app password"
+        &format!(
+            "What to do: Check the address in step 1. The app password may be typed wrong, revoked, or made for a different account. Make a new app password for {USER} and paste it in step 1."
+        )
     ));
     assert!(shows(app, "Neither port works yet."));
     assert!(!shows(app, "The server said:"), "details stay closed");

@@ -4,6 +4,9 @@
 #   dist/ScanMail-<version>-x86_64.msi
 # wixl has no dialogs, so this MSI installs without the license page; cargo wix on Windows
 # (see .github/workflows/release.yml) builds the same main.wxs with it (-dUI=yes).
+#   MSI_VERSION=0.0.1 MSI_PACKAGE_ONLY=1 bash wix/build-msi.sh
+# packs the programs already in dist/msi-stage as another version (wix/wine-install.sh uses
+# this for its upgrade check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,15 +20,16 @@ fi
 rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
 
 meta=$(cargo metadata --no-deps --format-version 1)
-version=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["packages"][0]["version"])' "$meta")
+version=${MSI_VERSION:-$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["packages"][0]["version"])' "$meta")}
 target_dir=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["target_directory"])' "$meta")
 
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
-cargo build --release --locked --target x86_64-pc-windows-gnu --bins
-
 stage=dist/msi-stage
-rm -rf "$stage" && mkdir -p "$stage"
-cp "$target_dir/x86_64-pc-windows-gnu/release/scanmail.exe" "$target_dir/x86_64-pc-windows-gnu/release/scanmail-cli.exe" "$stage/"
+if [ "${MSI_PACKAGE_ONLY:-0}" != 1 ]; then
+  export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+  cargo build --release --locked --target x86_64-pc-windows-gnu --bins
+  rm -rf "$stage" && mkdir -p "$stage"
+  cp "$target_dir/x86_64-pc-windows-gnu/release/scanmail.exe" "$target_dir/x86_64-pc-windows-gnu/release/scanmail-cli.exe" "$stage/"
+fi
 msi="dist/ScanMail-$version-x86_64.msi"
 # wixl wants paths relative to where it runs.
 wixl -a x64 -D Version="$version" -D UI=no -D BinDir="$stage" \

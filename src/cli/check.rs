@@ -119,7 +119,16 @@ fn read_password(
             ))),
         };
     }
-    if let Some(var) = &args.password_env {
+    given_password(args.password_env.as_deref(), stdin)
+}
+
+/// A password given to the program: from the environment variable `var`, else the first line of
+/// standard input. Never from the command line.
+pub(super) fn given_password(
+    var: Option<&str>,
+    stdin: &mut dyn BufRead,
+) -> Result<AppPassword, BadInput> {
+    if let Some(var) = var {
         return match std::env::var(var) {
             Ok(v) if v.trim().is_empty() => Err(BadInput(format!(
                 "The environment variable {var} is empty."

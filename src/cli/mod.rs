@@ -105,7 +105,7 @@ where
         None => return Parsed::Window(cli.org),
         Some(Command::Check(args)) => check::check(&args, stdin, out),
         Some(Command::Lookup(args)) => lookup::lookup(&args, out),
-        Some(Command::Profiles(cmd)) => saved::profiles(&cmd, out),
+        Some(Command::Profiles(cmd)) => saved::profiles(&cmd, stdin, out),
         Some(Command::Card(args)) => saved::card(&args, out),
         Some(Command::Org(cmd)) => saved::org_cmd(&cmd, cli.org.as_deref(), out),
     };

@@ -18,6 +18,24 @@ pub enum ProfilesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Keep a saved device's app password in this computer's keychain, so that
+    /// `check --profile` needs no password (for IT scripts; the window's "Remember" does the same).
+    #[command(group(clap::ArgGroup::new("password").required(true).args(["password_env", "password_stdin"])))]
+    Remember {
+        /// The saved device.
+        name: String,
+        /// Read the app password from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Read the app password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a saved device's app password from this computer's keychain.
+    Forget {
+        /// The saved device.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -62,8 +80,22 @@ fn load() -> Result<crate::profile::ProfileFile, BadInput> {
     Ok(loaded.file)
 }
 
-pub(super) fn profiles(cmd: &ProfilesCommand, out: &mut dyn Write) -> Result<i32, BadInput> {
-    let ProfilesCommand::List { json } = cmd;
+pub(super) fn profiles(
+    cmd: &ProfilesCommand,
+    stdin: &mut dyn std::io::BufRead,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
+    let json = match cmd {
+        ProfilesCommand::List { json } => json,
+        ProfilesCommand::Remember {
+            name, password_env, ..
+        } => {
+            let password = super::check::given_password(password_env.as_deref(), stdin)?;
+            let password = crate::secrets::AppPassword::from_pasted(password.expose());
+            return keychain(name, Some(&password), out);
+        }
+        ProfilesCommand::Forget { name } => return keychain(name, None, out),
+    };
     let file = load()?;
     if *json {
         #[derive(Serialize)]
@@ -103,6 +135,57 @@ pub(super) fn profiles(cmd: &ProfilesCommand, out: &mut dyn Write) -> Result<i32
             p.name
         );
     }
+    Ok(0)
+}
+
+/// Keeps (`Some`) or deletes (`None`) a saved device's password in the keychain, and records
+/// the choice with the device.
+fn keychain(
+    name: &str,
+    password: Option<&crate::secrets::AppPassword>,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
+    let store = Store::default_location().ok_or_else(|| {
+        BadInput("This computer has no settings folder, so there are no saved devices.".into())
+    })?;
+    let mut file = load()?;
+    let p = file
+        .profiles
+        .iter_mut()
+        .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            BadInput(format!(
+                "No saved device is called \"{name}\". See: scanmail profiles list"
+            ))
+        })?;
+    if crate::smtp::validate_address(&p.account).is_err() {
+        return Err(BadInput(format!(
+            "\"{}\" has no account address yet. Add it in the window first.",
+            p.name
+        )));
+    }
+    crate::secrets::use_platform_keychain().map_err(BadInput::from)?;
+    match password {
+        Some(pw) => {
+            crate::secrets::remember(&p.account, pw)?;
+            p.remember_password = true;
+            let _ = writeln!(
+                out,
+                "Kept the app password for {} in this computer's keychain.",
+                p.account
+            );
+        }
+        None => {
+            crate::secrets::forget(&p.account)?;
+            p.remember_password = false;
+            let _ = writeln!(
+                out,
+                "Deleted the app password for {} from this computer's keychain.",
+                p.account
+            );
+        }
+    }
+    store.save(&file)?;
     Ok(0)
 }
 

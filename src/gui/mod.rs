@@ -33,6 +33,9 @@ pub fn run(org: Option<&std::path::Path>) -> iced::Result {
     .title(App::title)
     .subscription(App::subscription)
     .theme(App::theme)
+    // Embedded fonts: the words render even where the system has no Arial or Courier New.
+    .default_font(style::SANS)
+    .font(style::MONO_BYTES)
     .window(iced::window::Settings {
         size: iced::Size::new(1000.0, 760.0),
         min_size: Some(iced::Size::new(760.0, 560.0)),

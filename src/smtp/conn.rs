@@ -28,24 +28,43 @@ pub enum ConnError {
     Malformed(String),
 }
 
+/// The conversation as lines (`S: 220 ...`, `C: EHLO ...`), shared with the port's state so it
+/// survives a connection that is dropped on a failure or at the time limit.
+pub type Transcript = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// The most lines a transcript keeps (a server can talk for a long time).
+const MAX_TRANSCRIPT: usize = 400;
+
+/// Adds a line to a transcript.
+pub fn note(transcript: &Transcript, line: String) {
+    if let Ok(mut t) = transcript.lock()
+        && t.len() < MAX_TRANSCRIPT
+    {
+        t.push(line);
+    }
+}
+
 pub struct Conn {
     stream: Stream,
     buf: Vec<u8>,
+    transcript: Transcript,
 }
 
 impl Conn {
-    pub fn plain(tcp: TcpStream) -> Self {
+    pub fn plain(tcp: TcpStream, transcript: Transcript) -> Self {
         Self {
             stream: Stream::Plain(tcp),
             buf: Vec::new(),
+            transcript,
         }
     }
 
-    pub fn tls(tls: TlsStream<TcpStream>) -> Self {
+    pub fn tls(tls: TlsStream<TcpStream>, transcript: Transcript) -> Self {
         quick_ack(tls.get_ref().0);
         Self {
             stream: Stream::Tls(Box::new(tls)),
             buf: Vec::new(),
+            transcript,
         }
     }
 
@@ -102,6 +121,10 @@ impl Conn {
             match reply::parse_line(&raw) {
                 Line::Garbage(text) => return Err(ConnError::Garbage(text)),
                 Line::Part { code, last, text } => {
+                    note(
+                        &self.transcript,
+                        format!("S: {}", reply::printable(&String::from_utf8_lossy(&raw))),
+                    );
                     parts.push((code, text));
                     if last {
                         return reply::assemble(parts).map_err(ConnError::Malformed);
@@ -114,8 +137,30 @@ impl Conn {
         }
     }
 
-    /// Writes one command line (which must end in CR LF) or a message body.
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+    /// Writes command lines (each ending in CR LF), noting each in the transcript.
+    pub async fn write(&mut self, lines: &str) -> Result<(), ConnError> {
+        for line in lines.split_terminator("\r\n") {
+            note(&self.transcript, format!("C: {}", reply::printable(line)));
+        }
+        self.write_raw(lines.as_bytes()).await
+    }
+
+    /// Writes a secret (a sign-in line); the transcript shows `shown` instead.
+    pub async fn write_hidden(&mut self, secret: &str, shown: &str) -> Result<(), ConnError> {
+        note(&self.transcript, format!("C: {shown}"));
+        self.write_raw(secret.as_bytes()).await
+    }
+
+    /// Writes a message body; the transcript shows only its size.
+    pub async fn write_message(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
+        note(
+            &self.transcript,
+            format!("C: <message, {} bytes>", bytes.len()),
+        );
+        self.write_raw(bytes).await
+    }
+
+    async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), ConnError> {
         let r = match &mut self.stream {
             Stream::Plain(s) => s.write_all(bytes).await.and(s.flush().await),
             Stream::Tls(s) => s.write_all(bytes).await.and(s.flush().await),
@@ -128,7 +173,7 @@ impl Conn {
     }
 
     pub async fn command(&mut self, line: &str) -> Result<Reply, ConnError> {
-        self.write(line.as_bytes()).await?;
+        self.write(line).await?;
         self.read_reply().await
     }
 

@@ -2,8 +2,8 @@
 //!
 //! The ids are a contract (README, "Problem ids"): scripts match on them. Never rename one; add new ones.
 
+use super::Stage;
 use super::reply::Reply;
-use super::{Security, Stage};
 use serde::{Deserialize, Serialize};
 
 macro_rules! problems {
@@ -47,12 +47,14 @@ problems! {
     AppPasswordRequired => "app-password-required",
     WebLoginRequired => "web-login-required",
     SmtpAuthDisabled => "smtp-auth-disabled",
+    BasicAuthDisabled => "basic-auth-disabled",
     LoginRequired => "login-required",
     SenderNotAllowed => "sender-not-allowed",
     SenderRejected => "sender-rejected",
     RecipientRejected => "recipient-rejected",
     RelayDenied => "relay-denied",
     MessageRejected => "message-rejected",
+    MessageTooBig => "message-too-big",
     SendingLimitReached => "sending-limit-reached",
     ServerBusy => "server-busy",
     ServerClosed => "server-closed",
@@ -96,14 +98,27 @@ pub fn classify_reply(stage: Stage, step: Option<SendStep>, reply: &Reply) -> Pr
     if has("web browser") || has("WebLoginRequired") || e == "5.7.14" {
         return Problem::WebLoginRequired;
     }
-    if has("SmtpClientAuthentication is disabled")
-        || has("basic authentication is disabled")
+    if has("SmtpClientAuthentication is disabled") {
+        return Problem::SmtpAuthDisabled;
+    }
+    if has("basic authentication is disabled")
         || has("basic authentication is not supported")
         || has("security defaults")
-        || e == "5.7.139"
         || e == "5.7.30"
     {
+        return Problem::BasicAuthDisabled;
+    }
+    if e == "5.7.139" {
         return Problem::SmtpAuthDisabled;
+    }
+    if e == "5.3.4"
+        || e == "5.2.3"
+        || has("size exceeds")
+        || has("message too big")
+        || has("message too large")
+        || has("exceeds the maximum")
+    {
+        return Problem::MessageTooBig;
     }
     if has("STARTTLS command first") || has("must issue a starttls") {
         return Problem::EncryptionRequired;
@@ -141,194 +156,12 @@ pub fn classify_reply(stage: Stage, step: Option<SendStep>, reply: &Reply) -> Pr
     }
 }
 
-/// Plain-words advice for one problem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Advice {
-    pub title: String,
-    pub what_happened: String,
-    pub what_to_do: String,
-}
-
-/// What the advice may mention.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    pub server: &'a str,
-    pub port: u16,
-    pub security: Security,
-    pub account: &'a str,
-    /// Expiry of the certificate the server showed, when known.
-    pub not_after: Option<&'a str>,
-}
-
-pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
-    let (server, port) = (cx.server, cx.port);
-    let other = match cx.security {
-        Security::Ssl => "port 587 with STARTTLS",
-        Security::Starttls => "port 465 with SSL/TLS",
-    };
-    let (title, happened, todo): (&str, String, String) = match problem {
-        Problem::DnsFailed => (
-            "The server name was not found",
-            format!("This computer could not find a mail server called \"{server}\"."),
-            "Check the spelling of the server name (for Google it is smtp.gmail.com). If it is right, check that this computer is online.".into(),
-        ),
-        Problem::ConnectionRefused => (
-            "Nothing answers on this port",
-            format!("{server} refused the connection on port {port}."),
-            format!("Check the port number. If it is right, try {other}, or ask IT whether this network blocks outgoing mail ports."),
-        ),
-        Problem::ConnectFailed => (
-            "The server could not be reached",
-            format!("This computer could not open a connection to {server} on port {port}."),
-            "Check that this computer is online, then try again. If it keeps failing, ask IT whether this network blocks outgoing mail.".into(),
-        ),
-        Problem::ConnectTimeout => (
-            "No answer from the server",
-            format!("{server} did not answer on port {port} in time. Often a firewall silently blocks this port."),
-            format!("Try {other}. If both fail, ask IT whether this network lets mail out on ports 465 and 587."),
-        ),
-        Problem::NoGreeting => (
-            "The server did not say hello",
-            format!("A connection to {server} on port {port} opened, but no mail server answered on it."),
-            format!("This port may need a different kind of security. Try {other}, or check the server name."),
-        ),
-        Problem::TlsHandshakeFailed => (
-            "The secure connection could not be set up",
-            format!("{server} and this computer could not agree on a secure connection on port {port}."),
-            match cx.security {
-                Security::Ssl => "This port may expect STARTTLS instead of SSL/TLS: try port 587 with STARTTLS. Also check the server name.".into(),
-                Security::Starttls => "Try port 465 with SSL/TLS. If both fail, the server may only accept old security settings: ask IT.".into(),
-            },
-        ),
-        Problem::TrustStoreUnavailable => (
-            "This computer's trusted certificates could not be read",
-            "ScanMail checks every mail server's certificate against this computer's list of trusted certificates, and that list could not be opened. Nothing was sent.".into(),
-            "Restart the computer and test again. If it still fails, tell IT: \"ScanMail cannot open this computer's certificate store.\" To test meanwhile, IT can give you the mail server's certificate file to add under Advanced (or --ca-file).".into(),
-        ),
-        Problem::TlsCertificateUntrusted => (
-            "The server's certificate is not trusted",
-            format!("{server} showed a security certificate that this computer does not trust. The password was not sent."),
-            "Check the server name. If it is your organization's own mail server, ask IT for its certificate file and add it under Advanced (or --ca-file).".into(),
-        ),
-        Problem::TlsCertificateWrongHost => (
-            "The certificate is for a different server",
-            format!("The server at \"{server}\" showed a certificate made out to another name. The password was not sent."),
-            "Use the server name your provider or IT gives (for Google: smtp.gmail.com), not an address or nickname.".into(),
-        ),
-        Problem::TlsCertificateExpired => (
-            "The server's certificate is out of date",
-            match cx.not_after {
-                Some(d) => format!("{server} showed a certificate valid until {d}, which does not match today's date. The password was not sent."),
-                None => format!("{server} showed a certificate that is not valid today. The password was not sent."),
-            },
-            "Check that this computer's date and time are right. If they are, the server's certificate has expired: tell IT.".into(),
-        ),
-        Problem::StarttlsNotOffered => (
-            "The server does not offer encryption here",
-            format!("{server} did not offer STARTTLS on port {port}, so ScanMail stopped before sending the password."),
-            "Try port 465 with SSL/TLS. Never set the device to send the password without encryption.".into(),
-        ),
-        Problem::EncryptionRequired => (
-            "Encryption must be turned on first",
-            format!("{server} wants an encrypted connection before signing in."),
-            "On the device, set security to STARTTLS for port 587, or SSL/TLS for port 465.".into(),
-        ),
-        Problem::AuthNotOffered => (
-            "The server does not offer sign-in here",
-            format!("{server} did not offer a way to sign in with a password on port {port}."),
-            format!("Try {other}. If the server is your organization's own, ask IT which port accepts signed-in mail."),
-        ),
-        Problem::AuthRejected => (
-            "The login was not accepted",
-            format!("{server} rejected the address and password for {}.", cx.account),
-            "Check the address. Use an app password, not the account's normal password: create a new one and paste it in.".into(),
-        ),
-        Problem::AppPasswordRequired => (
-            "An app password is needed",
-            "The account has 2-Step Verification on, so its normal password cannot be used by devices.".into(),
-            "Create an app password for this device (step 1, Account) and paste it in instead of the normal password.".into(),
-        ),
-        Problem::WebLoginRequired => (
-            "The provider wants a sign-in in a browser first",
-            "The provider blocked this sign-in as unusual until someone signs in to the account in a web browser.".into(),
-            format!("Sign in to {} in a web browser on this network, confirm any security prompt, then test again.", cx.account),
-        ),
-        Problem::SmtpAuthDisabled => (
-            "Sending with a password is switched off",
-            "The organization's mail settings do not allow devices to sign in with a password (SMTP AUTH is off). A new app password will not help.".into(),
-            "Ask IT to turn on \"Authenticated SMTP\" for this mailbox, or to give you another way to send (a relay).".into(),
-        ),
-        Problem::LoginRequired => (
-            "The server wants a signed-in sender",
-            format!("{server} refused to send mail for a sender that has not signed in."),
-            "On the device, turn SMTP authentication on and enter the address and app password. If that is already on, ask IT to allow this mailbox to send by SMTP.".into(),
-        ),
-        Problem::SenderNotAllowed => (
-            "This account may not send as that address",
-            format!("The server refused to send mail from {} with this login.", cx.account),
-            "Make the device's From (sender) address exactly the same as the login address.".into(),
-        ),
-        Problem::SenderRejected => (
-            "The sender address was refused",
-            format!("{server} refused {} as the sender.", cx.account),
-            "Make the From address the same as the login address. If it already is, the mailbox may be blocked: ask IT.".into(),
-        ),
-        Problem::RecipientRejected => (
-            "The recipient address was refused",
-            "The server would not accept the test message's recipient.".into(),
-            "Check the recipient's spelling, or send the test to the device account itself.".into(),
-        ),
-        Problem::RelayDenied => (
-            "The server would not pass the mail on",
-            format!("{server} does not forward mail for this sender or recipient."),
-            "Use your provider's sign-in server (for Google: smtp.gmail.com, not smtp-relay.gmail.com) and turn on authentication.".into(),
-        ),
-        Problem::MessageRejected => (
-            "The message was refused",
-            format!("{server} accepted the login but refused the test message itself."),
-            "Read the server's words below. If they mention spam or policy, ask IT.".into(),
-        ),
-        Problem::SendingLimitReached => (
-            "The account has sent too much today",
-            "The provider's daily sending limit for this account has been reached.".into(),
-            "Wait up to 24 hours and test again. A busy copier may need its own account.".into(),
-        ),
-        Problem::ServerBusy => (
-            "The server said try again later",
-            format!("{server} refused for now with a temporary error."),
-            "Wait a few minutes and test again. If it keeps happening, check the device's host name setting.".into(),
-        ),
-        Problem::ServerClosed => (
-            "The server hung up",
-            format!("{server} closed the connection on port {port} in the middle of the conversation."),
-            format!("Test again. If it keeps happening, try {other}."),
-        ),
-        Problem::ProtocolError => (
-            "The server's answer could not be understood",
-            format!("What came back on port {port} does not look like a mail server's answer."),
-            format!("Check the server name and port. Try {other}."),
-        ),
-        Problem::UnexpectedReply => (
-            "The server refused",
-            format!("{server} answered with an error ScanMail does not know."),
-            "Read the server's words below; they usually say why. Show them to IT if unsure.".into(),
-        ),
-        Problem::Timeout => (
-            "The server stopped answering",
-            format!("{server} started answering on port {port}, then took too long."),
-            format!("Test again. If it happens again, try {other} or a longer time limit."),
-        ),
-    };
-    Advice {
-        title: title.into(),
-        what_happened: happened,
-        what_to_do: todo,
-    }
-}
+pub use super::advice::{Advice, Context, NextStep, advice};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::Security;
     use crate::smtp::reply::{Line, assemble, parse_line};
 
     fn r(lines: &[&str]) -> Reply {
@@ -355,13 +188,12 @@ mod tests {
 
     #[test]
     fn every_advice_is_filled_in() {
-        let cx = Context {
-            server: "smtp.example.test",
-            port: 465,
-            security: Security::Ssl,
-            account: "scanner@example.test",
-            not_after: None,
-        };
+        let cx = Context::new(
+            "smtp.example.test",
+            465,
+            Security::Ssl,
+            "scanner@example.test",
+        );
         for &p in Problem::ALL {
             let a = advice(p, &cx);
             assert!(!a.title.is_empty() && !a.what_happened.is_empty() && !a.what_to_do.is_empty());
@@ -442,13 +274,13 @@ mod tests {
                 "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
                 Stage::Auth,
                 None,
-                SmtpAuthDisabled,
+                BasicAuthDisabled,
             ),
             (
                 "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.",
                 Stage::Auth,
                 None,
-                SmtpAuthDisabled,
+                BasicAuthDisabled,
             ),
             (
                 "535 5.7.3 Authentication unsuccessful [AM0PR01CA0001.eurprd01.prod.exchangelabs.com]",
@@ -472,7 +304,7 @@ mod tests {
                 "550 5.7.30 Basic authentication is not supported for Client Submission.",
                 Stage::Auth,
                 None,
-                SmtpAuthDisabled,
+                BasicAuthDisabled,
             ),
             (
                 "504 5.7.4 Unrecognized authentication type [X]",
@@ -489,6 +321,20 @@ mod tests {
         ];
         for (line, stage, step, want) in cases {
             assert_eq!(classify_reply(*stage, *step, &r(&[line])), *want, "{line}");
+        }
+    }
+
+    #[test]
+    fn too_big_messages() {
+        for text in [
+            "552 5.3.4 Message size exceeds fixed maximum message size",
+            "552 5.2.3 Your message exceeded Google's message size limits.",
+        ] {
+            assert_eq!(
+                classify_reply(Stage::Send, Some(SendStep::Body), &r(&[text])),
+                Problem::MessageTooBig,
+                "{text}"
+            );
         }
     }
 

@@ -14,13 +14,17 @@
 //! | `session.rs`  | after hello: EHLO capabilities, AUTH, the pipelined send, QUIT           |
 //! | `certs.rs`    | the OS trust store plus an extra CA, and facts about a certificate       |
 //! | `failure.rs`  | turning what went wrong (I/O, TLS, time) into a [`Problem`]              |
-//! | `diagnose.rs` | the problem table, server replies to problems, and plain-words advice    |
+//! | `diagnose.rs` | the problem table, and server replies to problems                        |
+//! | `advice.rs`   | what to do about each problem: words, a next step, a message for IT      |
+//! | `verdict.rs`  | one verdict for the whole test from both ports' results                  |
 //! | `reply.rs`    | parsing SMTP replies                                                     |
 //! | `message.rs`  | the test message (built with lettre)                                     |
 
+pub mod advice;
 pub mod certs;
 pub mod diagnose;
 pub mod reply;
+pub mod verdict;
 
 mod conn;
 mod connect;
@@ -133,6 +137,9 @@ pub struct PortResult {
     pub address: Option<String>,
     /// Technical detail for the curious (an OS or TLS error), never the password.
     pub detail: Option<String>,
+    /// The conversation: `S: ...` and `C: ...` lines and TLS notes. Sign-in lines are
+    /// `<hidden>`, the message is `C: <message, N bytes>`.
+    pub transcript: Vec<String>,
 }
 
 /// The port ScanMail suggests typing into the device.
@@ -154,6 +161,8 @@ pub struct Report {
     pub started_at: String,
     pub results: Vec<PortResult>,
     pub recommended: Option<Recommended>,
+    /// One verdict for the whole test.
+    pub summary: verdict::Summary,
 }
 
 impl Report {
@@ -240,8 +249,18 @@ pub async fn test_send_with(request: &Request, options: Options) -> Result<Repor
             }
         }
     );
-    let results: Vec<PortResult> = [a, b].into_iter().flatten().collect();
+    let mut results: Vec<PortResult> = [a, b].into_iter().flatten().collect();
     let recommended = recommend(&results, request.prefer);
+    let summary = verdict::settle(
+        &mut results,
+        recommended,
+        &verdict::Facts::of(request, true),
+        (
+            request.login_only,
+            &shared.token,
+            request.recipient().trim(),
+        ),
+    );
     Ok(Report {
         server: request.server.trim().to_string(),
         account: request.account.trim().to_string(),
@@ -251,6 +270,7 @@ pub async fn test_send_with(request: &Request, options: Options) -> Result<Repor
         started_at: shared.started_at.clone(),
         results,
         recommended,
+        summary,
     })
 }
 
@@ -286,6 +306,7 @@ mod tests {
             tls: None,
             address: None,
             detail: None,
+            transcript: Vec::new(),
         }
     }
 

@@ -5,12 +5,13 @@
 //! [`starttls`] step, signing in and sending are in `session.rs`.
 
 use super::certs::{self, Recording, TlsInfo};
-use super::conn::{Conn, ConnError};
+use super::conn::{self, Conn, ConnError, Transcript};
 use super::connect::{self, ATTEMPT_DELAY};
-use super::diagnose::{self, Context, Problem, SendStep, classify_reply};
+use super::diagnose::{Problem, SendStep, classify_reply};
 use super::failure::{self, Failure};
 use super::reply::Reply;
 use super::session::{self, Caps};
+use super::verdict;
 use super::{Event, Options, PortResult, Request, Security, Stage, host_only};
 use base64::Engine;
 use rustls::client::danger::ServerCertVerifier;
@@ -68,6 +69,7 @@ pub struct PortState<'s> {
     pub tls: Option<TlsInfo>,
     pub address: Option<SocketAddr>,
     pub sent: bool,
+    pub transcript: Transcript,
     started: Instant,
     events: Option<&'s tokio::sync::mpsc::UnboundedSender<Event>>,
 }
@@ -107,6 +109,21 @@ impl PortState<'_> {
         self.expect(reply, ok)
     }
 
+    /// Notes the TLS session in the transcript.
+    fn note_tls(&self) {
+        if let Some(t) = &self.tls {
+            conn::note(
+                &self.transcript,
+                format!(
+                    "TLS: {}, certificate for {} (issued by {})",
+                    t.version.as_deref().unwrap_or("?"),
+                    t.subject,
+                    t.issuer
+                ),
+            );
+        }
+    }
+
     /// A read or write failed in the current stage.
     pub fn lost(&self, e: ConnError) -> Failure {
         failure::conn(self.stage, e)
@@ -129,6 +146,7 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
         tls: None,
         address: None,
         sent: false,
+        transcript: Transcript::default(),
         started: Instant::now(),
         events: shared.options.events.as_ref(),
     };
@@ -144,20 +162,9 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
         st.tls = rec.seen().and_then(|c| certs::describe(&c, None));
     }
     let req = shared.request;
-    let cx = Context {
-        server: req.server.trim(),
-        port,
-        security,
-        account: req.account.trim(),
-        not_after: st.tls.as_ref().map(|t| t.not_after.as_str()),
-    };
-    let (problem, advice, detail) = match &failure {
-        None => (None, None, None),
-        Some(f) => (
-            Some(f.problem),
-            Some(diagnose::advice(f.problem, &cx)),
-            f.detail.clone(),
-        ),
+    let (problem, detail) = match &failure {
+        None => (None, None),
+        Some(f) => (Some(f.problem), f.detail.clone()),
     };
     let mut result = PortResult {
         port,
@@ -172,12 +179,14 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
         elapsed_ms: elapsed_ms(st.started),
         problem,
         reply: st.reply.take(),
-        advice,
+        advice: None,
         tls: st.tls.take(),
         address: st.address.map(|a| a.to_string()),
         detail,
+        transcript: st.transcript.lock().map(|t| t.clone()).unwrap_or_default(),
     };
     redact(&mut result, req);
+    result.advice = verdict::advise(&result, &verdict::Facts::of(req, false));
     if let Some(tx) = &shared.options.events {
         let _ = tx.send(Event::Finished(Box::new(result.clone())));
     }
@@ -199,6 +208,9 @@ fn redact(result: &mut PortResult, req: &Request) {
         }
         if let Some(d) = &mut result.detail {
             *d = d.replace(form.as_str(), "<hidden>");
+        }
+        for line in &mut result.transcript {
+            *line = line.replace(form.as_str(), "<hidden>");
         }
     }
 }
@@ -249,11 +261,12 @@ async fn walk(
                 .connect(tls.name.clone(), tcp)
                 .await
                 .map_err(|e| failure::tls(&e, tls.recording.refused().as_ref()))?;
-            let conn = Conn::tls(stream);
+            let conn = Conn::tls(stream, st.transcript.clone());
             st.tls = session_info(&conn);
+            st.note_tls();
             conn
         }
-        Security::Starttls => Conn::plain(tcp),
+        Security::Starttls => Conn::plain(tcp, st.transcript.clone()),
     };
 
     st.enter(Stage::Greeting);
@@ -308,6 +321,7 @@ async fn starttls(
         .await
         .map_err(|e| failure::tls(&e, tls.recording.refused().as_ref()))?;
     st.tls = session_info(conn);
+    st.note_tls();
     Ok(Caps::from(&st.ask(conn, ehlo, &[250]).await?))
 }
 

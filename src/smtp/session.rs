@@ -79,8 +79,17 @@ pub async fn authenticate(
     let mut line = Auth::new(mechanism, creds.clone(), None)
         .map_err(|_| bad())?
         .to_string();
+    // PLAIN carries the credentials in its first line; LOGIN's first line is only the mechanism.
+    let mut shown = match mechanism {
+        Mechanism::Plain => "AUTH PLAIN <hidden>".to_string(),
+        _ => line.trim_end().to_string(),
+    };
     for _ in 0..3 {
-        let reply = conn.command(&line).await.map_err(|e| st.lost(e))?;
+        conn.write_hidden(&line, &shown)
+            .await
+            .map_err(|e| st.lost(e))?;
+        let reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
+        shown = "<hidden>".into();
         if reply.code != 334 {
             st.expect(reply, &[235])?;
             return Ok(());
@@ -128,7 +137,7 @@ pub async fn send_message(
     ];
     if caps.pipelining {
         let batch: String = envelope.iter().map(|(_, line, _)| line.as_str()).collect();
-        conn.write(batch.as_bytes()).await.map_err(|e| st.lost(e))?;
+        conn.write(&batch).await.map_err(|e| st.lost(e))?;
         for (step, _, ok) in &envelope {
             st.step = Some(*step);
             st.answer(conn, ok).await?;
@@ -156,7 +165,7 @@ pub async fn send_message(
             "The address could not be used in a message.",
         )
     })?;
-    conn.write(&message::dot_stuff(&raw))
+    conn.write_message(&message::dot_stuff(&raw))
         .await
         .map_err(|e| st.lost(e))?;
     st.answer(conn, &[250]).await?;
@@ -170,7 +179,7 @@ const QUIT_GRACE: Duration = Duration::from_millis(500);
 /// by a task of its own, so the verdict never waits for it. A server that does not answer QUIT
 /// does not change the verdict.
 pub async fn quit(mut conn: Conn) {
-    if conn.write(b"QUIT\r\n").await.is_err() {
+    if conn.write("QUIT\r\n").await.is_err() {
         return;
     }
     tokio::spawn(async move {

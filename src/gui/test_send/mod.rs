@@ -402,6 +402,7 @@ mod tests {
             tls: None,
             address: None,
             detail: None,
+            transcript: Vec::new(),
         }
     }
 
@@ -490,6 +491,7 @@ mod tests {
                 port: 465,
                 security: Security::Ssl,
             }),
+            summary: crate::smtp::verdict::Summary::default(),
         };
         assert!(matches!(
             s.update(Message::Finished(Ok(report)), &cx()),

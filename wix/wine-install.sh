@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Installs the MSI under Wine the way IT would, and checks what Windows users and IT would see:
+#  1. silent install with ORGPRESET in a fresh prefix: the programs in Program Files, the preset
+#     in ProgramData, the Start menu shortcut for all users, the Add/Remove Programs entry (the
+#     registry's Uninstall key with icon and version);
+#  2. the same MSI again, and an upgrade from an older build, as MajorUpgrade promises;
+#  3. a broken preset fails the install and leaves nothing behind;
+#  4. the installed scanmail-cli.exe against the test suite's Postfix (both ports with
+#     --ca-file, a wrong password, a closed port, a certificate without --ca-file) and the
+#     Windows keychain (Credential Manager) for check --profile;
+#  5. the installed window under Xvfb: a screenshot, and OCR finds the Account step's words;
+#  6. msiexec /x removes the program and leaves IT's preset.
+# Debian 12's Wine 8 lacks bcryptprimitives.dll's ProcessPrng (Rust's std needs it): a stand-in
+# built here goes into the test prefix's system32. It is never shipped.
+#
+#   bash wix/build-msi.sh && bash wix/wine-install.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+need=()
+[ -x /usr/lib/wine/wine64 ] || need+=(wine64)
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(mingw-w64)
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xdotool >/dev/null || need+=(xdotool)
+command -v import >/dev/null || need+=(imagemagick)
+command -v tesseract >/dev/null || need+=(tesseract-ocr)
+command -v msibuild >/dev/null || need+=(msitools)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+msi="$root/dist/ScanMail-$version-x86_64.msi"
+[ -f "$msi" ] || { echo "wine-install: $msi is missing (run wix/build-msi.sh first)" >&2; exit 1; }
+old_msi="$root/dist/ScanMail-0.0.1-x86_64.msi"
+MSI_VERSION=0.0.1 MSI_PACKAGE_ONLY=1 bash wix/build-msi.sh >/dev/null
+
+work=$(mktemp -d)
+xvfb=""
+cleanup() {
+  [ -n "$xvfb" ] && kill "$xvfb" 2>/dev/null || true
+  WINEPREFIX="$work/a" /usr/lib/wine/wineserver -k 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat > "$work/prng.c" <<'C'
+#include <windows.h>
+#include <ntsecapi.h>
+BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T len) { return RtlGenRandom(data, (ULONG)len); }
+C
+printf 'LIBRARY bcryptprimitives\nEXPORTS\nProcessPrng\n' > "$work/prng.def"
+x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" "$work/prng.c" "$work/prng.def" -ladvapi32
+
+wine=/usr/lib/wine/wine64
+export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;bcryptprimitives=n,b"
+fails=0
+ok() { echo "  ok   $1"; }
+bad() { echo "  FAIL $1"; fails=$((fails + 1)); }
+expect() { # what, command... (succeeds)
+  local what=$1; shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+# A fresh prefix with the stand-in DLL; prints nothing.
+prefix() {
+  export WINEPREFIX="$work/$1"
+  timeout 300 "$wine" wineboot --init >/dev/null 2>&1 || true
+  /usr/lib/wine/wineserver -w
+  cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+}
+drive_c() { echo "$WINEPREFIX/drive_c"; }
+winpath() { echo "Z:${1//\//\\}"; }
+msiexec() { # args...; prints the exit status
+  local rc=0
+  timeout 300 "$wine" msiexec "$@" >/dev/null 2>&1 || rc=$?
+  /usr/lib/wine/wineserver -w
+  echo "$rc"
+}
+uninstall_keys() { # prints "DisplayName|DisplayVersion|DisplayIcon" per ScanMail entry
+  "$wine" reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' /s 2>/dev/null | tr -d '\r' |
+    awk '/^HKEY/ { if (n == "ScanMail") print n "|" v "|" i; n = v = i = "" }
+         $1 == "DisplayName" { $1 = $2 = ""; n = substr($0, 3) }
+         $1 == "DisplayVersion" { v = $3 }
+         $1 == "DisplayIcon" { $1 = $2 = ""; i = substr($0, 3) }
+         END { if (n == "ScanMail") print n "|" v "|" i }'
+}
+pf="Program Files/ScanMail"
+preset_src="$root/resources/presets/microsoft-365.toml"
+
+echo "1. a silent install with ORGPRESET"
+prefix a
+rc=$(msiexec /i "$(winpath "$msi")" /qn ORGPRESET="$(winpath "$preset_src")")
+expect "msiexec /i exits 0 (got $rc)" [ "$rc" = 0 ]
+for f in scanmail.exe scanmail-cli.exe License.rtf; do
+  expect "$pf/$f is there" [ -f "$(drive_c)/$pf/$f" ]
+done
+expect "the preset is in ProgramData\\ScanMail\\org.toml" cmp -s "$preset_src" "$(drive_c)/ProgramData/ScanMail/org.toml"
+lnk="$(drive_c)/ProgramData/Microsoft/Windows/Start Menu/Programs/ScanMail.lnk"
+expect "the Start menu shortcut is for all users" [ -f "$lnk" ]
+user_lnk=$(find "$(drive_c)/users" -name ScanMail.lnk 2>/dev/null | head -1)
+expect "no shortcut in a user's own Start menu" [ -z "$user_lnk" ]
+arp=$(uninstall_keys)
+expect "one Add/Remove Programs entry ($arp)" [ "$(grep -c . <<<"$arp")" = 1 ]
+expect "its version is $version" grep -q "|$version|" <<<"$arp"
+expect "it has the icon" grep -qi "scanmail" <<<"${arp##*|}"
+
+echo "2. the same MSI again, then an upgrade from an older build"
+rc=$(msiexec /i "$(winpath "$msi")" /qn)
+expect "a second install of $version exits 0 (got $rc)" [ "$rc" = 0 ]
+expect "still one entry" [ "$(uninstall_keys | grep -c .)" = 1 ]
+prefix b
+rc=$(msiexec /i "$(winpath "$old_msi")" /qn)
+expect "0.0.1 installs (got $rc)" [ "$rc" = 0 ]
+rc=$(msiexec /i "$(winpath "$msi")" /qn)
+arp=$(uninstall_keys)
+expect "$version upgrades it (got $rc)" [ "$rc" = 0 ]
+expect "one entry after the upgrade, version $version ($arp)" [ "$arp" != "" ] && [ "$(grep -c . <<<"$arp")" = 1 ] && grep -q "|$version|" <<<"$arp"
+expect "the programs are there after the upgrade" [ -f "$(drive_c)/$pf/scanmail.exe" ]
+rc=$(msiexec /i "$(winpath "$old_msi")" /qn)
+expect "the older build does not go over the newer one (got $rc)" [ "$rc" != 0 ]
+expect "still $version" grep -q "|$version|" <<<"$(uninstall_keys)"
+
+echo "3. a broken preset fails the install and leaves nothing behind"
+prefix c
+printf 'organization = "Broken"\nserver = "smtp.example.edu:465"\nssl_port = 465\n' > "$work/broken.toml"
+rc=$(msiexec /i "$(winpath "$msi")" /qn ORGPRESET="$(winpath "$work/broken.toml")")
+expect "msiexec fails (got $rc)" [ "$rc" != 0 ]
+expect "no program files left" [ ! -e "$(drive_c)/$pf/scanmail.exe" ]
+expect "no preset written" [ ! -e "$(drive_c)/ProgramData/ScanMail/org.toml" ]
+expect "no Add/Remove Programs entry" [ -z "$(uninstall_keys)" ]
+
+echo "4. the installed scanmail-cli.exe against the test suite's Postfix"
+export WINEPREFIX="$work/a"
+export MTA_DIR=${MTA_DIR:-/tmp/scanmail-mta}
+(exec 3<>/dev/tcp/127.0.0.1/465) 2>/dev/null || bash tests/mta/start.sh >/dev/null
+# shellcheck disable=SC1091
+source "$MTA_DIR/env"
+SM_PW=$(cat "$SCANMAIL_MTA_PASSWORD_FILE")
+export SM_PW SM_WRONG=wrongwrongwrongw
+cli="C:\\Program Files\\ScanMail\\scanmail-cli.exe"
+ca=$(winpath "$SCANMAIL_MTA_CA")
+check() { # password variable, args... ; prints the JSON
+  local var=$1; shift
+  timeout 120 "$wine" "$cli" check --server 127.0.0.1 --user "$SCANMAIL_MTA_USER" --password-env "$var" --json "$@" 2>/dev/null | tr -d '\r' || true
+}
+field() { # a Python expression over the JSON `v` read from standard input; "None" when absent
+  python3 -c '
+import json, sys
+try:
+    v = json.loads(sys.stdin.read())
+    print(eval(sys.argv[1], {"v": v}))
+except Exception:
+    print(None)' "$1"
+}
+out=$(check SM_PW --ca-file "$ca")
+expect "both ports work with --ca-file" [ "$(field '[r["works"] for r in v["results"]]' <<<"$out")" = "[True, True]" ]
+out=$(check SM_WRONG --ca-file "$ca" --skip-starttls)
+expect "a wrong password is auth-rejected" [ "$(field 'v["results"][0]["problem"]' <<<"$out")" = "auth-rejected" ]
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+out=$(check SM_PW --ssl-port "$closed" --skip-starttls)
+expect "a closed port is connection-refused" [ "$(field 'v["results"][0]["problem"]' <<<"$out")" = "connection-refused" ]
+out=$(check SM_PW --skip-starttls)
+problem=$(field 'v["results"][0]["problem"]' <<<"$out")
+echo "       (without --ca-file under Wine: $problem)"
+expect "a certificate from an unknown CA is tls-certificate-untrusted, or the store is said to be unusable" \
+  grep -qx -e tls-certificate-untrusted -e trust-store-unavailable <<<"$problem"
+# The Windows keychain (Credential Manager) keeps a device's password for check --profile.
+config="$(drive_c)/users/Public/scanmail-config"
+mkdir -p "$config"
+cat > "$config/profiles.toml" <<TOML
+schema = 2
+[[profile]]
+name = "Lab copier"
+account = "$SCANMAIL_MTA_USER"
+server = "127.0.0.1"
+ssl_port = 465
+TOML
+export SCANMAIL_CONFIG_DIR='C:\users\Public\scanmail-config'
+remembered=$(timeout 120 "$wine" "$cli" profiles remember "Lab copier" --password-env SM_PW 2>&1 | tr -d '\r' || true)
+if grep -q "Kept the app password" <<<"$remembered"; then
+  ok "profiles remember keeps the password in Credential Manager"
+  out=$(timeout 120 "$wine" "$cli" check --profile "Lab copier" --skip-starttls --ca-file "$ca" --json 2>/dev/null | tr -d '\r' || true)
+  expect "check --profile signs in with the kept password" [ "$(field 'v["results"][0]["works"]' <<<"$out")" = "True" ]
+else
+  echo "       (Wine's Credential Manager refused: $remembered)"
+  bad "profiles remember under Wine"
+fi
+unset SCANMAIL_CONFIG_DIR
+
+echo "5. the installed window, looked at"
+export DISPLAY=:93
+Xvfb "$DISPLAY" -screen 0 1280x900x24 >/dev/null 2>&1 &
+xvfb=$!
+sleep 1
+SCANMAIL_CONFIG_DIR='C:\users\Public\scanmail-window' timeout 120 "$wine" "C:\\Program Files\\ScanMail\\scanmail.exe" >/dev/null 2>&1 &
+win=$(timeout 90 xdotool search --sync --onlyvisible --name "ScanMail" | head -1 || true)
+shot="$work/windows-account.png"
+if [ -n "$win" ]; then
+  sleep 4
+  import -window "$win" "$shot"
+  words=$(tesseract "$shot" - 2>/dev/null | tr '\n' ' ')
+  for w in "Account" "App password" "Test send"; do
+    expect "OCR finds \"$w\" on the Windows build's Account step" grep -qF "$w" <<<"$words"
+  done
+  if [ "${SCANMAIL_SAVE_SCREENSHOT:-0}" = 1 ]; then cp "$shot" resources/screenshots/windows-1-account.png; fi
+else
+  bad "the window did not appear under Wine"
+fi
+/usr/lib/wine/wineserver -k 2>/dev/null || true
+
+echo "6. msiexec /x removes the program and leaves IT's preset"
+rc=$(msiexec /x "$(winpath "$msi")" /qn)
+expect "msiexec /x exits 0 (got $rc)" [ "$rc" = 0 ]
+expect "the programs are gone" [ ! -e "$(drive_c)/$pf/scanmail.exe" ]
+expect "the shortcut is gone" [ ! -e "$lnk" ]
+expect "the entry is gone" [ -z "$(uninstall_keys)" ]
+expect "IT's preset stays" [ -f "$(drive_c)/ProgramData/ScanMail/org.toml" ]
+
+if [ "$fails" -gt 0 ]; then echo "$fails installer check(s) failed"; exit 1; fi
+echo "all installer checks passed"
