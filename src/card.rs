@@ -12,6 +12,10 @@ pub struct Card {
     pub security: Security,
     /// What this device's menus call that security, when the catalog knows.
     pub device_words: Option<String>,
+    /// What this device's menus call the other security (to be turned off), when known.
+    pub device_words_off: Option<String>,
+    /// What the password row says, following the provider ("16 letters" only where true).
+    pub password_hint: String,
     pub login: String,
     pub from: String,
     pub device: Option<String>,
@@ -67,9 +71,43 @@ impl Row {
     }
 }
 
-/// What the password row says: where the password comes from, never the password.
-pub const PASSWORD_ROW: &str = "The app password (16 letters for Google, no spaces)";
+/// The other security setting (the one to turn off).
+fn other(security: Security) -> Security {
+    match security {
+        Security::Ssl => Security::Starttls,
+        Security::Starttls => Security::Ssl,
+    }
+}
 
+/// What the password row says: where the password comes from, never the password. "16 letters"
+/// only for providers whose app passwords are 16 letters.
+pub fn password_hint(server: &str, account: &str) -> String {
+    let provider = crate::catalog::catalog().provider_for(server, account);
+    match provider.and_then(|p| {
+        p.app_password_length
+            .map(|n| (n, p.app_password_letters_only))
+    }) {
+        Some((n, true)) => format!("The app password ({n} letters, no spaces)"),
+        Some((n, false)) => format!("The app password ({n} characters, no spaces)"),
+        None => "The app password (no spaces)".to_string(),
+    }
+}
+
+/// What to check at the copier, after typing the card in.
+pub const AT_THE_COPIER: [&str; 4] = [
+    "Type each setting exactly as shown, then save the settings on the copier.",
+    "Send a one-page scan to yourself.",
+    "If the copier has a \"test connection\" or \"send test\" button, use it too.",
+    "Check that the scan arrives within a few minutes (look in Spam too).",
+];
+
+/// Why a copier can fail although ScanMail's test from this computer worked.
+pub const IF_THE_COPIER_FAILS: [&str; 4] = [
+    "Another network: the copier may sit on a network that blocks mail ports. Ask IT.",
+    "Old security: older copiers may only speak TLS 1.0 or 1.1, which mail providers refuse. Update the copier's firmware.",
+    "Wrong clock: a copier with the wrong date cannot check certificates. Set its date and time.",
+    "From address: the copier's sender (From) address must be the login address above.",
+];
 impl Card {
     /// The card for a test whose recommended port worked; `None` when no port worked.
     /// `device` is the device's label ([`crate::profile::device_label`]).
@@ -87,6 +125,10 @@ impl Card {
             device_words: maker
                 .and_then(|m| m.label_for(rec.security))
                 .map(String::from),
+            device_words_off: maker
+                .and_then(|m| m.label_for(other(rec.security)))
+                .map(String::from),
+            password_hint: password_hint(&report.server, &report.account),
             login: report.account.clone(),
             from: report.account.clone(),
             device: (!device.is_empty()).then_some(device),
@@ -112,6 +154,10 @@ impl Card {
             device_words: maker
                 .and_then(|m| m.label_for(rec.security))
                 .map(String::from),
+            device_words_off: maker
+                .and_then(|m| m.label_for(other(rec.security)))
+                .map(String::from),
+            password_hint: password_hint(&p.server, &p.account),
             login: p.account.trim().to_string(),
             from: p.account.trim().to_string(),
             device: Some(device).filter(|d| !d.is_empty()),
@@ -125,12 +171,19 @@ impl Card {
         })
     }
 
+    /// What to turn on and what to turn off, in the device's own words where known:
+    /// "Turn on SMTP over SSL (this is SSL/TLS). Turn off Start TLS."
     pub fn security_text(&self) -> String {
         let generic = self.security.label();
-        match &self.device_words {
-            Some(w) => format!("\"{w}\" ({generic})"),
-            None => generic.to_string(),
-        }
+        let on = match &self.device_words {
+            Some(w) if w != generic => format!("{w} (this is {generic})"),
+            _ => generic.to_string(),
+        };
+        let off = self
+            .device_words_off
+            .clone()
+            .unwrap_or_else(|| other(self.security).label().to_string());
+        format!("Turn on {on}. Turn off {off}.")
     }
 
     pub fn rows(&self) -> Vec<Row> {
@@ -141,7 +194,7 @@ impl Card {
             row(RowKind::Security, self.security_text()),
             row(RowKind::Authentication, "On (SMTP AUTH)".into()),
             row(RowKind::Login, self.login.clone()),
-            row(RowKind::Password, PASSWORD_ROW.into()),
+            row(RowKind::Password, self.password_hint.clone()),
             row(RowKind::From, self.from.clone()),
         ];
         if let Some(m) = &self.menu_path {
@@ -178,6 +231,14 @@ impl Card {
             s += &tested_line(when, token);
             s += "\n";
         }
+        s += "\nAt the copier:\n";
+        for (i, l) in AT_THE_COPIER.iter().enumerate() {
+            s += &format!("  {}. {l}\n", i + 1);
+        }
+        s += "\nIf the copier fails although ScanMail worked:\n";
+        for l in IF_THE_COPIER_FAILS {
+            s += &format!("  - {l}\n");
+        }
         s
     }
 
@@ -204,6 +265,15 @@ impl Card {
                 esc(&tested_line(when, token))
             );
         }
+        notes += "<h2>At the copier</h2>\n<ol>\n";
+        for l in AT_THE_COPIER {
+            notes += &format!("<li>{}</li>\n", esc(l));
+        }
+        notes += "</ol>\n<h2>If the copier fails although ScanMail worked</h2>\n<ul>\n";
+        for l in IF_THE_COPIER_FAILS {
+            notes += &format!("<li>{}</li>\n", esc(l));
+        }
+        notes += "</ul>\n";
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\n\
              <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:44em}}\
@@ -216,10 +286,11 @@ impl Card {
 }
 
 fn tested_line(when: &str, token: &str) -> String {
+    let when = crate::time::local_words_from(when);
     if token.is_empty() {
-        format!("Tested by ScanMail at {when}.")
+        format!("Tested by ScanMail on {when}.")
     } else {
-        format!("Tested by ScanMail at {when} (test message [{token}]).")
+        format!("Tested by ScanMail on {when} (test message [{token}]).")
     }
 }
 
@@ -279,7 +350,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Port:                 465"), "{text}");
-        assert!(text.contains("\"SMTP over SSL\" (SSL/TLS)"), "{text}");
+        assert!(
+            text.contains("Turn on SMTP over SSL (this is SSL/TLS). Turn off Start TLS."),
+            "{text}"
+        );
+        assert!(
+            text.contains("The app password (16 letters, no spaces)"),
+            "{text}"
+        );
         assert!(
             text.contains("Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"),
             "{text}"
@@ -289,7 +367,10 @@ mod tests {
             "{text}"
         );
         let card = Card::from_report(&report(Security::Starttls, 587), km, "").unwrap();
-        assert!(card.text().contains("\"Start TLS\" (STARTTLS)"));
+        assert!(
+            card.text()
+                .contains("Turn on Start TLS (this is STARTTLS). Turn off SMTP over SSL.")
+        );
         assert_eq!(card.title(), "Scan-to-email settings");
     }
 
@@ -321,11 +402,14 @@ mod tests {
             card.title(),
             "Scan-to-email settings for Warren 2nd floor scanner (Konica Minolta bizhub C300i)"
         );
-        assert!(card.text().contains("\"Start TLS\" (STARTTLS)"));
         assert!(
             card.text()
-                .contains("Tested by ScanMail at 2026-11-27T10:00:00Z.")
+                .contains("Turn on Start TLS (this is STARTTLS). Turn off SMTP over SSL.")
         );
+        assert!(card.text().contains(&format!(
+            "Tested by ScanMail on {}.",
+            crate::time::local_words_from("2026-11-27T10:00:00Z")
+        )));
         if let Some(t) = p.last_test.as_mut() {
             t.works = false;
         }

@@ -98,6 +98,30 @@ impl Preset {
     }
 
     /// A suggested device account name from where the device is, e.g.
+    /// The help desk's email address, when `help_desk` holds one.
+    pub fn help_email(&self) -> Option<String> {
+        self.help_desk
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '<' | '>' | '.' | ':'))
+            })
+            .map(|w| w.strip_prefix("mailto:").unwrap_or(w))
+            .find(|w| w.contains('@') && crate::smtp::validate_address(w).is_ok())
+            .map(str::to_string)
+    }
+
+    /// Where the help desk can be reached with a click: its web page (https) or an email
+    /// (`mailto:`). A phone number stays plain text.
+    pub fn help_link(&self) -> Option<String> {
+        let web = self
+            .help_desk
+            .split_whitespace()
+            .map(|w| w.trim_end_matches([',', ';', ')', '.']))
+            .find(|w| w.starts_with("https://"))
+            .map(str::to_string);
+        web.or_else(|| self.help_email().map(|e| format!("mailto:{e}")))
+    }
+
     /// `warren-second-floor-scanner`, following the preset's naming hint.
     pub fn suggest_account_name(&self, building: &str, floor: &str, device: &str) -> String {
         let slug = |s: &str| {
@@ -236,6 +260,24 @@ pub fn locate(explicit: Option<&Path>) -> Found {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_desk_links() {
+        let mut p = Preset::built_in();
+        p.help_desk = "IT help desk, extension 4-4357".into();
+        assert_eq!((p.help_link(), p.help_email()), (None, None));
+        p.help_desk = "Email scanners@it.example.edu (or call 4-4357).".into();
+        assert_eq!(p.help_email().as_deref(), Some("scanners@it.example.edu"));
+        assert_eq!(
+            p.help_link().as_deref(),
+            Some("mailto:scanners@it.example.edu")
+        );
+        p.help_desk = "https://it.example.edu/help, or it@example.edu".into();
+        assert_eq!(
+            p.help_link().as_deref(),
+            Some("https://it.example.edu/help")
+        );
+    }
 
     #[test]
     fn the_built_in_preset_parses() {

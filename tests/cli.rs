@@ -155,10 +155,45 @@ async fn a_wrong_password_exits_1_with_advice_on_both_ports() {
     let out = run(&p, &[], wrong).await;
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout.contains("The login was not accepted"), "{stdout}");
-    assert!(stdout.contains("What to do:"), "{stdout}");
-    assert!(stdout.contains("Neither port works yet"), "{stdout}");
+    assert!(
+        stdout.contains("Verdict: fails. The login was not accepted."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Next step: Devices need an app password"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("What to do:"),
+        "the advice is given once, as the next step"
+    );
     assert!(!stdout.contains(wrong));
+
+    // JSON: one verdict, and each port's conversation with the sign-in hidden.
+    let out = run(&p, &["--json"], wrong).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["outcome"], "fails");
+    assert_eq!(v["summary"]["problem"], "auth-rejected");
+    assert_eq!(v["summary"]["headline"], "The login was not accepted.");
+    assert!(v["summary"]["message_for_it"].is_null());
+    for r in v["results"].as_array().unwrap() {
+        let t: Vec<&str> = r["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert!(t.iter().any(|l| l.starts_with("S: 220 ")), "{t:?}");
+        assert!(t.iter().any(|l| l.starts_with("C: EHLO ")), "{t:?}");
+        assert!(t.contains(&"C: AUTH PLAIN <hidden>"), "{t:?}");
+        assert!(t.iter().any(|l| l.starts_with("S: 535")), "{t:?}");
+        assert!(t.iter().all(|l| !l.contains(wrong)), "{t:?}");
+        let advice = r["advice"]["what_to_do"].as_str().unwrap();
+        assert!(
+            !advice.contains("465") && !advice.contains("587"),
+            "{advice}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -177,7 +212,10 @@ async fn plain_words_say_what_to_type_into_the_device() {
         stdout.contains(&format!("Port:                 {}", p.ssl.port)),
         "{stdout}"
     );
-    assert!(stdout.contains("Security:             SSL/TLS"), "{stdout}");
+    assert!(
+        stdout.contains("Security:             Turn on SSL/TLS. Turn off STARTTLS."),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Test message to it-desk@example.edu"),
         "{stdout}"

@@ -160,7 +160,10 @@ async fn happy_path_ends_with_a_settings_card() {
         app,
         "Scan-to-email settings for Konica Minolta bizhub C300i"
     ));
-    assert!(shows(app, "\"SMTP over SSL\" (SSL/TLS)"));
+    assert!(shows(
+        app,
+        "Turn on SMTP over SSL (this is SSL/TLS). Turn off Start TLS."
+    ));
     assert!(shows(
         app,
         "Utility > Administrator > Network > E-mail Setting > E-mail TX (SMTP)"
@@ -208,7 +211,8 @@ async fn a_wrong_password_shows_what_to_do() {
             "What to do: Check the address in step 1. The app password may be typed wrong, revoked, or made for a different account. Make a new app password for {USER} and paste it in step 1."
         )
     ));
-    assert!(shows(app, "Neither port works yet."));
+    assert!(shows(app, "The app password was not accepted."));
+    assert!(shows(app, "Go to step 1"));
     assert!(!shows(app, "The server said:"), "details stay closed");
     interact(app, |ui| {
         ui.click("Details").unwrap();
@@ -284,7 +288,10 @@ async fn cancel_stops_both_ports() {
             elapsed_ms: 12,
         },
     )));
-    assert!(shows(app, "Securing the connection..."));
+    assert!(shows(
+        app,
+        "Securing the connection: waiting for the secure connection..."
+    ));
     let effects = click(app, "Cancel");
     assert_eq!(effects, vec![Effect::CancelTest]);
     assert!(!app.test.running);
@@ -353,4 +360,97 @@ fn a_browser_that_will_not_open_leaves_the_address_to_copy() {
     );
     click(app, "OK");
     assert!(app.notice.is_none());
+}
+
+/// Clears a field and types new text into it.
+fn retype(app: &mut App, id: &'static str, text: &str) {
+    interact(app, |ui| {
+        ui.click(selector::id(id)).expect("field on screen");
+        ui.tap_key(iced::keyboard::key::Named::End);
+        for _ in 0..40 {
+            ui.tap_key(iced::keyboard::key::Named::Backspace);
+        }
+        ui.typewrite(text);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_leads_back_to_step_1_and_then_to_a_working_test() {
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    fill_account(app, "wrongpasswordxyz");
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    assert!(shows(app, "The app password was not accepted."));
+    let effects = click(app, "Go to step 1");
+    assert_eq!(app.step, Step::Account);
+    assert_eq!(effects, [Effect::Focus(account::PASSWORD_ID)]);
+    retype(app, account::PASSWORD_ID, PASSWORD);
+    assert_eq!(app.account.password().expose(), PASSWORD);
+    click(app, "3  Test send");
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    assert!(shows(app, "Use port"), "the test works now");
+    assert!(app.test.works());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_report_puts_the_report_on_the_clipboard_without_the_password() {
+    let mut s = setup(Script::microsoft()).await;
+    let app = &mut s.app;
+    fill_account(app, "wrongpasswordxyz");
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    let effects = click(app, "Copy report");
+    let [Effect::Copy(report)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    for needle in [
+        "Verdict: fails",
+        "problem id: auth-rejected",
+        "S: 535 5.7.3 Authentication unsuccessful",
+        "C: AUTH LOGIN",
+        "C: <hidden>",
+        USER,
+    ] {
+        assert!(report.contains(needle), "{needle} missing in\n{report}");
+    }
+    assert!(!report.contains("wrongpasswordxyz"));
+    assert!(shows(app, "Copied the report."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_time_moves_while_a_silent_server_is_tested() {
+    let mut s = setup(Script::gmail().with_fault(Fault::Tarpit)).await;
+    let app = &mut s.app;
+    fill_account(app, PASSWORD);
+    fill_device(app);
+    app.handle(Message::Test(test_send::Message::TimeoutChanged(
+        "2".into(),
+    )));
+    let effects = click(app, "Test send");
+    assert!(shows(app, "This takes up to 2 seconds."));
+    let started = app.test.started.expect("a start time");
+    app.handle(Message::Test(test_send::Message::Progress(
+        smtp::Event::Stage {
+            port: 465,
+            security: smtp::Security::Ssl,
+            stage: smtp::Stage::Tls,
+            elapsed_ms: 3,
+        },
+    )));
+    for (ms, shown) in [(400, "400 ms"), (1300, "1.3 s")] {
+        app.handle(Message::Test(test_send::Message::Tick(
+            started + std::time::Duration::from_millis(ms),
+        )));
+        assert!(shows(app, shown), "{shown}");
+    }
+    assert!(shows(
+        app,
+        "Securing the connection: waiting for the secure connection..."
+    ));
+    run_effects(app, effects).await;
+    assert!(shows(app, "The server did not say hello."));
 }

@@ -758,7 +758,10 @@ async fn one_card_everywhere() {
     let label = "Warren 2nd floor scanner (Konica Minolta bizhub C300i)";
     assert_eq!(card.title(), format!("Scan-to-email settings for {label}"));
     let rows = card.rows_text("");
-    assert!(rows.contains("\"SMTP over SSL\" (SSL/TLS)"), "{rows}");
+    assert!(
+        rows.contains("Turn on SMTP over SSL (this is SSL/TLS)"),
+        "{rows}"
+    );
 
     let Effect::SaveCard { text: saved, .. } =
         app.handle(Message::Card(scanmail::gui::settings_card::Message::SaveAs))

@@ -56,6 +56,9 @@ pub struct CheckArgs {
     /// Print one JSON object instead of plain words.
     #[arg(long)]
     pub json: bool,
+    /// Also write a report for IT to this file (HTML when it ends in .html, else text).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The fields of a check once flags and the profile are combined.
@@ -205,6 +208,7 @@ pub fn request_from(
 
 pub(super) fn check(
     args: &CheckArgs,
+    org: Option<&std::path::Path>,
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<i32, BadInput> {
@@ -258,6 +262,28 @@ pub(super) fn check(
         let card = crate::card::Card::from_report(&report, maker, &label);
         let _ = write!(out, "{}", human(&report, card.as_ref()));
     }
+    if let Some(path) = &args.report {
+        let found = crate::org::locate(org);
+        let about = crate::report::About {
+            organization: format!("{} (from {})", found.preset.organization, found.source),
+            device: saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default(),
+        };
+        let html = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+        let text = if html {
+            crate::report::html(&report, &about)
+        } else {
+            crate::report::text(&report, &about)
+        };
+        std::fs::write(path, text).map_err(|e| {
+            BadInput(format!(
+                "The report could not be written to {}: {}.",
+                path.display(),
+                crate::fsutil::plain_io(&e)
+            ))
+        })?;
+    }
     if let (Some((file, profile)), Some(store)) = (saved.as_mut(), &store) {
         // Keep the verdict with the device, as the window does.
         if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
@@ -284,7 +310,8 @@ pub fn warnings_text(warnings: &[Warning]) -> String {
     s
 }
 
-/// The report in plain words, ending with the settings card when a port works.
+/// The report in plain words: the verdict first, then each port, then the settings card when
+/// a port works.
 pub fn human(report: &Report, card: Option<&crate::card::Card>) -> String {
     let mut s = String::new();
     let action = if report.login_only {
@@ -299,24 +326,31 @@ pub fn human(report: &Report, card: Option<&crate::card::Card>) -> String {
             report.recipient, report.token
         );
     }
-    s += "\n";
-    for r in &report.results {
-        s += &port_lines(r);
+    let v = &report.summary;
+    let outcome = match v.outcome {
+        crate::smtp::verdict::Outcome::Works => "works",
+        crate::smtp::verdict::Outcome::Fails => "fails",
+    };
+    s += &format!("\nVerdict: {outcome}. {}\n", v.headline);
+    s += &format!("Next step: {}\n", v.next_step);
+    if let Some(m) = &v.message_for_it {
+        s += &format!("Message for IT: {m}\n");
     }
     s += "\n";
-    match card {
-        Some(card) => {
-            s += "Type this into the device:\n";
-            s += &card.rows_text("  ");
-        }
-        None => {
-            s += "Neither port works yet. Fix the first problem above, then run the test again.\n";
-        }
+    for r in &report.results {
+        s += &port_lines(r, report.any_works());
+    }
+    s += "\n";
+    if let Some(card) = card {
+        s += "Type this into the device:\n";
+        s += &card.rows_text("  ");
     }
     s
 }
 
-fn port_lines(r: &PortResult) -> String {
+/// One port: a line when it works, or when another port works (nothing to fix there); what
+/// happened and the server's words when it failed and none works.
+fn port_lines(r: &PortResult, any_works: bool) -> String {
     let secs = r.elapsed_ms as f64 / 1000.0;
     let head = format!("Port {} with {}", r.port, r.security.label());
     if r.works {
@@ -340,7 +374,9 @@ fn port_lines(r: &PortResult) -> String {
     if let Some(a) = &r.advice {
         s += &format!("      {}\n", a.title);
         s += &format!("      What happened: {}\n", a.what_happened);
-        s += &format!("      What to do: {}\n", a.what_to_do);
+        if any_works {
+            return s;
+        }
     }
     if let Some(reply) = &r.reply {
         s += &format!("      The server said: {reply}\n");

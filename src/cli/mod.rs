@@ -103,7 +103,7 @@ where
     };
     let result = match cli.command {
         None => return Parsed::Window(cli.org),
-        Some(Command::Check(args)) => check::check(&args, stdin, out),
+        Some(Command::Check(args)) => check::check(&args, cli.org.as_deref(), stdin, out),
         Some(Command::Lookup(args)) => lookup::lookup(&args, out),
         Some(Command::Profiles(cmd)) => saved::profiles(&cmd, stdin, out),
         Some(Command::Card(args)) => saved::card(&args, out),

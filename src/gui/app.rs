@@ -39,6 +39,8 @@ impl Step {
 #[derive(Debug, Clone)]
 pub enum Message {
     Goto(Step),
+    /// The help desk's link in the sidebar (a web page or an email).
+    OpenHelp,
     Account(account::Message),
     Device(device::Message),
     Test(test_send::Message),
@@ -184,7 +186,7 @@ impl App {
     }
 
     pub fn subscription(&self) -> Subscription<Message> {
-        iced::keyboard::listen().filter_map(|event| match event {
+        let keys = iced::keyboard::listen().filter_map(|event| match event {
             iced::keyboard::Event::KeyPressed {
                 key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Tab),
                 modifiers,
@@ -195,7 +197,15 @@ impl App {
                 Message::FocusNext
             }),
             _ => None,
-        })
+        });
+        if self.test.running {
+            // The rows' time moves while a port waits.
+            let ticks = iced::time::every(std::time::Duration::from_millis(250))
+                .map(|now| Message::Test(test_send::Message::Tick(now)));
+            Subscription::batch([keys, ticks])
+        } else {
+            keys
+        }
     }
 
     /// Whether a step is complete, for the marks in the step list.
@@ -253,6 +263,10 @@ impl App {
                 self.step = step;
                 Effect::None
             }
+            Message::OpenHelp => self
+                .preset
+                .help_link()
+                .map_or(Effect::None, Effect::OpenUrl),
             Message::Account(m) => match self.account.update(m, &self.preset) {
                 account::Action::None => Effect::None,
                 account::Action::OpenUrl(url) => Effect::OpenUrl(url),
@@ -313,15 +327,10 @@ impl App {
                     account: &self.account.address,
                     password: self.account.password(),
                     device: &device,
+                    can_email_it: self.preset.help_email().is_some(),
                 };
-                match self.test.update(m, &cx) {
-                    test_send::Action::None => Effect::None,
-                    test_send::Action::Start(request) => Effect::StartTest(request),
-                    test_send::Action::Finished => self.test_finished(),
-                    test_send::Action::Cancel => Effect::CancelTest,
-                    test_send::Action::PickCaFile => Effect::PickCaFile,
-                    test_send::Action::ShowCard => self.goto(Step::Card),
-                }
+                let action = self.test.update(m, &cx);
+                self.test_action(action)
             }
             Message::Card(m) => match self.card.update(m, self.card_cache.as_ref()) {
                 settings_card::Action::None => Effect::None,
@@ -377,6 +386,7 @@ impl App {
                     account: &self.account.address,
                     password: password.clone(),
                     device: "",
+                    can_email_it: self.preset.help_email().is_some(),
                 };
                 self.test.view(&cx).map(Message::Test)
             }
@@ -386,5 +396,82 @@ impl App {
                 .map(Message::Card),
         };
         self.with_sidebar(steps, body)
+    }
+}
+
+impl App {
+    /// What the Test send step asked for, as an effect.
+    fn test_action(&mut self, action: test_send::Action) -> Effect {
+        match action {
+            test_send::Action::None => Effect::None,
+            test_send::Action::Start(request) => Effect::StartTest(request),
+            test_send::Action::Finished => self.test_finished(),
+            test_send::Action::Cancel => Effect::CancelTest,
+            test_send::Action::PickCaFile => Effect::PickCaFile,
+            test_send::Action::ShowCard => self.goto(Step::Card),
+            test_send::Action::GoToAccount => {
+                self.step = Step::Account;
+                Effect::Focus(account::PASSWORD_ID)
+            }
+            test_send::Action::NewAppPassword => {
+                self.step = Step::Account;
+                let page = crate::catalog::catalog()
+                    .provider_for(&self.test.server, &self.account.address)
+                    .and_then(|p| p.app_password_page.clone());
+                page.map_or(Effect::Focus(account::PASSWORD_ID), Effect::OpenUrl)
+            }
+            test_send::Action::Copy(text) => Effect::Copy(text),
+            test_send::Action::CopyReport => self
+                .report_text()
+                .map_or(Effect::None, |(text, _)| Effect::Copy(text)),
+            test_send::Action::SaveReport => {
+                self.report_text()
+                    .map_or(Effect::None, |(text, html)| Effect::SaveReport {
+                        text,
+                        html,
+                    })
+            }
+            test_send::Action::EmailIt => self.email_it(),
+        }
+    }
+
+    /// The report for IT about the last test, as text and HTML.
+    pub fn report_text(&self) -> Option<(String, String)> {
+        let report = self.test.report.as_ref()?;
+        let about = crate::report::About {
+            organization: self.preset.organization.clone(),
+            device: self.device_label(),
+        };
+        Some((
+            crate::report::text(report, &about),
+            crate::report::html(report, &about),
+        ))
+    }
+
+    /// A new message to the help desk with the report's summary, when it has an email address.
+    fn email_it(&self) -> Effect {
+        let (Some(email), Some(report)) = (self.preset.help_email(), self.test.report.as_ref())
+        else {
+            return Effect::None;
+        };
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let v = &report.summary;
+        let mut body = format!(
+            "{}\n\n{}\n{}\n",
+            crate::report::summary_line(report),
+            v.headline,
+            v.next_step
+        );
+        if let Some(m) = &v.message_for_it {
+            body += &format!("\n{m}\n");
+        }
+        body += "\nThe full report can be saved from ScanMail (Save report...) and attached.\n";
+        Effect::OpenUrl(format!(
+            "mailto:{email}?subject={}&body={}",
+            enc(&crate::report::summary_line(report)),
+            enc(&body)
+        ))
     }
 }

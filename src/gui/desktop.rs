@@ -23,11 +23,33 @@ pub async fn pick_ca_file() -> Option<(PathBuf, Result<Vec<u8>, String>)> {
     Some((path, bytes))
 }
 
-/// Asks where to save the card and writes it: HTML unless the name ends in .txt.
-pub async fn save_card(text: String, html: String) -> Result<Option<PathBuf>, String> {
+/// What a Save as... dialog offers: its title, the suggested name, and what the thing is called
+/// in an error.
+pub struct SaveAs {
+    pub title: &'static str,
+    pub file_name: &'static str,
+    pub what: &'static str,
+}
+
+/// The settings card's Save as...
+pub const CARD: SaveAs = SaveAs {
+    title: "Save the settings card",
+    file_name: "scan-to-email-settings.html",
+    what: "card",
+};
+
+/// The report for IT's Save report...
+pub const REPORT: SaveAs = SaveAs {
+    title: "Save the report for IT",
+    file_name: "scanmail-report.html",
+    what: "report",
+};
+
+/// Asks where to save and writes `html`, or `text` when the name ends in .txt.
+pub async fn save_as(what: &SaveAs, text: String, html: String) -> Result<Option<PathBuf>, String> {
     let Some(handle) = rfd::AsyncFileDialog::new()
-        .set_title("Save the settings card")
-        .set_file_name("scan-to-email-settings.html")
+        .set_title(what.title)
+        .set_file_name(what.file_name)
         .add_filter("Web page (HTML)", &["html", "htm"])
         .add_filter("Plain text", &["txt"])
         .save_file()
@@ -42,8 +64,10 @@ pub async fn save_card(text: String, html: String) -> Result<Option<PathBuf>, St
     let body = if is_text { text } else { html };
     crate::fsutil::write_atomic(&path, body.as_bytes()).map_err(|e| {
         format!(
-            "The card could not be saved to {}: {e}. Try another folder.",
-            path.display()
+            "The {} could not be saved to {}: {}. Try another folder.",
+            what.what,
+            path.display(),
+            crate::fsutil::plain_io(&e)
         )
     })?;
     Ok(Some(path))

@@ -22,6 +22,13 @@ pub enum Effect {
         text: String,
         html: String,
     },
+    /// Save the report for IT (text or HTML, by the name chosen).
+    SaveReport {
+        text: String,
+        html: String,
+    },
+    /// Put the keyboard focus in this field.
+    Focus(&'static str),
     PrintCard(String),
     FocusNext,
     FocusPrevious,
@@ -67,9 +74,17 @@ impl App {
                 Message::Test(test_send::Message::CaFileLoaded(r))
             }),
             Effect::Copy(text) => iced::clipboard::write(text),
-            Effect::SaveCard { text, html } => Task::perform(desktop::save_card(text, html), |r| {
-                Message::Card(settings_card::Message::Saved(r))
-            }),
+            Effect::SaveCard { text, html } => {
+                Task::perform(desktop::save_as(&desktop::CARD, text, html), |r| {
+                    Message::Card(settings_card::Message::Saved(r))
+                })
+            }
+            Effect::SaveReport { text, html } => {
+                Task::perform(desktop::save_as(&desktop::REPORT, text, html), |r| {
+                    Message::Test(test_send::Message::ReportSaved(r))
+                })
+            }
+            Effect::Focus(id) => iced::widget::operation::focus(id),
             Effect::PrintCard(html) => {
                 Task::perform(async move { desktop::print_card(&html) }, |r| {
                     Message::Card(settings_card::Message::Printed(r))

@@ -173,6 +173,21 @@ impl State {
         if let Some(n) = &self.notice {
             content = content.push(text(n).size(style::SMALL));
         }
+        let mut copier = column![text("At the copier").size(style::BODY)].spacing(4);
+        for (i, l) in crate::card::AT_THE_COPIER.iter().enumerate() {
+            copier = copier.push(text(format!("{}. {l}", i + 1)).size(style::SMALL));
+        }
+        copier =
+            copier.push(text("If the copier fails although ScanMail worked").size(style::BODY));
+        for l in crate::card::IF_THE_COPIER_FAILS {
+            copier = copier.push(text(format!("• {l}")).size(style::SMALL));
+        }
+        content = content.push(
+            container(copier)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::panel),
+        );
         content.into()
     }
 }
@@ -188,6 +203,8 @@ mod tests {
             port: 465,
             security: Security::Ssl,
             device_words: None,
+            device_words_off: None,
+            password_hint: "The app password (no spaces)".into(),
             login: "lab@example.edu".into(),
             from: "lab@example.edu".into(),
             device: Some("Lab copier".into()),

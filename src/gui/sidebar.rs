@@ -48,11 +48,17 @@ impl App {
         }
         if !self.preset.help_desk.is_empty() {
             steps = steps.push(iced::widget::space::vertical().height(Length::Fill));
-            steps = steps.push(
-                text(format!("Help: {}", self.preset.help_desk))
-                    .size(style::SMALL)
-                    .style(style::hint),
-            );
+            let help = text(format!("Help: {}", self.preset.help_desk)).size(style::SMALL);
+            steps = steps.push(if self.preset.help_link().is_some() {
+                Element::from(
+                    button(help)
+                        .on_press(Message::OpenHelp)
+                        .style(button::text)
+                        .padding(0),
+                )
+            } else {
+                help.style(style::hint).into()
+            });
         }
         steps
     }

@@ -206,14 +206,14 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
             "The app password was not accepted",
             format!("{server} rejected the address and app password for {account}."),
             format!("Check the address in step 1. The app password may be typed wrong, revoked, or made for a different account. Make a new app password for {account} and paste it in step 1."),
-            Some(NewAppPassword),
+            Some(GoToAccount),
             None,
         ),
         Problem::AuthRejected => (
             "The login was not accepted",
             format!("{server} rejected the address and password for {account}."),
             format!("Devices need an app password, not the account's normal password. Make an app password for {account} and paste it in step 1."),
-            Some(NewAppPassword),
+            Some(GoToAccount),
             None,
         ),
         Problem::AppPasswordRequired => (
@@ -410,7 +410,7 @@ mod tests {
             assert!(a.what_to_do.contains(cause), "{}", a.what_to_do);
         }
         assert!(!a.what_to_do.contains("not the account's normal password"));
-        assert_eq!(a.next, Some(NextStep::NewAppPassword));
+        assert_eq!(a.next, Some(NextStep::GoToAccount));
     }
 
     #[test]

@@ -103,6 +103,20 @@ impl Stage {
         }
     }
 
+    /// What the stage is waiting for, in plain words.
+    pub fn waiting_for(self) -> &'static str {
+        match self {
+            Stage::Resolve => "looking up the server's name",
+            Stage::Connect => "waiting for the server to answer",
+            Stage::Tls | Stage::Starttls => "waiting for the secure connection",
+            Stage::Greeting => "waiting for the server's hello",
+            Stage::Ehlo => "waiting for the server's list of features",
+            Stage::Auth => "waiting for the answer to the sign-in",
+            Stage::Send => "waiting for the server to take the message",
+            Stage::Done => "done",
+        }
+    }
+
     /// What a person sees while the stage runs.
     pub fn doing(self) -> &'static str {
         match self {

@@ -229,7 +229,7 @@ mod tests {
         let s = settle(&mut results, None, &facts(), sent());
         assert_eq!(s.outcome, Outcome::Fails);
         assert_eq!(s.problem, Some(Problem::AuthRejected));
-        assert_eq!(s.next, Some(NextStep::NewAppPassword));
+        assert_eq!(s.next, Some(NextStep::GoToAccount));
         for r in &results {
             let a = r.advice.as_ref().unwrap();
             let words = format!("{} {}", a.what_happened, a.what_to_do);

@@ -7,7 +7,9 @@ use crate::catalog::{self, warnings};
 use crate::org::Preset;
 use crate::profile::Profile;
 use crate::secrets::AppPassword;
+use crate::smtp::advice::NextStep;
 use crate::smtp::{self, Event, InputError, PortResult, Report, Request, Security, Stage};
+use iced::time::Instant;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -51,6 +53,11 @@ pub struct State {
     pub input_error: Option<String>,
     /// The saved device's last test, shown until a new one runs.
     pub last: Option<crate::profile::LastTest>,
+    /// When the running test started, and the latest clock tick: the rows' time moves with it.
+    pub started: Option<Instant>,
+    pub now: Option<Instant>,
+    /// What happened after Copy report or Save report, in plain words.
+    pub report_notice: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +79,16 @@ pub enum Message {
     Finished(Result<Report, InputError>),
     ToggleDetails(usize),
     ShowCard,
+    /// A clock tick while a test runs (a few times a second).
+    Tick(Instant),
+    /// The verdict's button.
+    Next(NextStep),
+    CopyReport,
+    SaveReport,
+    /// Save report... finished: the file written, `None` when the dialog was closed.
+    ReportSaved(Result<Option<PathBuf>, String>),
+    CopyForIt,
+    EmailIt,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +100,13 @@ pub enum Action {
     ShowCard,
     /// A test send ended with a report.
     Finished,
+    GoToAccount,
+    NewAppPassword,
+    CopyReport,
+    SaveReport,
+    /// Copy this text (the message for IT).
+    Copy(String),
+    EmailIt,
 }
 
 /// What the step needs from the others.
@@ -90,6 +114,8 @@ pub struct Context<'a> {
     pub account: &'a str,
     pub password: AppPassword,
     pub device: &'a str,
+    /// The organization's help desk has an email address ("Email IT" can open a message).
+    pub can_email_it: bool,
 }
 
 impl State {
@@ -119,6 +145,9 @@ impl State {
             report: None,
             input_error: None,
             last: None,
+            started: None,
+            now: None,
+            report_notice: None,
         }
     }
 
@@ -283,6 +312,9 @@ impl State {
                         self.running = true;
                         self.cancelled = false;
                         self.report = None;
+                        self.report_notice = None;
+                        self.started = Some(Instant::now());
+                        self.now = self.started;
                         self.rows = [
                             (request.ssl_port, Security::Ssl),
                             (request.starttls_port, Security::Starttls),
@@ -343,6 +375,7 @@ impl State {
                     return Action::None;
                 }
                 self.running = false;
+                self.started = None;
                 match result {
                     Ok(report) => {
                         for r in &report.results {
@@ -366,8 +399,63 @@ impl State {
                 }
             }
             Message::ShowCard => return Action::ShowCard,
+            Message::Tick(now) => {
+                if self.running {
+                    self.now = Some(now);
+                }
+            }
+            Message::Next(NextStep::GoToAccount) => return Action::GoToAccount,
+            Message::Next(NextStep::NewAppPassword) => return Action::NewAppPassword,
+            Message::Next(NextStep::ShowAdvanced) => self.advanced_open = true,
+            Message::Next(NextStep::TestAgain) => return self.update(Message::Start, cx),
+            Message::CopyReport if self.report.is_some() => {
+                self.report_notice = Some(
+                    "Copied the report. Paste it into an email or a ticket for IT. The password is not in it."
+                        .into(),
+                );
+                return Action::CopyReport;
+            }
+            Message::SaveReport if self.report.is_some() => return Action::SaveReport,
+            Message::CopyReport | Message::SaveReport => {}
+            Message::ReportSaved(Ok(Some(path))) => {
+                self.report_notice = Some(format!(
+                    "Saved the report to {}. The password is not in it.",
+                    path.display()
+                ));
+            }
+            Message::ReportSaved(Ok(None)) => {}
+            Message::ReportSaved(Err(e)) => self.report_notice = Some(e),
+            Message::CopyForIt => {
+                if let Some(m) = self
+                    .report
+                    .as_ref()
+                    .and_then(|r| r.summary.message_for_it.clone())
+                {
+                    self.report_notice = Some("Copied the message for IT.".into());
+                    return Action::Copy(m);
+                }
+            }
+            Message::EmailIt => return Action::EmailIt,
         }
         Action::None
+    }
+
+    /// How long the row's port has been running, by the latest clock tick (or its result).
+    pub fn row_elapsed_ms(&self, row: &PortRow) -> u64 {
+        match (&row.result, self.started, self.now) {
+            (Some(r), _, _) => r.elapsed_ms,
+            (None, Some(start), Some(now)) if self.running => {
+                let live = u64::try_from(now.saturating_duration_since(start).as_millis())
+                    .unwrap_or(u64::MAX);
+                live.max(row.elapsed_ms)
+            }
+            _ => row.elapsed_ms,
+        }
+    }
+
+    /// The time limit for each port, in whole seconds, as typed (10 when unreadable).
+    pub fn limit_secs(&self) -> u64 {
+        self.timeout.trim().parse().unwrap_or(10)
     }
 }
 
@@ -381,6 +469,7 @@ mod tests {
             account: "lab@example.edu",
             password: AppPassword::new("abcdabcdabcdabcd"),
             device: "Lab copier",
+            can_email_it: false,
         }
     }
 

@@ -5,6 +5,7 @@ use super::{
     TIMEOUT_ID,
 };
 use crate::gui::style;
+use crate::smtp::PortResult;
 use iced::widget::{Column, button, checkbox, column, container, row, text, text_input};
 use iced::{Element, Length};
 
@@ -89,7 +90,14 @@ impl State {
                     .on_press(Message::Cancel)
                     .style(button::danger)
                     .padding([8, 16]),
+                text(format!(
+                    "Both ports are tested at once. This takes up to {} seconds.",
+                    self.limit_secs()
+                ))
+                .size(style::SMALL)
+                .style(style::hint),
             ]
+            .align_y(iced::Alignment::Center)
         } else {
             row![
                 button(text("Test send"))
@@ -119,16 +127,23 @@ impl State {
         }
         if let (None, true, Some(last)) = (&self.report, self.rows.is_empty(), &self.last) {
             content = content.push(
-                text(format!("Last test, {}: {}.", last.at, last.summary))
-                    .size(style::SMALL)
-                    .style(style::hint),
+                text(format!(
+                    "Last test, {}: {}.",
+                    crate::time::local_words_from(&last.at),
+                    last.summary
+                ))
+                .size(style::SMALL)
+                .style(style::hint),
             );
         }
         for (i, r) in self.rows.iter().enumerate() {
             content = content.push(self.row_view(i, r));
         }
-        if let Some(banner) = self.banner() {
+        if let Some(banner) = self.banner(cx) {
             content = content.push(banner);
+        }
+        if let Some(n) = &self.report_notice {
+            content = content.push(text(n.clone()).size(style::SMALL));
         }
         content.into()
     }
@@ -191,10 +206,11 @@ impl State {
 
     fn row_view<'a>(&'a self, i: usize, r: &'a PortRow) -> Element<'a, Message> {
         let head = format!("Port {} with {}", r.port, r.security.label());
-        let secs = if r.elapsed_ms < 1000 {
-            format!("{} ms", r.elapsed_ms)
+        let ms = self.row_elapsed_ms(r);
+        let secs = if ms < 1000 {
+            format!("{ms} ms")
         } else {
-            format!("{:.1} s", r.elapsed_ms as f64 / 1000.0)
+            format!("{:.1} s", ms as f64 / 1000.0)
         };
         let status: String = match (&r.result, r.stage) {
             (Some(res), _) if res.works && res.sent => {
@@ -209,7 +225,7 @@ impl State {
             ),
             (None, _) if self.cancelled => "Cancelled".into(),
             (None, None) => "Waiting".into(),
-            (None, Some(stage)) => format!("{}...", stage.doing()),
+            (None, Some(stage)) => format!("{}: {}...", stage.doing(), stage.waiting_for()),
         };
         let mut col = column![
             row![
@@ -229,8 +245,7 @@ impl State {
         if let Some(res) = r.result.as_ref().filter(|res| !res.works) {
             if let Some(a) = &res.advice {
                 col = col
-                    .push(text(format!("What happened: {}", a.what_happened)).size(style::SMALL))
-                    .push(text(format!("What to do: {}", a.what_to_do)).size(style::SMALL));
+                    .push(text(format!("What happened: {}", a.what_happened)).size(style::SMALL));
             }
             col = col.push(
                 button(
@@ -245,19 +260,7 @@ impl State {
                 .style(button::text),
             );
             if r.details_open {
-                if let Some(reply) = &res.reply {
-                    col = col.push(text(format!("The server said: {reply}")).size(style::SMALL));
-                }
-                if let Some(d) = &res.detail {
-                    col = col.push(text(format!("Detail: {d}")).size(style::SMALL));
-                }
-                if let Some(p) = res.problem {
-                    col = col.push(
-                        text(format!("Problem id: {p} (stage: {})", res.stage.id()))
-                            .size(style::SMALL)
-                            .style(style::hint),
-                    );
-                }
+                col = col.push(details(res));
             }
         }
         container(col)
@@ -267,30 +270,25 @@ impl State {
             .into()
     }
 
-    fn banner(&self) -> Option<Element<'_, Message>> {
+    fn banner<'a>(&'a self, cx: &Context<'a>) -> Option<Element<'a, Message>> {
         let report = self.report.as_ref()?;
-        Some(match report.recommended {
-            Some(rec) => container(
+        let v = &report.summary;
+        let report_buttons = row![
+            button(text("Copy report").size(style::SMALL))
+                .on_press(Message::CopyReport)
+                .style(button::secondary),
+            button(text("Save report...").size(style::SMALL))
+                .on_press(Message::SaveReport)
+                .style(button::secondary),
+        ]
+        .spacing(8);
+        let mut col = column![text(v.headline.clone()).size(20)].spacing(8);
+        if report.recommended.is_some() {
+            col = col.push(
                 row![
-                    column![
-                        text(format!(
-                            "Use port {} with {}.",
-                            rec.port,
-                            rec.security.label()
-                        ))
-                        .size(20),
-                        text(if report.login_only {
-                            "Signing in works.".to_string()
-                        } else {
-                            format!(
-                                "Look for [{}] in {}'s inbox to see the test message.",
-                                report.token, report.recipient
-                            )
-                        })
-                        .size(style::SMALL),
-                    ]
-                    .spacing(4)
-                    .width(Length::Fill),
+                    text(v.next_step.clone())
+                        .size(style::SMALL)
+                        .width(Length::Fill),
                     button(text("Show the settings card"))
                         .on_press(Message::ShowCard)
                         .style(button::success)
@@ -298,19 +296,96 @@ impl State {
                 ]
                 .spacing(10)
                 .align_y(iced::Alignment::Center),
-            )
-            .padding(14)
-            .width(Length::Fill)
-            .style(style::good)
-            .into(),
-            None => container(
-                text("Neither port works yet. Follow \"What to do\" above, then test again.")
-                    .size(style::BODY),
-            )
-            .padding(14)
-            .width(Length::Fill)
-            .style(style::bad)
-            .into(),
-        })
+            );
+            col = col.push(report_buttons);
+            return Some(
+                container(col)
+                    .padding(14)
+                    .width(Length::Fill)
+                    .style(style::good)
+                    .into(),
+            );
+        }
+        col = col.push(text(format!("What to do: {}", v.next_step)).size(style::BODY));
+        if let Some(next) = v.next {
+            col = col.push(
+                button(text(next.label()))
+                    .on_press(Message::Next(next))
+                    .style(button::primary)
+                    .padding([8, 16]),
+            );
+        }
+        if let Some(m) = &v.message_for_it {
+            let mut actions = row![
+                button(text("Copy message for IT").size(style::SMALL))
+                    .on_press(Message::CopyForIt)
+                    .style(button::secondary)
+            ]
+            .spacing(8);
+            if cx.can_email_it {
+                actions = actions.push(
+                    button(text("Email IT").size(style::SMALL))
+                        .on_press(Message::EmailIt)
+                        .style(button::secondary),
+                );
+            }
+            col = col.push(
+                container(
+                    column![
+                        text("Message for IT:").size(style::SMALL),
+                        text(m.clone()).size(style::SMALL),
+                        actions,
+                    ]
+                    .spacing(6),
+                )
+                .padding(10)
+                .width(Length::Fill)
+                .style(style::panel),
+            );
+        }
+        col = col.push(report_buttons);
+        Some(
+            container(col)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::bad)
+                .into(),
+        )
     }
+}
+
+/// What stays behind Details: the server's words, the technical detail, TLS facts and the
+/// conversation.
+fn details(res: &PortResult) -> Element<'_, Message> {
+    let mut col = column![].spacing(4);
+    if let Some(reply) = &res.reply {
+        col = col.push(text(format!("The server said: {reply}")).size(style::SMALL));
+    }
+    if let Some(d) = &res.detail {
+        col = col.push(text(format!("Detail: {d}")).size(style::SMALL));
+    }
+    if let Some(t) = &res.tls {
+        col = col.push(
+            text(format!(
+                "Certificate: {} (issued by {}, valid until {})",
+                t.subject, t.issuer, t.not_after
+            ))
+            .size(style::SMALL),
+        );
+    }
+    if let Some(p) = res.problem {
+        col = col.push(
+            text(format!("Problem id: {p} (stage: {})", res.stage.id()))
+                .size(style::SMALL)
+                .style(style::hint),
+        );
+    }
+    if !res.transcript.is_empty() {
+        col = col.push(
+            text(format!("The conversation:\n{}", res.transcript.join("\n")))
+                .size(12)
+                .font(style::MONO),
+        );
+    }
+    col.into()
 }
