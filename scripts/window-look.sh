@@ -83,4 +83,40 @@ for theme in light dark; do
   kill "$app"; wait "$app" 2>/dev/null || true
   rm -rf "$config"
 done
+# Failures, as people meet them (light theme): a wrong password against the real Postfix, a
+# Microsoft 365 look-alike with password sign-in turned off, and a server that never answers
+# (photographed while it is being tested, with the time moving).
+fake=""
+trap 'kill $xvfb $fake 2>/dev/null || true' EXIT
+failure() { # name, preset server, ssl port, starttls port, password, seconds to wait
+  local name=$1 server=$2 ssl=$3 starttls=$4 password=$5 wait=$6
+  config=$(mktemp -d)
+  printf 'organization = "Example University"\nhelp_desk = "scanners@it.example.edu"\nserver = "%s"\nssl_port = %s\nstarttls_port = %s\n' \
+    "$server" "$ssl" "$starttls" > "$config/org.toml"
+  SCANMAIL_CONFIG_DIR=$config SSL_CERT_FILE="$MTA_DIR/ca.pem" SCANMAIL_THEME=light "$bin" --org "$config/org.toml" >/dev/null 2>&1 &
+  app=$!
+  win=$(xdotool search --sync --onlyvisible --name "ScanMail" | head -1)
+  xdotool windowfocus --sync "$win"
+  sleep 0.5
+  xdotool type --delay 15 "lab-scanner@example.test"
+  xdotool key Tab
+  xdotool type --delay 15 "$password"
+  xdotool mousemove 100 316 click 1; sleep 0.3
+  xdotool key Return
+  sleep "$wait"
+  shot "light-$name"
+  kill "$app"; wait "$app" 2>/dev/null || true
+  rm -rf "$config"
+}
+failure 5-wrong-password localhost 465 587 wrongwrongwrongw 4
+python3 scripts/fake-smtp.py basic-auth "$MTA_DIR/server.pem" "$MTA_DIR/server.key" 2465 2587 &
+fake=$!
+sleep 0.5
+failure 6-basic-auth-disabled localhost 2465 2587 abcdabcdabcdabcd 2
+kill "$fake"; wait "$fake" 2>/dev/null || true
+python3 scripts/fake-smtp.py silent 2466 2588 &
+fake=$!
+sleep 0.5
+failure 7-silent-server localhost 2466 2588 abcdabcdabcdabcd 3
+kill "$fake"; wait "$fake" 2>/dev/null || true
 echo "screenshots in $out/"

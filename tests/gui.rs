@@ -454,3 +454,39 @@ async fn the_time_moves_while_a_silent_server_is_tested() {
     run_effects(app, effects).await;
     assert!(shows(app, "The server did not say hello."));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enter_starts_the_step_chosen_in_the_list() {
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    fill_account(app, PASSWORD);
+    fill_device(app);
+    app.handle(Message::Goto(Step::Account));
+    app.handle(Message::Enter);
+    assert_eq!(app.step, Step::Device, "Enter is Next on the Account step");
+    app.handle(Message::Goto(Step::TestSend));
+    let effect = app.handle(Message::Enter);
+    assert!(matches!(effect, Effect::StartTest(_)), "{effect:?}");
+    assert_eq!(
+        app.handle(Message::Enter),
+        Effect::None,
+        "one test at a time"
+    );
+}
+
+#[test]
+fn the_account_page_puts_the_address_and_password_first() {
+    let app = App::new(Preset::built_in());
+    let mut ui = Simulator::with_size(iced::Settings::default(), (1000.0, 760.0), app.view());
+    for id in [account::ADDRESS_ID, account::PASSWORD_ID] {
+        let target = ui.find(selector::id(id)).expect("on the page");
+        let b = target.bounds();
+        assert!(
+            b.y + b.height <= 760.0,
+            "{id} is below the fold of a 1000x760 window: {b:?}"
+        );
+    }
+    drop(ui);
+    assert!(shows(&app, "Before you start"));
+    assert!(shows(&app, "Ctrl+Shift+N"));
+}

@@ -67,6 +67,56 @@ fn scanmail(m: &Mta, password: &str, args: &[&str]) -> (Output, serde_json::Valu
     (out, v)
 }
 
+#[test]
+fn report_writes_both_ports() {
+    let Some(m) = mta("report_writes_both_ports") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("scanmail-mta-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["report.txt", "report.html"] {
+        let file = dir.join(name).to_string_lossy().into_owned();
+        let args = [
+            "--server",
+            &m.host,
+            "--ca-file",
+            &m.ca,
+            "--ssl-port",
+            &m.ssl_port,
+            "--starttls-port",
+            &m.starttls_port,
+            "--login-only",
+            "--report",
+            &file,
+        ];
+        let (out, v) = scanmail(&m, &m.password, &args);
+        assert_eq!(out.status.code(), Some(0), "{v:#}");
+        let report = std::fs::read_to_string(&file).unwrap();
+        for want in [
+            "Port 465 with SSL/TLS: works",
+            "Port 587 with STARTTLS: works",
+            "C: AUTH PLAIN &lt;hidden&gt;",
+            "Verdict: works",
+        ] {
+            let want = if name.ends_with(".txt") {
+                want.replace("&lt;", "<").replace("&gt;", ">")
+            } else {
+                want.to_string()
+            };
+            assert!(
+                report.contains(&want),
+                "{want} missing in {name}:\n{report}"
+            );
+        }
+        assert!(!report.contains(&m.password));
+        assert_eq!(
+            name.ends_with(".html"),
+            report.starts_with("<!DOCTYPE html>")
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The usual check against the test server: both ports, its CA trusted.
 fn check(m: &Mta, password: &str) -> (Output, serde_json::Value) {
     let args = [
@@ -120,8 +170,27 @@ fn both_ports_work_and_the_messages_land() {
             "{r:#}"
         );
         assert!(r["tls"]["version"].as_str().unwrap().starts_with("TLSv1."));
+        let t: Vec<&str> = r["transcript"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        for want in [
+            "S: 220 ",
+            "C: EHLO ",
+            "S: 250-",
+            "C: AUTH PLAIN <hidden>",
+            "S: 235 ",
+        ] {
+            assert!(t.iter().any(|l| l.starts_with(want)), "{want} in {t:#?}");
+        }
+        assert!(t.iter().any(|l| l.starts_with("C: <message, ")), "{t:#?}");
+        assert!(t.iter().all(|l| !l.contains(&m.password)));
     }
     assert_eq!(v["recommended"]["security"], "ssl");
+    assert_eq!(v["summary"]["outcome"], "works");
+    assert_eq!(v["summary"]["headline"], "Use port 465 with SSL/TLS.");
     let token = format!("[{}]", v["token"].as_str().unwrap());
     let mails = delivered(&m.maildir, &token, 2);
     assert_eq!(

@@ -465,6 +465,17 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
         outputs.push(text);
     }
     outputs.push(format!("{:?}", app.test.report));
+    let (report_text, report_html) = app.report_text().expect("a report");
+    assert!(
+        report_text.contains("C: AUTH PLAIN <hidden>"),
+        "{report_text}"
+    );
+    outputs.push(report_text);
+    outputs.push(report_html);
+    outputs.push(format!(
+        "{:?}",
+        app.handle(Message::Test(test_send::Message::CopyReport))
+    ));
     app.save_now().unwrap();
     assert_eq!(
         secrets::recall("canary@example.edu")
@@ -505,6 +516,7 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
     ]);
     assert_eq!(code, Some(0), "{text}");
     outputs.push(text);
+    let report_file = dir.join("report.html").to_string_lossy().into_owned();
     let (code, text) = run(&[
         "check",
         "--profile",
@@ -513,9 +525,17 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
         "SM_CANARY",
         "--ca-file",
         &ca_s,
+        "--report",
+        &report_file,
     ]);
     assert_eq!(code, Some(0), "{text}");
     outputs.push(text);
+    let saved_report = std::fs::read_to_string(&report_file).unwrap();
+    assert!(
+        saved_report.contains("with SSL/TLS: works")
+            && saved_report.contains("with STARTTLS: works"),
+        "--report writes both ports: {saved_report}"
+    );
     let (code, text) = run(&["profiles", "list", "--json"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(

@@ -10,6 +10,12 @@ use iced::widget::{Column, button, checkbox, column, container, row, text, text_
 use iced::{Element, Length};
 
 pub const ADDRESS_ID: &str = "account-address";
+
+/// What to have at hand, said before anything else.
+pub const BEFORE_YOU_START: &str = "Before you start: you need a device account (or IT to make one), your phone if the account uses 2-Step Verification, and the copier's model and admin password. It takes about 15 minutes.";
+
+/// Signing in as the device account without signing out of your own.
+pub const PRIVATE_WINDOW: &str = "Tip: sign in as the device account in a private window, so your own account stays signed in: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox, Cmd+Shift+N in Safari.";
 pub const PASSWORD_ID: &str = "account-password";
 
 #[derive(Debug, Default)]
@@ -115,7 +121,30 @@ impl State {
             && !self.password.is_empty()
     }
 
+    /// The suggested address: the preset's naming hint, at the preset's domain or else at the
+    /// domain of the address typed so far. Empty while it could not be a whole address, so
+    /// "Use this name" never puts an invalid address in the field.
     pub fn suggestion(&self, preset: &Preset) -> String {
+        let name = preset.suggest_account_name(&self.building, &self.floor, &self.device_kind);
+        let name = if name.contains('@') {
+            name
+        } else {
+            match self.address.trim().rsplit_once('@') {
+                Some((_, domain)) if !name.is_empty() && !domain.is_empty() => {
+                    format!("{name}@{domain}")
+                }
+                _ => return String::new(),
+            }
+        };
+        if crate::smtp::validate_address(&name).is_ok() {
+            name
+        } else {
+            String::new()
+        }
+    }
+
+    /// The name part alone, to show while no domain is known.
+    fn suggested_name(&self, preset: &Preset) -> String {
         preset.suggest_account_name(&self.building, &self.floor, &self.device_kind)
     }
 
@@ -219,10 +248,14 @@ impl State {
             ]
             .spacing(8),
             row![
-                text(if suggestion.is_empty() {
-                    "Fill in where the device is to get a name.".to_string()
-                } else {
-                    suggestion.clone()
+                text(match (suggestion.is_empty(), self.suggested_name(preset)) {
+                    (false, _) => suggestion.clone(),
+                    (true, name) if name.is_empty() => {
+                        "Fill in where the device is to get a name.".to_string()
+                    }
+                    (true, name) => format!(
+                        "{name}@... (type your organization's address ending above, for example name@example.edu, to use it)"
+                    ),
                 })
                 .size(style::BODY)
                 .width(Length::Fill),
@@ -297,35 +330,47 @@ impl State {
                 .style(style::hint),
         );
 
-        column![
+        let next = row![
+            iced::widget::space::horizontal(),
+            button(text("Next: the device"))
+                .on_press(Message::Next)
+                .style(button::primary)
+                .padding([8, 16]),
+        ];
+        let mut page = column![
             text("1. The device account").size(style::TITLE),
-            text(preset.why.trim().replace('\n', " ")).size(style::BODY),
-            container(
-                column![
-                    text(format!("{}: steps", preset.organization)).size(style::BODY),
-                    steps
-                ]
-                .spacing(10)
-            )
-            .padding(14)
-            .width(Length::Fill)
-            .style(style::panel),
-            container(naming)
-                .padding(14)
-                .width(Length::Fill)
-                .style(style::panel),
+            text(BEFORE_YOU_START).size(style::SMALL).style(style::hint),
             container(fields)
                 .padding(14)
                 .width(Length::Fill)
                 .style(style::panel),
-            row![
-                iced::widget::space::horizontal(),
-                button(text("Next: the device"))
-                    .on_press(Message::Next)
-                    .style(button::primary)
-                    .padding([8, 16]),
-            ],
+            next,
+            text("How to get the address and the app password").size(style::BODY),
+            text(preset.why.trim().replace('\n', " ")).size(style::BODY),
         ]
+        .spacing(style::GAP);
+        // An organization without steps gets no empty box.
+        if !preset.steps.is_empty() {
+            page = page.push(
+                container(
+                    column![
+                        text(format!("{}: steps", preset.organization)).size(style::BODY),
+                        steps,
+                        text(PRIVATE_WINDOW).size(style::SMALL).style(style::hint),
+                    ]
+                    .spacing(10),
+                )
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::panel),
+            );
+        }
+        page.push(
+            container(naming)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style::panel),
+        )
         .spacing(style::GAP)
         .into()
     }
@@ -386,7 +431,10 @@ mod tests {
         s.update(Message::FloorChanged("Second floor".into()), &preset);
         s.update(Message::DeviceKindChanged("Scanner".into()), &preset);
         s.update(Message::UseSuggestion, &preset);
-        assert_eq!(s.address, "warren-second-floor-scanner");
+        assert_eq!(s.address, "", "no domain yet: nothing invalid is filled in");
+        s.update(Message::AddressChanged("x@example.edu".into()), &preset);
+        s.update(Message::UseSuggestion, &preset);
+        assert_eq!(s.address, "warren-second-floor-scanner@example.edu");
         let last = preset.steps.len() - 1;
         assert_eq!(
             s.update(Message::OpenLink(last), &preset),

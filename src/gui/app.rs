@@ -47,6 +47,8 @@ pub enum Message {
     Card(settings_card::Message),
     FocusNext,
     FocusPrevious,
+    /// Enter pressed with no field taking it: the step's main button.
+    Enter,
     /// A browser, dialog or file operation finished; `Err` carries what to tell the user.
     Done(Result<(), String>),
     /// Copies the address from a notice (a browser that would not open).
@@ -196,6 +198,11 @@ impl App {
             } else {
                 Message::FocusNext
             }),
+            // Enter that no field took (for example right after a step was chosen in the list).
+            iced::keyboard::Event::KeyPressed {
+                key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Enter),
+                ..
+            } => Some(Message::Enter),
             _ => None,
         });
         if self.test.running {
@@ -338,6 +345,14 @@ impl App {
                 settings_card::Action::Save { text, html } => Effect::SaveCard { text, html },
                 settings_card::Action::Print(html) => Effect::PrintCard(html),
                 settings_card::Action::GoToTest => self.goto(Step::TestSend),
+            },
+            Message::Enter => match self.step {
+                Step::Account => self.apply(Message::Account(account::Message::Next)),
+                Step::Device => self.apply(Message::Device(device::Message::Next)),
+                Step::TestSend if !self.test.running => {
+                    self.apply(Message::Test(test_send::Message::Start))
+                }
+                Step::TestSend | Step::Card => Effect::None,
             },
             Message::FocusNext => Effect::FocusNext,
             Message::FocusPrevious => Effect::FocusPrevious,
