@@ -44,7 +44,6 @@ for theme in light dark; do
   xdotool type --delay 15 "lab-scanner@example.test"
   xdotool key Tab
   xdotool type --delay 15 --file "$MTA_DIR/password"
-  xdotool mousemove 600 400 click 5 click 5 click 5 click 5 click 5 click 5
   shot "$theme-1-account"
 
   # Name the device (the list above the steps: Rename).

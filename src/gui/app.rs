@@ -6,7 +6,7 @@ use crate::org::{self, Preset};
 use crate::profile::{Profile, ProfileFile, Store};
 use crate::secrets::{AppPassword, KeychainError};
 
-use iced::{Element, Subscription, Task, Theme};
+use iced::{Element, Task, Theme};
 
 pub use super::effects::Effect;
 use std::path::PathBuf;
@@ -187,34 +187,6 @@ impl App {
         self.theme_override.clone()
     }
 
-    pub fn subscription(&self) -> Subscription<Message> {
-        let keys = iced::keyboard::listen().filter_map(|event| match event {
-            iced::keyboard::Event::KeyPressed {
-                key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Tab),
-                modifiers,
-                ..
-            } => Some(if modifiers.shift() {
-                Message::FocusPrevious
-            } else {
-                Message::FocusNext
-            }),
-            // Enter that no field took (for example right after a step was chosen in the list).
-            iced::keyboard::Event::KeyPressed {
-                key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Enter),
-                ..
-            } => Some(Message::Enter),
-            _ => None,
-        });
-        if self.test.running {
-            // The rows' time moves while a port waits.
-            let ticks = iced::time::every(std::time::Duration::from_millis(250))
-                .map(|now| Message::Test(test_send::Message::Tick(now)));
-            Subscription::batch([keys, ticks])
-        } else {
-            keys
-        }
-    }
-
     /// Whether a step is complete, for the marks in the step list.
     pub fn is_done(&self, step: Step) -> bool {
         match step {
@@ -382,7 +354,7 @@ impl App {
         crate::profile::device_label(name, &self.device.manufacturer, &self.device.model)
     }
 
-    fn goto(&mut self, step: Step) -> Effect {
+    pub(super) fn goto(&mut self, step: Step) -> Effect {
         self.step = step;
         Effect::None
     }
@@ -411,82 +383,5 @@ impl App {
                 .map(Message::Card),
         };
         self.with_sidebar(steps, body)
-    }
-}
-
-impl App {
-    /// What the Test send step asked for, as an effect.
-    fn test_action(&mut self, action: test_send::Action) -> Effect {
-        match action {
-            test_send::Action::None => Effect::None,
-            test_send::Action::Start(request) => Effect::StartTest(request),
-            test_send::Action::Finished => self.test_finished(),
-            test_send::Action::Cancel => Effect::CancelTest,
-            test_send::Action::PickCaFile => Effect::PickCaFile,
-            test_send::Action::ShowCard => self.goto(Step::Card),
-            test_send::Action::GoToAccount => {
-                self.step = Step::Account;
-                Effect::Focus(account::PASSWORD_ID)
-            }
-            test_send::Action::NewAppPassword => {
-                self.step = Step::Account;
-                let page = crate::catalog::catalog()
-                    .provider_for(&self.test.server, &self.account.address)
-                    .and_then(|p| p.app_password_page.clone());
-                page.map_or(Effect::Focus(account::PASSWORD_ID), Effect::OpenUrl)
-            }
-            test_send::Action::Copy(text) => Effect::Copy(text),
-            test_send::Action::CopyReport => self
-                .report_text()
-                .map_or(Effect::None, |(text, _)| Effect::Copy(text)),
-            test_send::Action::SaveReport => {
-                self.report_text()
-                    .map_or(Effect::None, |(text, html)| Effect::SaveReport {
-                        text,
-                        html,
-                    })
-            }
-            test_send::Action::EmailIt => self.email_it(),
-        }
-    }
-
-    /// The report for IT about the last test, as text and HTML.
-    pub fn report_text(&self) -> Option<(String, String)> {
-        let report = self.test.report.as_ref()?;
-        let about = crate::report::About {
-            organization: self.preset.organization.clone(),
-            device: self.device_label(),
-        };
-        Some((
-            crate::report::text(report, &about),
-            crate::report::html(report, &about),
-        ))
-    }
-
-    /// A new message to the help desk with the report's summary, when it has an email address.
-    fn email_it(&self) -> Effect {
-        let (Some(email), Some(report)) = (self.preset.help_email(), self.test.report.as_ref())
-        else {
-            return Effect::None;
-        };
-        let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
-        let v = &report.summary;
-        let mut body = format!(
-            "{}\n\n{}\n{}\n",
-            crate::report::summary_line(report),
-            v.headline,
-            v.next_step
-        );
-        if let Some(m) = &v.message_for_it {
-            body += &format!("\n{m}\n");
-        }
-        body += "\nThe full report can be saved from ScanMail (Save report...) and attached.\n";
-        Effect::OpenUrl(format!(
-            "mailto:{email}?subject={}&body={}",
-            enc(&crate::report::summary_line(report)),
-            enc(&body)
-        ))
     }
 }

@@ -18,6 +18,8 @@ mod icon;
 mod notice;
 mod profile_sync;
 mod sidebar;
+mod subscriptions;
+mod test_actions;
 
 pub use app::{App, Message, Step};
 pub use effects::Effect;

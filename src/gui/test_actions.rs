@@ -1,0 +1,83 @@
+//! The Test send step's actions that reach beyond it: back to step 1, the provider's app
+//! password page, and the report for IT (Copy, Save, Email IT).
+
+use super::app::{App, Step};
+use super::effects::Effect;
+use super::{account, test_send};
+
+impl App {
+    /// What the Test send step asked for, as an effect.
+    pub(super) fn test_action(&mut self, action: test_send::Action) -> Effect {
+        match action {
+            test_send::Action::None => Effect::None,
+            test_send::Action::Start(request) => Effect::StartTest(request),
+            test_send::Action::Finished => self.test_finished(),
+            test_send::Action::Cancel => Effect::CancelTest,
+            test_send::Action::PickCaFile => Effect::PickCaFile,
+            test_send::Action::ShowCard => self.goto(Step::Card),
+            test_send::Action::GoToAccount => {
+                self.step = Step::Account;
+                Effect::Focus(account::PASSWORD_ID)
+            }
+            test_send::Action::NewAppPassword => {
+                self.step = Step::Account;
+                let page = crate::catalog::catalog()
+                    .provider_for(&self.test.server, &self.account.address)
+                    .and_then(|p| p.app_password_page.clone());
+                page.map_or(Effect::Focus(account::PASSWORD_ID), Effect::OpenUrl)
+            }
+            test_send::Action::Copy(text) => Effect::Copy(text),
+            test_send::Action::CopyReport => self
+                .report_text()
+                .map_or(Effect::None, |(text, _)| Effect::Copy(text)),
+            test_send::Action::SaveReport => {
+                self.report_text()
+                    .map_or(Effect::None, |(text, html)| Effect::SaveReport {
+                        text,
+                        html,
+                    })
+            }
+            test_send::Action::EmailIt => self.email_it(),
+        }
+    }
+
+    /// The report for IT about the last test, as text and HTML.
+    pub fn report_text(&self) -> Option<(String, String)> {
+        let report = self.test.report.as_ref()?;
+        let about = crate::report::About {
+            organization: self.preset.organization.clone(),
+            device: self.device_label(),
+        };
+        Some((
+            crate::report::text(report, &about),
+            crate::report::html(report, &about),
+        ))
+    }
+
+    /// A new message to the help desk with the report's summary, when it has an email address.
+    fn email_it(&self) -> Effect {
+        let (Some(email), Some(report)) = (self.preset.help_email(), self.test.report.as_ref())
+        else {
+            return Effect::None;
+        };
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let v = &report.summary;
+        let mut body = format!(
+            "{}\n\n{}\n{}\n",
+            crate::report::summary_line(report),
+            v.headline,
+            v.next_step
+        );
+        if let Some(m) = &v.message_for_it {
+            body += &format!("\n{m}\n");
+        }
+        body += "\nThe full report can be saved from ScanMail (Save report...) and attached.\n";
+        Effect::OpenUrl(format!(
+            "mailto:{email}?subject={}&body={}",
+            enc(&crate::report::summary_line(report)),
+            enc(&body)
+        ))
+    }
+}
