@@ -6,30 +6,64 @@ use std::io::Write;
 use std::path::Path;
 
 /// Writes `bytes` to a temporary file next to `path`, flushes it to disk, then renames it over
-/// `path`. Either the old file or the complete new one is there, never a mix.
+/// `path`. Either the old file or the complete new one is there, never a mix. The file is
+/// readable by its owner only (0600 on Unix, whatever the umask): devices, exports, cards.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with an explicit Unix mode (the installed preset is 0644 so every user can
+/// read it). The temporary file is created new, with a random name (tempfile), so an existing
+/// file or link under a guessable name cannot redirect the write.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Unique per write, so two saves at once never share a temporary file.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".scanmail-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    set_mode(tmp.as_file(), mode)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &std::fs::File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Size limits for files ScanMail reads: far above any real one, so a mistake (or a planted
+/// file) is refused in plain words instead of filling memory.
+pub const PRESET_CAP: u64 = 256 * 1024;
+pub const CA_CAP: u64 = 1024 * 1024;
+pub const DEVICE_FILE_CAP: u64 = 4 * 1024 * 1024;
+
+/// Reads a whole file, refusing one larger than `cap` bytes.
+pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {} KB, far more than a real one",
+                cap / 1024
+            ),
+        ));
     }
-    result
+    Ok(bytes)
 }
 
 /// Why a file could not be read or written, in a few plain words.
@@ -42,6 +76,7 @@ pub fn plain_io(e: &std::io::Error) -> String {
         K::ReadOnlyFilesystem => "the disk is read-only".into(),
         K::IsADirectory => "it is a folder, not a file".into(),
         K::InvalidData => "it is not a readable file".into(),
+        K::FileTooLarge => e.to_string(),
         _ => e.to_string(),
     }
 }
@@ -60,6 +95,28 @@ pub fn plain_toml(text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_are_explicit_and_big_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("profiles.toml");
+        write_atomic(&private, b"x").unwrap();
+        let shared = dir.path().join("org.toml");
+        write_atomic_mode(&shared, b"x", 0o644).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&private), mode(&shared)), (0o600, 0o644));
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 2048]).unwrap();
+        assert_eq!(read_capped(&big, 4096).unwrap().len(), 2048);
+        let e = read_capped(&big, 1024).unwrap_err();
+        assert!(
+            plain_io(&e).contains("larger than 1 KB"),
+            "{}",
+            plain_io(&e)
+        );
+    }
 
     #[test]
     fn plain_words_for_files_and_toml() {

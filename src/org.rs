@@ -214,9 +214,18 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
 
 /// Reads one preset file, with a message naming the file and line when it is broken.
 pub fn load_file(path: &Path) -> Result<Preset, String> {
-    let text = std::fs::read_to_string(path)
+    load_bytes(path).map(|(p, _)| p)
+}
+
+/// Reads a preset once (size-capped) and checks those very bytes: the preset and the bytes that
+/// were checked, so `org install` writes exactly what it validated.
+pub fn load_bytes(path: &Path) -> Result<(Preset, Vec<u8>), String> {
+    let bytes = crate::fsutil::read_capped(path, crate::fsutil::PRESET_CAP)
         .map_err(|e| format!("{}: {}", path.display(), crate::fsutil::plain_io(&e)))?;
-    Preset::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| format!("{}: it is not text (UTF-8)", path.display()))?;
+    let preset = Preset::parse(text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((preset, bytes))
 }
 
 /// Finds the preset in effect.

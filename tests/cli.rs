@@ -502,3 +502,33 @@ async fn a_pasted_password_with_spaces_works_and_is_mentioned() {
     assert_eq!(v["warnings"][0]["id"], "password-spaces");
     assert!(!stdout.contains(PASSWORD) && !stdout.contains(spaced));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminal_escapes_from_a_server_are_shown_not_obeyed() {
+    let mut script = Script::gmail();
+    script.auth_fail =
+        vec!["535 5.7.8 \u{1b}[2J\u{1b}]0;pwned\u{7}Username and Password not accepted".into()];
+    let p = peers(script).await;
+    let out = run(&p, &["--skip-starttls"], "wrongwrongwrongw").await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !out.stdout.contains(&0x1b) && !out.stdout.contains(&0x07),
+        "raw control bytes reached the terminal"
+    );
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("\\u{1b}[2J"), "{stdout}");
+}
+
+#[test]
+fn a_preset_far_too_big_is_refused_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("org.toml");
+    let mut preset =
+        String::from("organization = \"Big\"\nserver = \"smtp.gmail.com\"\nssl_port = 465\n");
+    preset.push_str(&format!("why = \"{}\"\n", "x".repeat(300 * 1024)));
+    std::fs::write(&big, preset).unwrap();
+    let out = scanmail(&["org", "check", &big.to_string_lossy()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("larger than 256 KB"), "{stderr}");
+}

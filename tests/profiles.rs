@@ -830,3 +830,134 @@ async fn one_card_everywhere() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn read_only_commands_leave_a_broken_devices_file_alone() {
+    let dir = temp_dir("read-only");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("profiles.toml"), "schema = 2\n[[profile]\n").unwrap();
+    for args in [vec!["profiles", "list"], vec!["card", "--profile", "x"]] {
+        let out = Command::new(BIN)
+            .args(&args)
+            .env("SCANMAIL_CONFIG_DIR", &dir)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("left as it is"));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["profiles.toml"], "{args:?} moved the file");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_with_overrides_records_nothing_and_the_keychain_needs_remember() {
+    mock_keychain();
+    let dir = temp_dir("overrides");
+    let (pki, ssl, _st) = support::start_pair(Script::gmail()).await;
+    let earlier = scanmail::profile::LastTest {
+        at: "2026-11-27T10:00:00Z".into(),
+        works: true,
+        recommended: None,
+        summary: "465 SSL/TLS works".into(),
+    };
+    let mut file = scanmail::profile::ProfileFile::default();
+    file.profiles.push(scanmail::profile::Profile {
+        name: "Lab copier".into(),
+        account: support::USER.into(),
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        last_test: Some(earlier.clone()),
+        ..scanmail::profile::Profile::default()
+    });
+    let store = Store::new(dir.clone());
+    store.save(&file).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let ca = ca.to_string_lossy().into_owned();
+    let run = |args: Vec<String>| {
+        let dir = dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                Command::new(BIN)
+                    .args(&args)
+                    .env("SCANMAIL_CONFIG_DIR", &dir)
+                    .env("SM_PW", support::PASSWORD)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let args = |more: &[&str]| {
+        ["check", "--profile", "Lab copier", "--ca-file", ca.as_str()]
+            .iter()
+            .chain(more)
+            .map(|s| (*s).to_string())
+            .collect::<Vec<_>>()
+    };
+    // No password given, and the device does not keep one: the keychain is not read.
+    let out = run(args(&["--skip-starttls"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not keep its app password"));
+    // An override: the result is said, not recorded.
+    let out = run(args(&["--skip-starttls", "--password-env", "SM_PW"])).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Note: not recorded with \"Lab copier\", because --skip-starttls"),
+        "{stdout}"
+    );
+    assert_eq!(store.load().file.profiles[0].last_test, Some(earlier));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_server_forgets_the_old_verdict() {
+    mock_keychain();
+    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::built_in()
+    };
+    let mut app = App::new(preset);
+    fill(
+        &mut app,
+        support::USER,
+        support::PASSWORD,
+        "Xerox",
+        "VersaLink C405",
+    );
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let Effect::StartTest(request) = app.handle(Message::Test(test_send::Message::Start)) else {
+        panic!("no test")
+    };
+    let report = smtp::test_send_with(&request, Options::default()).await;
+    act(
+        &mut app,
+        Message::Test(test_send::Message::Finished(report)),
+    );
+    assert!(
+        app.profiles.profiles[0]
+            .last_test
+            .as_ref()
+            .is_some_and(|t| t.works)
+    );
+    act(
+        &mut app,
+        Message::Test(test_send::Message::ServerChanged("smtp.example.edu".into())),
+    );
+    assert_eq!(
+        app.profiles.profiles[0].last_test, None,
+        "a verdict for 127.0.0.1 is not one for smtp.example.edu"
+    );
+}

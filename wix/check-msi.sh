@@ -28,6 +28,6 @@ expect Directory '^INSTALLDIR\tProgramFiles64Folder\tScanMail$' "installs under 
 expect Shortcut '^ScanMailShortcut\tProgramMenuFolder\tScanMail\t.*\[INSTALLDIR\]scanmail\.exe' "Start menu shortcut"
 expect Icon '^ScanMailIcon' "icon stream"
 expect CustomAction '^InstallOrgPreset\t3090\tScanMailExe\torg install "\[ORGPRESET\]"' "ORGPRESET custom action (deferred, elevated)"
-expect InstallExecuteSequence '^InstallOrgPreset\tORGPRESET AND NOT REMOVE\t' "runs only when ORGPRESET is given"
+expect InstallExecuteSequence '^InstallOrgPreset\tORGPRESET AND NOT REMOVE AND \(NOT Installed OR AdminUser\)\t' "runs on a first install with ORGPRESET, and on a repair only by an administrator"
 if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all MSI checks passed"

@@ -1,10 +1,11 @@
 //! `scanmail check`: both ports at once, plain words or JSON.
 
 use super::BadInput;
+use super::check_words::{human, warnings_text};
 use crate::catalog::{self, warnings::Warning};
 use crate::profile::Profile;
 use crate::secrets::AppPassword;
-use crate::smtp::{self, PortResult, Report, Request};
+use crate::smtp::{self, Report, Request};
 use clap::Args;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -97,6 +98,22 @@ fn resolve(args: &CheckArgs, profile: Option<&Profile>) -> Result<Resolved, BadI
     })
 }
 
+/// The flags that made a `--profile` check test something other than the saved device.
+fn overrides(args: &CheckArgs) -> Vec<&'static str> {
+    [
+        (args.server.is_some(), "--server"),
+        (args.user.is_some(), "--user"),
+        (args.ssl_port.is_some(), "--ssl-port"),
+        (args.starttls_port.is_some(), "--starttls-port"),
+        (args.skip_ssl, "--skip-ssl"),
+        (args.skip_starttls, "--skip-starttls"),
+        (args.login_only, "--login-only"),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
+}
+
 /// The password exactly as given; spaces are handled by the caller. Without a password flag,
 /// a profile's password comes from the keychain.
 fn read_password(
@@ -172,15 +189,30 @@ pub fn request_from(
     }
     let extra_ca_pem = match &args.ca_file {
         None => None,
-        Some(path) => Some(std::fs::read(path).map_err(|e| {
-            BadInput(format!(
-                "The certificate file {} could not be read: {}.",
-                path.display(),
-                crate::fsutil::plain_io(&e)
-            ))
-        })?),
+        Some(path) => Some(
+            crate::fsutil::read_capped(path, crate::fsutil::CA_CAP).map_err(|e| {
+                BadInput(format!(
+                    "The certificate file {} could not be read: {}.",
+                    path.display(),
+                    crate::fsutil::plain_io(&e)
+                ))
+            })?,
+        ),
     };
-    let as_typed = read_password(args, stdin, profile.map(|_| r.user.as_str()))?;
+    if let Some(p) = profile.filter(|p| !p.remember_password)
+        && args.password_env.is_none()
+        && !args.password_stdin
+    {
+        return Err(BadInput(format!(
+            "\"{}\" does not keep its app password on this computer. Give --password-env VAR or --password-stdin, or keep it first: scanmail profiles remember \"{}\" --password-stdin",
+            p.name, p.name
+        )));
+    }
+    // The keychain is read only for a device that keeps its password there.
+    let keychain_account = profile
+        .filter(|p| p.remember_password)
+        .map(|_| r.user.as_str());
+    let as_typed = read_password(args, stdin, keychain_account)?;
     let warnings = catalog::warnings::warnings(
         catalog::catalog(),
         &catalog::warnings::Input {
@@ -221,7 +253,7 @@ pub(super) fn check(
             ));
         }
         (Some(name), Some(store)) => {
-            let loaded = store.load();
+            let loaded = store.load_read_only();
             if let Some(n) = loaded.notice {
                 return Err(BadInput(n));
             }
@@ -285,107 +317,26 @@ pub(super) fn check(
         })?;
     }
     if let (Some((file, profile)), Some(store)) = (saved.as_mut(), &store) {
-        // Keep the verdict with the device, as the window does.
-        if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
-            crate::profile::record_test(p, &report);
-        }
-        if let Err(e) = store.save(file)
-            && !args.json
-        {
-            let _ = writeln!(out, "Note: {e}");
+        let overrides = overrides(args);
+        if overrides.is_empty() {
+            // Keep the verdict with the device, as the window does.
+            if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
+                crate::profile::record_test(p, &report);
+            }
+            if let Err(e) = store.save(file)
+                && !args.json
+            {
+                let _ = writeln!(out, "Note: {e}");
+            }
+        } else if !args.json {
+            // A verdict for other settings must not be printed later as this device's.
+            let _ = writeln!(
+                out,
+                "Note: not recorded with \"{}\", because {} changed what was tested.",
+                profile.name,
+                overrides.join(", ")
+            );
         }
     }
     Ok(if report.any_works() { 0 } else { 1 })
-}
-
-/// Warnings in plain words, with a blank line after them (nothing when there are none).
-pub fn warnings_text(warnings: &[Warning]) -> String {
-    let mut s = String::new();
-    for w in warnings {
-        s += &format!("Warning: {}\n  {}\n  ({})\n", w.title, w.advice, w.id);
-    }
-    if !s.is_empty() {
-        s += "\n";
-    }
-    s
-}
-
-/// The report in plain words: the verdict first, then each port, then the settings card when
-/// a port works.
-pub fn human(report: &Report, card: Option<&crate::card::Card>) -> String {
-    let mut s = String::new();
-    let action = if report.login_only {
-        "Sign-in test"
-    } else {
-        "Test send"
-    };
-    s += &format!("{action}: {} as {}\n", report.server, report.account);
-    if !report.login_only {
-        s += &format!(
-            "Test message to {} (look for [{}] in the subject)\n",
-            report.recipient, report.token
-        );
-    }
-    let v = &report.summary;
-    let outcome = match v.outcome {
-        crate::smtp::verdict::Outcome::Works => "works",
-        crate::smtp::verdict::Outcome::Fails => "fails",
-    };
-    s += &format!("\nVerdict: {outcome}. {}\n", v.headline);
-    s += &format!("Next step: {}\n", v.next_step);
-    if let Some(m) = &v.message_for_it {
-        s += &format!("Message for IT: {m}\n");
-    }
-    s += "\n";
-    for r in &report.results {
-        s += &port_lines(r, report.any_works());
-    }
-    s += "\n";
-    if let Some(card) = card {
-        s += "Type this into the device:\n";
-        s += &card.rows_text("  ");
-    }
-    s
-}
-
-/// One port: a line when it works, or when another port works (nothing to fix there); what
-/// happened and the server's words when it failed and none works.
-fn port_lines(r: &PortResult, any_works: bool) -> String {
-    let secs = r.elapsed_ms as f64 / 1000.0;
-    let head = format!("Port {} with {}", r.port, r.security.label());
-    if r.works {
-        let tls = r
-            .tls
-            .as_ref()
-            .and_then(|t| t.version.clone())
-            .map(|v| format!(", {v}"))
-            .unwrap_or_default();
-        let what = if r.sent {
-            "works: the test message was accepted"
-        } else {
-            "works: signed in"
-        };
-        return format!("  {head:<26}{what} ({secs:.2} s{tls})\n");
-    }
-    let mut s = format!(
-        "  {head:<26}failed while {} ({secs:.2} s)\n",
-        r.stage.doing().to_lowercase()
-    );
-    if let Some(a) = &r.advice {
-        s += &format!("      {}\n", a.title);
-        s += &format!("      What happened: {}\n", a.what_happened);
-        if any_works {
-            return s;
-        }
-    }
-    if let Some(reply) = &r.reply {
-        s += &format!("      The server said: {reply}\n");
-    }
-    if let Some(d) = &r.detail {
-        s += &format!("      Detail: {d}\n");
-    }
-    if let Some(p) = r.problem {
-        s += &format!("      Problem id: {p}\n");
-    }
-    s
 }

@@ -2,10 +2,12 @@
 //! with `--json`, and exits 2 with a one-line reason on bad input.
 
 mod check;
+mod check_words;
 mod lookup;
 mod saved;
 
-pub use check::{CheckArgs, human, request_from, warnings_text};
+pub use check::{CheckArgs, request_from};
+pub use check_words::{human, warnings_text};
 pub use lookup::LookupArgs;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +42,40 @@ pub enum Command {
     /// The organization preset (what IT ships as org.toml).
     #[command(subcommand)]
     Org(saved::OrgCommand),
+}
+
+/// Writes text with control characters (other than line breaks and tabs) shown escaped, as
+/// `\u{1b}`: terminal escape sequences from a server or a file are printed, never obeyed.
+pub struct Safe<'a>(pub &'a mut dyn Write);
+
+impl Write for Safe<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(escape_controls(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// `s` with every control character but `\n` and `\t` written as `\u{..}`.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A reason to exit with status 2.
@@ -101,6 +137,10 @@ where
             return Parsed::Exit(2);
         }
     };
+    // Server replies, device names and presets can hold control characters: shown escaped, so
+    // they cannot rewrite what an admin's terminal shows. (JSON escapes them itself.)
+    let mut safe = Safe(out);
+    let out: &mut dyn Write = &mut safe;
     let result = match cli.command {
         None => return Parsed::Window(cli.org),
         Some(Command::Check(args)) => check::check(&args, cli.org.as_deref(), stdin, out),
@@ -112,7 +152,7 @@ where
     Parsed::Exit(match result {
         Ok(code) => code,
         Err(BadInput(reason)) => {
-            let _ = writeln!(err, "scanmail: {reason}");
+            let _ = writeln!(err, "scanmail: {}", escape_controls(&reason));
             2
         }
     })

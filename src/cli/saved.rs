@@ -73,7 +73,7 @@ fn load() -> Result<crate::profile::ProfileFile, BadInput> {
     let store = Store::default_location().ok_or_else(|| {
         BadInput("This computer has no settings folder, so there are no saved devices.".into())
     })?;
-    let loaded = store.load();
+    let loaded = store.load_read_only();
     if let Some(n) = loaded.notice {
         return Err(BadInput(n));
     }
@@ -271,10 +271,9 @@ pub(super) fn org_cmd(
             Ok(0)
         }
         OrgCommand::Install { file } => {
-            let p = org::load_file(file).map_err(BadInput)?;
+            // One read: the bytes checked are the bytes written.
+            let (p, text) = org::load_bytes(file).map_err(BadInput)?;
             let target = org::system_path();
-            let text =
-                std::fs::read(file).map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
             if let Some(dir) = target.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     BadInput(format!(
@@ -284,7 +283,8 @@ pub(super) fn org_cmd(
                     ))
                 })?;
             }
-            crate::fsutil::write_atomic(&target, &text).map_err(|e| {
+            // Every user must be able to read the installed preset, whatever the umask.
+            crate::fsutil::write_atomic_mode(&target, &text, 0o644).map_err(|e| {
                 BadInput(format!(
                     "{} could not be written: {}. Run this as an administrator.",
                     target.display(),

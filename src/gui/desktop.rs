@@ -19,7 +19,12 @@ pub async fn pick_ca_file() -> Option<(PathBuf, Result<Vec<u8>, String>)> {
         .pick_file()
         .await?;
     let path = handle.path().to_path_buf();
-    let bytes = std::fs::read(&path).map_err(|e| format!("The file could not be read: {e}."));
+    let bytes = crate::fsutil::read_capped(&path, crate::fsutil::CA_CAP).map_err(|e| {
+        format!(
+            "The file could not be read: {}.",
+            crate::fsutil::plain_io(&e)
+        )
+    });
     Some((path, bytes))
 }
 
@@ -75,14 +80,26 @@ pub async fn save_as(what: &SaveAs, text: String, html: String) -> Result<Option
 
 /// Writes the card to a temporary page and opens it, so the browser can print it.
 pub fn print_card(html: &str) -> Result<(), String> {
-    let path = std::env::temp_dir().join("scanmail-settings-card.html");
-    crate::fsutil::write_atomic(&path, html.as_bytes()).map_err(|e| {
+    let path = print_file(html).map_err(|e| {
         format!(
             "The card could not be prepared for printing: {}.",
             crate::fsutil::plain_io(&e)
         )
     })?;
     open(&path.to_string_lossy())
+}
+
+/// A private file for the browser to print: created new with a random name, owner-only, and
+/// kept (the browser opens it after this returns).
+pub fn print_file(html: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix("scanmail-card-")
+        .suffix(".html")
+        .tempfile()?;
+    file.write_all(html.as_bytes())?;
+    let (_, path) = file.keep().map_err(|e| e.error)?;
+    Ok(path)
 }
 
 /// Asks for an exported device file and reads it.
@@ -94,9 +111,15 @@ pub async fn import_profile() -> Option<Result<crate::profile::Profile, String>>
         .pick_file()
         .await?;
     let path = handle.path().to_path_buf();
-    Some(match std::fs::read_to_string(&path) {
-        Ok(text) => crate::profile::import(&text),
-        Err(e) => Err(format!("{} could not be read: {e}.", path.display())),
+    let bytes = crate::fsutil::read_capped(&path, crate::fsutil::PRESET_CAP);
+    Some(match bytes.map(String::from_utf8) {
+        Ok(Ok(text)) => crate::profile::import(&text),
+        Ok(Err(_)) => Err(format!("{} is not a ScanMail device file.", path.display())),
+        Err(e) => Err(format!(
+            "{} could not be read: {}.",
+            path.display(),
+            crate::fsutil::plain_io(&e)
+        )),
     })
 }
 

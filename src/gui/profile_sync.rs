@@ -39,7 +39,17 @@ impl App {
         self.account.write_to(&mut p);
         self.device.write_to(&mut p);
         self.test.write_to(&mut p);
-        if let Some(report) = &self.test.report {
+        // A verdict belongs to the server and account it was for.
+        if !p.server.eq_ignore_ascii_case(&old.server)
+            || !p.account.eq_ignore_ascii_case(&old.account)
+        {
+            p.last_test = None;
+            p.security = None;
+        }
+        // The last report counts only while the device still names what it tested.
+        if let Some(report) = self.test.report.as_ref().filter(|r| {
+            r.server.eq_ignore_ascii_case(&p.server) && r.account.eq_ignore_ascii_case(&p.account)
+        }) {
             profile::record_test(&mut p, report);
         }
         Some(p)

@@ -123,7 +123,10 @@ impl Conn {
                 Line::Part { code, last, text } => {
                     note(
                         &self.transcript,
-                        format!("S: {}", reply::printable(&String::from_utf8_lossy(&raw))),
+                        format!(
+                            "S: {}",
+                            reply::controls_hidden(&String::from_utf8_lossy(&raw))
+                        ),
                     );
                     parts.push((code, text));
                     if last {
@@ -140,7 +143,10 @@ impl Conn {
     /// Writes command lines (each ending in CR LF), noting each in the transcript.
     pub async fn write(&mut self, lines: &str) -> Result<(), ConnError> {
         for line in lines.split_terminator("\r\n") {
-            note(&self.transcript, format!("C: {}", reply::printable(line)));
+            note(
+                &self.transcript,
+                format!("C: {}", reply::controls_hidden(line)),
+            );
         }
         self.write_raw(lines.as_bytes()).await
     }

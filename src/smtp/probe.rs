@@ -9,7 +9,7 @@ use super::conn::{self, Conn, ConnError, Transcript};
 use super::connect::{self, ATTEMPT_DELAY};
 use super::diagnose::{Problem, SendStep, classify_reply};
 use super::failure::{self, Failure};
-use super::reply::Reply;
+use super::reply::{self, Reply};
 use super::session::{self, Caps};
 use super::verdict;
 use super::{Event, Options, PortResult, Request, Security, Stage, host_only};
@@ -213,6 +213,13 @@ fn redact(result: &mut PortResult, req: &Request) {
             *line = line.replace(form.as_str(), "<hidden>");
         }
     }
+    // Long server words are cut only now, after redaction.
+    if let Some(d) = &mut result.detail {
+        *d = reply::cut(d);
+    }
+    for line in &mut result.transcript {
+        *line = reply::cut(line);
+    }
 }
 
 /// The conversation, stage by stage.
@@ -362,6 +369,36 @@ fn session_info(conn: &Conn) -> Option<TlsInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_echoed_across_the_cut_is_hidden_whole() {
+        let req = Request::new(
+            "smtp.example.edu",
+            "lab@example.edu",
+            crate::secrets::AppPassword::new("qwertyuiopasdfgh"),
+        );
+        let echo = format!("{}qwertyuiopasdfgh and more", "x".repeat(190));
+        let mut r = PortResult {
+            port: 465,
+            security: Security::Ssl,
+            works: false,
+            stage: Stage::Greeting,
+            sent: false,
+            elapsed_ms: 1,
+            problem: Some(Problem::ProtocolError),
+            reply: None,
+            advice: None,
+            tls: None,
+            address: None,
+            detail: Some(echo.clone()),
+            transcript: vec![format!("S: {echo}")],
+        };
+        redact(&mut r, &req);
+        for text in [r.detail.as_deref().unwrap_or(""), r.transcript[0].as_str()] {
+            assert!(!text.contains("qwerty"), "{text}");
+            assert!(text.contains("<hidden"), "{text}");
+        }
+    }
 
     #[test]
     fn tokens_are_six_readable_characters() {

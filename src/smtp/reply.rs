@@ -93,7 +93,7 @@ pub fn parse_line(raw: &[u8]) -> Line {
     let s = s.trim_end_matches(['\r', '\n']);
     let b = s.as_bytes();
     if b.len() < 3 || !b[..3].iter().all(u8::is_ascii_digit) || !(b'2'..=b'5').contains(&b[0]) {
-        return Line::Garbage(printable(s));
+        return Line::Garbage(controls_hidden(s));
     }
     let code: u16 = s[..3].parse().unwrap_or(0);
     match b.get(3) {
@@ -112,7 +112,7 @@ pub fn parse_line(raw: &[u8]) -> Line {
             last: false,
             text: s[4..].to_string(),
         },
-        Some(_) => Line::Garbage(printable(s)),
+        Some(_) => Line::Garbage(controls_hidden(s)),
     }
 }
 
@@ -163,14 +163,24 @@ fn split_enhanced(text: &str) -> (Option<String>, String) {
 
 /// Makes text from a server safe to show: control characters become `?`, long text is cut.
 pub fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(200)
+    cut(&controls_hidden(s))
+}
+
+/// `s` with control characters replaced by `?` (nothing a server sends can steer a terminal).
+pub fn controls_hidden(s: &str) -> String {
+    s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().count() > 200 {
-        out.push('…');
+        .collect()
+}
+
+/// At most 200 characters, marked with `…` when cut. Cut only after redaction, so a secret that
+/// straddles the cut cannot leave a prefix behind.
+pub fn cut(s: &str) -> String {
+    if s.chars().count() <= 200 {
+        return s.to_string();
     }
+    let mut out: String = s.chars().take(200).collect();
+    out.push('…');
     out
 }
 

@@ -6,10 +6,12 @@
 
 use crate::smtp::{Recommended, Security};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::path::{Path, PathBuf};
 
 /// 2: `building` and `floor` replace schema 1's `location` ("building / floor"), which still loads.
 pub const SCHEMA: u32 = 2;
+
+mod store;
+pub use store::{Loaded, SaveError, Store};
 pub const FILE_NAME: &str = "profiles.toml";
 
 /// The outcome of the last test send, kept with the profile.
@@ -205,131 +207,6 @@ pub enum ParseProblem {
     Newer(u32),
 }
 
-/// Where profiles live, and how they are read and written.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pub dir: PathBuf,
-    /// The newest snapshot written by [`Store::save_snapshot`], shared by clones of this store.
-    written: std::sync::Arc<std::sync::Mutex<u64>>,
-}
-
-/// What loading found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loaded {
-    pub file: ProfileFile,
-    /// Something the user must be told (a file moved aside).
-    pub notice: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SaveError {
-    #[error(
-        "ScanMail could not save your devices in {dir}: {reason}. What you entered is still in the window; free some space or check the folder's permissions, then make any change to save again."
-    )]
-    Write { dir: String, reason: String },
-}
-
-impl Store {
-    /// The OS config directory (`~/.config/scanmail`, `%APPDATA%\ScanMail\config`,
-    /// `~/Library/Application Support/org.ScanMail.ScanMail`). `SCANMAIL_CONFIG_DIR` overrides
-    /// it (tests, portable use).
-    pub fn default_location() -> Option<Store> {
-        if let Some(dir) = std::env::var_os("SCANMAIL_CONFIG_DIR").filter(|d| !d.is_empty()) {
-            return Some(Store::new(dir));
-        }
-        directories::ProjectDirs::from("org", "ScanMail", "ScanMail")
-            .map(|p| Store::new(p.config_dir()))
-    }
-
-    pub fn new(dir: impl Into<PathBuf>) -> Store {
-        Store {
-            dir: dir.into(),
-            written: std::sync::Arc::default(),
-        }
-    }
-
-    /// Saves snapshot number `generation` (numbered in the order they were taken) unless a
-    /// newer one was written already. Background saves run on worker threads and can finish in
-    /// any order; this keeps the newest on disk. Returns whether it wrote.
-    pub fn save_snapshot(&self, file: &ProfileFile, generation: u64) -> Result<bool, SaveError> {
-        let mut written = self
-            .written
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if generation < *written {
-            return Ok(false);
-        }
-        self.save(file)?;
-        *written = generation;
-        Ok(true)
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.dir.join(FILE_NAME)
-    }
-
-    pub fn load(&self) -> Loaded {
-        let path = self.path();
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes)
-                .map_err(|_| ParseProblem::Unreadable("it is not text".into())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded {
-                    file: ProfileFile::default(),
-                    notice: None,
-                };
-            }
-            Err(e) => {
-                return Loaded {
-                    file: ProfileFile::default(),
-                    notice: Some(format!(
-                        "ScanMail could not read your saved devices ({}): {e}. Nothing was changed.",
-                        path.display()
-                    )),
-                };
-            }
-        };
-        match text.and_then(|t| ProfileFile::parse(&t)) {
-            Ok(file) => Loaded { file, notice: None },
-            Err(problem) => {
-                let aside = self.move_aside(&path);
-                let why = match problem {
-                    ParseProblem::Unreadable(why) => format!("it could not be read ({why})"),
-                    ParseProblem::Newer(v) => format!("a newer ScanMail wrote it (version {v})"),
-                };
-                let kept = match aside {
-                    Ok(p) => format!("It was kept as {}.", p.display()),
-                    Err(e) => {
-                        format!("It could not be moved aside ({e}), so it was left as it is.")
-                    }
-                };
-                Loaded {
-                    file: ProfileFile::default(),
-                    notice: Some(format!(
-                        "Your saved devices file was not used: {why}. {kept} ScanMail starts with an empty list."
-                    )),
-                }
-            }
-        }
-    }
-
-    fn move_aside(&self, path: &Path) -> std::io::Result<PathBuf> {
-        let stamp = crate::time::utc_rfc3339(crate::time::now_unix()).replace([':', '-'], "");
-        let aside = path.with_file_name(format!("{FILE_NAME}.unreadable-{stamp}"));
-        std::fs::rename(path, &aside)?;
-        Ok(aside)
-    }
-
-    pub fn save(&self, file: &ProfileFile) -> Result<(), SaveError> {
-        let err = |e: std::io::Error| SaveError::Write {
-            dir: self.dir.display().to_string(),
-            reason: crate::fsutil::plain_io(&e),
-        };
-        std::fs::create_dir_all(&self.dir).map_err(err)?;
-        crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)
-    }
-}
-
 /// Keeps a test's verdict with the profile: when, whether it worked, the recommended port, and
 /// a one-line summary. A working recommendation also becomes the profile's chosen security.
 pub fn record_test(profile: &mut Profile, report: &crate::smtp::Report) {
@@ -380,6 +257,12 @@ pub fn import(text: &str) -> Result<Profile, String> {
             .profiles
             .into_iter()
             .next()
+            // A result someone else's file claims was never tested here.
+            .map(|p| Profile {
+                last_test: None,
+                remember_password: false,
+                ..p
+            })
             .ok_or_else(|| "The file has no device in it.".to_string()),
         Err(ParseProblem::Unreadable(why)) => {
             Err(format!("The file is not a ScanMail device file: {why}."))
@@ -562,6 +445,11 @@ mod tests {
         let back = import(&text).unwrap();
         assert_eq!(back.name, sample().name);
         assert!(!back.remember_password);
+        assert!(sample().last_test.is_some());
+        assert_eq!(
+            back.last_test, None,
+            "an import never brings a verdict along"
+        );
         assert!(
             import("hello")
                 .unwrap_err()

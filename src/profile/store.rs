@@ -1,0 +1,151 @@
+//! Where the devices file lives, reading it (moving a broken one aside only when asked) and
+//! writing it atomically, with the newest of several background saves winning.
+
+use super::{FILE_NAME, ParseProblem, ProfileFile};
+use std::path::{Path, PathBuf};
+
+/// Where profiles live, and how they are read and written.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub dir: PathBuf,
+    /// The newest snapshot written by [`Store::save_snapshot`], shared by clones of this store.
+    written: std::sync::Arc<std::sync::Mutex<u64>>,
+}
+
+/// What loading found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub file: ProfileFile,
+    /// Something the user must be told (a file moved aside).
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error(
+        "ScanMail could not save your devices in {dir}: {reason}. What you entered is still in the window; free some space or check the folder's permissions, then make any change to save again."
+    )]
+    Write { dir: String, reason: String },
+}
+
+impl Store {
+    /// The OS config directory (`~/.config/scanmail`, `%APPDATA%\ScanMail\config`,
+    /// `~/Library/Application Support/org.ScanMail.ScanMail`). `SCANMAIL_CONFIG_DIR` overrides
+    /// it (tests, portable use).
+    pub fn default_location() -> Option<Store> {
+        if let Some(dir) = std::env::var_os("SCANMAIL_CONFIG_DIR").filter(|d| !d.is_empty()) {
+            return Some(Store::new(dir));
+        }
+        directories::ProjectDirs::from("org", "ScanMail", "ScanMail")
+            .map(|p| Store::new(p.config_dir()))
+    }
+
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store {
+            dir: dir.into(),
+            written: std::sync::Arc::default(),
+        }
+    }
+
+    /// Saves snapshot number `generation` (numbered in the order they were taken) unless a
+    /// newer one was written already. Background saves run on worker threads and can finish in
+    /// any order; this keeps the newest on disk. Returns whether it wrote.
+    pub fn save_snapshot(&self, file: &ProfileFile, generation: u64) -> Result<bool, SaveError> {
+        let mut written = self
+            .written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if generation < *written {
+            return Ok(false);
+        }
+        self.save(file)?;
+        *written = generation;
+        Ok(true)
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Loads the devices; a file that cannot be used is moved aside (the window, which then
+    /// starts a new list).
+    pub fn load(&self) -> Loaded {
+        self.load_with(true)
+    }
+
+    /// Loads the devices and never moves, renames or rewrites the file: for commands that only
+    /// read (`profiles list`, `card`) or that must not lose what the window may still fix.
+    pub fn load_read_only(&self) -> Loaded {
+        self.load_with(false)
+    }
+
+    fn load_with(&self, move_aside: bool) -> Loaded {
+        let path = self.path();
+        let text = match crate::fsutil::read_capped(&path, crate::fsutil::DEVICE_FILE_CAP) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| ParseProblem::Unreadable("it is not text".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Loaded {
+                    file: ProfileFile::default(),
+                    notice: None,
+                };
+            }
+            Err(e) => {
+                return Loaded {
+                    file: ProfileFile::default(),
+                    notice: Some(format!(
+                        "ScanMail could not read your saved devices ({}): {}. Nothing was changed.",
+                        path.display(),
+                        crate::fsutil::plain_io(&e)
+                    )),
+                };
+            }
+        };
+        match text.and_then(|t| ProfileFile::parse(&t)) {
+            Ok(file) => Loaded { file, notice: None },
+            Err(problem) => {
+                let why = match problem {
+                    ParseProblem::Unreadable(why) => format!("it could not be read ({why})"),
+                    ParseProblem::Newer(v) => format!("a newer ScanMail wrote it (version {v})"),
+                };
+                if !move_aside {
+                    return Loaded {
+                        file: ProfileFile::default(),
+                        notice: Some(format!(
+                            "Your saved devices file ({}) cannot be used: {why}. It was left as it is; open ScanMail's window to deal with it.",
+                            path.display()
+                        )),
+                    };
+                }
+                let kept = match self.move_aside(&path) {
+                    Ok(p) => format!("It was kept as {}.", p.display()),
+                    Err(e) => {
+                        format!("It could not be moved aside ({e}), so it was left as it is.")
+                    }
+                };
+                Loaded {
+                    file: ProfileFile::default(),
+                    notice: Some(format!(
+                        "Your saved devices file was not used: {why}. {kept} ScanMail starts with an empty list."
+                    )),
+                }
+            }
+        }
+    }
+
+    fn move_aside(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let stamp = crate::time::utc_rfc3339(crate::time::now_unix()).replace([':', '-'], "");
+        let aside = path.with_file_name(format!("{FILE_NAME}.unreadable-{stamp}"));
+        std::fs::rename(path, &aside)?;
+        Ok(aside)
+    }
+
+    pub fn save(&self, file: &ProfileFile) -> Result<(), SaveError> {
+        let err = |e: std::io::Error| SaveError::Write {
+            dir: self.dir.display().to_string(),
+            reason: crate::fsutil::plain_io(&e),
+        };
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)
+    }
+}
