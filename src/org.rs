@@ -230,7 +230,20 @@ pub fn load_bytes(path: &Path) -> Result<(Preset, Vec<u8>), String> {
 
 /// Finds the preset in effect.
 pub fn locate(explicit: Option<&Path>) -> Found {
+    let system = system_path();
+    let mut distrusted = None;
     for (path, required) in candidates(explicit) {
+        // The machine-wide preset counts only while only administrators can change it.
+        if path == system
+            && path.exists()
+            && let Some(why) = untrusted_reason(&path)
+        {
+            distrusted = Some(format!(
+                "The organization preset {} was not used: {why}. The built-in Google Workspace settings are used. Tell IT to install the preset again (scanmail org install FILE, as an administrator).",
+                path.display()
+            ));
+            continue;
+        }
         if !path.exists() {
             if required {
                 return Found {
@@ -262,13 +275,86 @@ pub fn locate(explicit: Option<&Path>) -> Found {
     Found {
         preset: Preset::built_in(),
         source: Source::BuiltIn,
-        problem: None,
+        problem: distrusted,
     }
+}
+
+/// Why a machine-wide preset cannot be trusted, if it cannot: someone other than an
+/// administrator owns it or its folder, or can change either. (A standard user who could plant
+/// it could send everyone's app password to a server of their choosing.)
+#[cfg(unix)]
+pub fn untrusted_reason(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    for (what, p) in [("the file", path), ("its folder", folder)] {
+        let Ok(m) = std::fs::metadata(p) else {
+            return Some(format!("{what} could not be checked"));
+        };
+        if m.uid() != 0 {
+            return Some(format!(
+                "{what} belongs to a user, not the administrator (root)"
+            ));
+        }
+        if m.mode() & 0o022 != 0 {
+            return Some(format!("other users can change {what}"));
+        }
+    }
+    None
+}
+
+/// Windows: the owner and access list are not checked yet (see SECURITY.md, known gaps).
+#[cfg(not(unix))]
+pub fn untrusted_reason(_path: &Path) -> Option<String> {
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_system_preset_is_not_trusted() {
+        use std::os::unix::fs::{PermissionsExt, chown};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("org.toml");
+        std::fs::write(&file, "x").unwrap();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        };
+        mode(dir.path(), 0o755);
+        mode(&file, 0o644);
+        let root = made_by_root(dir.path());
+        if root {
+            assert_eq!(untrusted_reason(&file), None, "root-owned, 0644 in 0755");
+        }
+        mode(&file, 0o666);
+        assert!(
+            untrusted_reason(&file)
+                .unwrap_or_default()
+                .contains("other users can change the file")
+        );
+        mode(&file, 0o644);
+        mode(dir.path(), 0o777);
+        let why = untrusted_reason(&file).unwrap_or_default();
+        assert!(why.contains("its folder"), "{why}");
+        mode(dir.path(), 0o755);
+        if root {
+            chown(&file, Some(65534), None).unwrap();
+            assert!(
+                untrusted_reason(&file)
+                    .unwrap_or_default()
+                    .contains("belongs to a user")
+            );
+        }
+    }
+
+    /// True when files made here are owned by root (tests run as root in CI).
+    #[cfg(unix)]
+    fn made_by_root(dir: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(dir).is_ok_and(|m| m.uid() == 0)
+    }
 
     #[test]
     fn help_desk_links() {

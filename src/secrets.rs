@@ -81,11 +81,37 @@ pub fn keychain_available() -> bool {
     keyring_core::get_default_store().is_some()
 }
 
-fn entry(account: &str) -> Result<keyring_core::Entry, KeychainError> {
+/// What a kept password is for: one account on one server. A password kept for an account on
+/// one server is never handed to another server that names the same account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    server: String,
+    account: String,
+}
+
+impl Key {
+    pub fn new(server: &str, account: &str) -> Self {
+        Self {
+            server: server.trim().to_lowercase(),
+            account: account.trim().to_lowercase(),
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The keychain entry's user name: `account on server`.
+    fn user(&self) -> String {
+        format!("{} on {}", self.account, self.server)
+    }
+}
+
+fn entry(user: &str) -> Result<keyring_core::Entry, KeychainError> {
     if !keychain_available() {
         return Err(KeychainError::Unavailable);
     }
-    keyring_core::Entry::new(SERVICE, &account.trim().to_lowercase()).map_err(plain)
+    keyring_core::Entry::new(SERVICE, user).map_err(plain)
 }
 
 /// Maps keychain errors to words. Some variants carry the secret's bytes: never format those.
@@ -108,28 +134,48 @@ fn plain(e: keyring_core::Error) -> KeychainError {
     }
 }
 
-/// Keeps the password in the keychain for `account`.
-pub fn remember(account: &str, password: &AppPassword) -> Result<(), KeychainError> {
-    entry(account)?
+/// Keeps the password in the keychain for this account on this server.
+pub fn remember(key: &Key, password: &AppPassword) -> Result<(), KeychainError> {
+    entry(&key.user())?
         .set_password(password.expose())
         .map_err(plain)
 }
 
-/// The password kept for `account`, if any.
-pub fn recall(account: &str) -> Result<Option<AppPassword>, KeychainError> {
-    match entry(account)?.get_password() {
+/// The password kept for this account on this server, if any. An entry from ScanMail 0.1 (keyed
+/// by the account alone) is moved to this server's key on first use: only devices that keep their
+/// password ask, and 0.1 kept it only for the server the device named.
+pub fn recall(key: &Key) -> Result<Option<AppPassword>, KeychainError> {
+    match get(&key.user())? {
+        Some(p) => Ok(Some(p)),
+        None => match get(&key.account)? {
+            Some(old) => {
+                remember(key, &old)?;
+                delete(&key.account)?;
+                Ok(Some(old))
+            }
+            None => Ok(None),
+        },
+    }
+}
+
+fn get(user: &str) -> Result<Option<AppPassword>, KeychainError> {
+    match entry(user)?.get_password() {
         Ok(p) => Ok(Some(AppPassword::new(p))),
         Err(keyring_core::Error::NoEntry) => Ok(None),
         Err(e) => Err(plain(e)),
     }
 }
 
-/// Removes the password kept for `account` (nothing kept is fine).
-pub fn forget(account: &str) -> Result<(), KeychainError> {
-    match entry(account)?.delete_credential() {
+fn delete(user: &str) -> Result<(), KeychainError> {
+    match entry(user)?.delete_credential() {
         Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
         Err(e) => Err(plain(e)),
     }
+}
+
+/// Removes the password kept for this account on this server (nothing kept is fine).
+pub fn forget(key: &Key) -> Result<(), KeychainError> {
+    delete(&key.user())
 }
 
 /// Tests share one in-memory keychain (keyring-core's mock store).
@@ -150,19 +196,36 @@ mod tests {
     #[test]
     fn the_keychain_round_trip() {
         use_mock_keychain();
-        let account = "Keychain-Test@example.edu";
-        assert_eq!(recall(account), Ok(None));
-        remember(account, &AppPassword::new("qwertyuiopasdfgh")).unwrap();
+        let key = Key::new("smtp.gmail.com", "Keychain-Test@example.edu");
+        assert_eq!(recall(&key), Ok(None));
+        remember(&key, &AppPassword::new("qwertyuiopasdfgh")).unwrap();
         assert_eq!(
-            recall("keychain-test@example.edu")
+            recall(&Key::new("SMTP.gmail.com ", "keychain-test@example.edu"))
                 .unwrap()
                 .unwrap()
                 .expose(),
             "qwertyuiopasdfgh"
         );
-        forget(account).unwrap();
-        assert_eq!(recall(account), Ok(None));
-        forget(account).unwrap();
+        let elsewhere = Key::new("mail.attacker.example", "keychain-test@example.edu");
+        assert_eq!(recall(&elsewhere), Ok(None), "another server gets nothing");
+        forget(&key).unwrap();
+        assert_eq!(recall(&key), Ok(None));
+        forget(&key).unwrap();
+    }
+
+    #[test]
+    fn an_entry_from_0_1_moves_to_the_server_key_on_first_use() {
+        use_mock_keychain();
+        let old = entry("legacy@example.edu").unwrap();
+        old.set_password("legacylegacylega").unwrap();
+        let key = Key::new("smtp.gmail.com", "legacy@example.edu");
+        assert_eq!(
+            recall(&key).unwrap().map(|p| p.expose().to_string()),
+            Some("legacylegacylega".to_string())
+        );
+        assert_eq!(get("legacy@example.edu"), Ok(None), "the old entry is gone");
+        assert!(get(&key.user()).unwrap().is_some());
+        forget(&key).unwrap();
     }
 
     #[test]

@@ -8,7 +8,7 @@
 mod support;
 
 use scanmail::profile::{Profile, ProfileFile, Store};
-use scanmail::secrets::{self, AppPassword};
+use scanmail::secrets::{self, AppPassword, Key};
 use std::process::Command;
 use support::{Cert, Mode, Peer, Pki, Script};
 
@@ -55,7 +55,7 @@ async fn two_devices_two_passwords_from_the_keychain() {
     // The first device's password is kept the way the window does it; the second's by IT's
     // command `scanmail profiles remember`, with the password on standard input.
     secrets::remember(
-        "library-copier@example.edu",
+        &Key::new("127.0.0.1", "library-copier@example.edu"),
         &AppPassword::new("librarylibraryab"),
     )
     .unwrap();
@@ -117,9 +117,15 @@ async fn two_devices_two_passwords_from_the_keychain() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(secrets::recall("lab-scanner@example.edu").unwrap(), None);
+    assert_eq!(
+        secrets::recall(&Key::new("127.0.0.1", "lab-scanner@example.edu")).unwrap(),
+        None
+    );
     assert!(!Store::new(dir.clone()).load().file.profiles[1].remember_password);
-    secrets::forget("library-copier@example.edu").unwrap();
-    assert_eq!(secrets::recall("library-copier@example.edu").unwrap(), None);
+    secrets::forget(&Key::new("127.0.0.1", "library-copier@example.edu")).unwrap();
+    assert_eq!(
+        secrets::recall(&Key::new("127.0.0.1", "library-copier@example.edu")).unwrap(),
+        None
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -9,7 +9,10 @@ mod support;
 use scanmail::gui::{App, Effect, Message, account, device, device_list, test_send};
 use scanmail::org::{self, Preset};
 use scanmail::profile::{Profile, ProfileFile, Store};
-use scanmail::secrets::{self, AppPassword};
+use scanmail::secrets::{self, AppPassword, Key};
+
+/// The built-in preset's server.
+const GMAIL: &str = "smtp.gmail.com";
 use scanmail::smtp::{self, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -175,7 +178,7 @@ fn two_devices_keep_two_passwords_in_the_keychain() {
     assert_eq!(
         e,
         Effect::Remember(
-            "copier-a@example.edu".into(),
+            Key::new(GMAIL, "copier-a@example.edu"),
             AppPassword::new("aaaaaaaaaaaaaaaa")
         )
     );
@@ -207,10 +210,10 @@ fn two_devices_keep_two_passwords_in_the_keychain() {
         ["New device", "New device (2)"]
     );
     let e = app.handle(Message::DeviceList(device_list::Message::Open(0)));
-    assert_eq!(e, Effect::Recall("copier-a@example.edu".into()));
+    assert_eq!(e, Effect::Recall(Key::new(GMAIL, "copier-a@example.edu")));
     app.handle(Message::Recalled(
-        "copier-a@example.edu".into(),
-        secrets::recall("copier-a@example.edu"),
+        Key::new(GMAIL, "copier-a@example.edu"),
+        secrets::recall(&Key::new(GMAIL, "copier-a@example.edu")),
     ));
     assert_eq!(app.account.password().expose(), "aaaaaaaaaaaaaaaa");
     act(&mut app, Message::DeviceList(device_list::Message::Open(1)));
@@ -229,10 +232,13 @@ fn two_devices_keep_two_passwords_in_the_keychain() {
         &mut app,
         Message::DeviceList(device_list::Message::ConfirmDelete),
     );
-    assert_eq!(e, Effect::Forget("copier-b@example.edu".into()));
-    assert_eq!(secrets::recall("copier-b@example.edu").unwrap(), None);
+    assert_eq!(e, Effect::Forget(Key::new(GMAIL, "copier-b@example.edu")));
     assert_eq!(
-        secrets::recall("copier-a@example.edu")
+        secrets::recall(&Key::new(GMAIL, "copier-b@example.edu")).unwrap(),
+        None
+    );
+    assert_eq!(
+        secrets::recall(&Key::new(GMAIL, "copier-a@example.edu"))
             .unwrap()
             .unwrap()
             .expose(),
@@ -478,7 +484,7 @@ async fn canary_password_never_reaches_a_file_or_an_output() {
     ));
     app.save_now().unwrap();
     assert_eq!(
-        secrets::recall("canary@example.edu")
+        secrets::recall(&Key::new("127.0.0.1", "canary@example.edu"))
             .unwrap()
             .unwrap()
             .expose(),
@@ -960,4 +966,108 @@ async fn changing_the_server_forgets_the_old_verdict() {
         app.profiles.profiles[0].last_test, None,
         "a verdict for 127.0.0.1 is not one for smtp.example.edu"
     );
+}
+
+#[test]
+fn deleting_a_device_keeps_a_password_another_device_uses() {
+    mock_keychain();
+    let dir = temp_dir("shared-key");
+    let store = Store::new(dir.clone());
+    let mut app = window(&store);
+    app.keychain = true;
+    let same = "shared-copier@example.edu";
+    fill(&mut app, same, "ssssssssssssssss", "Canon", "iR-ADV C5535");
+    act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    act(&mut app, Message::DeviceList(device_list::Message::New));
+    fill(&mut app, same, "ssssssssssssssss", "Canon", "iR-ADV C5535");
+    act(
+        &mut app,
+        Message::Account(account::Message::RememberToggled(true)),
+    );
+    for m in [
+        device_list::Message::AskDelete,
+        device_list::Message::ForgetPasswordToo(true),
+    ] {
+        act(&mut app, Message::DeviceList(m));
+    }
+    let e = act(
+        &mut app,
+        Message::DeviceList(device_list::Message::ConfirmDelete),
+    );
+    assert!(!matches!(e, Effect::Forget(_)), "{e:?}");
+    assert_eq!(
+        secrets::recall(&Key::new(GMAIL, same))
+            .unwrap()
+            .map(|p| p.expose().to_string()),
+        Some("ssssssssssssssss".to_string()),
+        "the other device still has its password"
+    );
+    secrets::forget(&Key::new(GMAIL, same)).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The command line records a result while the window holds the devices and saves its own
+/// change: neither is lost, and the window takes the command line's result in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_and_the_command_line_saving_at_once_lose_nothing() {
+    mock_keychain();
+    let dir = temp_dir("merge");
+    let (pki, ssl, _st) = support::start_pair(Script::gmail()).await;
+    let store = Store::new(dir.clone());
+    let mut file = ProfileFile::default();
+    for name in ["Copier A", "Copier B"] {
+        file.profiles.push(Profile {
+            name: name.into(),
+            account: support::USER.into(),
+            server: "127.0.0.1".into(),
+            ssl_port: Some(ssl.port),
+            ..Profile::default()
+        });
+    }
+    store.save(&file).unwrap();
+    let mut app = window(&store);
+    assert_eq!(app.profiles.profiles.len(), 2);
+
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (dir2, ca2) = (dir.clone(), ca.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["check", "--profile", "Copier B", "--password-env", "SM_PW"])
+            .arg("--ca-file")
+            .arg(&ca2)
+            .env("SCANMAIL_CONFIG_DIR", &dir2)
+            .env("SM_PW", support::PASSWORD)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // Meanwhile the window changed Copier A (the open device) and saves.
+    app.handle(Message::DeviceList(device_list::Message::Open(0)));
+    act(
+        &mut app,
+        Message::Device(device::Message::ModelChanged("VersaLink C405".into())),
+    );
+    app.save_now().unwrap();
+
+    let disk = store.load().file;
+    assert_eq!(
+        disk.profiles[0].model, "VersaLink C405",
+        "the window's change"
+    );
+    assert!(
+        disk.profiles[1].last_test.as_ref().is_some_and(|t| t.works),
+        "the command line's result"
+    );
+    assert!(
+        app.profiles.profiles[1].last_test.is_some(),
+        "the window took the command line's result in"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -119,17 +119,18 @@ fn overrides(args: &CheckArgs) -> Vec<&'static str> {
 fn read_password(
     args: &CheckArgs,
     stdin: &mut dyn BufRead,
-    keychain_account: Option<&str>,
+    keychain: Option<&crate::secrets::Key>,
 ) -> Result<AppPassword, BadInput> {
     if args.password_env.is_none() && !args.password_stdin {
-        let Some(account) = keychain_account else {
+        let Some(key) = keychain else {
             return Err(BadInput(
                 "Give --password-env VAR or --password-stdin (the password is never a command-line argument).".into(),
             ));
         };
         crate::secrets::use_platform_keychain()
             .map_err(|e| BadInput(format!("{e} Use --password-env or --password-stdin.")))?;
-        return match crate::secrets::recall(account) {
+        let account = key.account();
+        return match crate::secrets::recall(key) {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(BadInput(format!(
                 "No app password for {account} is saved on this computer. Save it in the window (Remember the app password), or use --password-env."
@@ -209,10 +210,10 @@ pub fn request_from(
         )));
     }
     // The keychain is read only for a device that keeps its password there.
-    let keychain_account = profile
+    let keychain = profile
         .filter(|p| p.remember_password)
-        .map(|_| r.user.as_str());
-    let as_typed = read_password(args, stdin, keychain_account)?;
+        .map(|_| crate::secrets::Key::new(&r.server, &r.user));
+    let as_typed = read_password(args, stdin, keychain.as_ref())?;
     let warnings = catalog::warnings::warnings(
         catalog::catalog(),
         &catalog::warnings::Input {
@@ -245,7 +246,7 @@ pub(super) fn check(
     out: &mut dyn Write,
 ) -> Result<i32, BadInput> {
     let store = crate::profile::Store::default_location();
-    let mut saved = match (&args.profile, &store) {
+    let saved = match (&args.profile, &store) {
         (None, _) => None,
         (Some(_), None) => {
             return Err(BadInput(
@@ -316,14 +317,17 @@ pub(super) fn check(
             ))
         })?;
     }
-    if let (Some((file, profile)), Some(store)) = (saved.as_mut(), &store) {
+    if let (Some((_, profile)), Some(store)) = (saved.as_ref(), &store) {
         let overrides = overrides(args);
         if overrides.is_empty() {
-            // Keep the verdict with the device, as the window does.
-            if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
-                crate::profile::record_test(p, &report);
-            }
-            if let Err(e) = store.save(file)
+            // Keep the verdict with the device, as the window does: reloaded under the lock, so
+            // whatever the window saved meanwhile stays.
+            let recorded = store.update(|file| {
+                if let Some(p) = file.profiles.iter_mut().find(|p| p.name == profile.name) {
+                    crate::profile::record_test(p, &report);
+                }
+            });
+            if let Err(e) = recorded
                 && !args.json
             {
                 let _ = writeln!(out, "Note: {e}");

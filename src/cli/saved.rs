@@ -148,10 +148,10 @@ fn keychain(
     let store = Store::default_location().ok_or_else(|| {
         BadInput("This computer has no settings folder, so there are no saved devices.".into())
     })?;
-    let mut file = load()?;
+    let file = load()?;
     let p = file
         .profiles
-        .iter_mut()
+        .iter()
         .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
         .ok_or_else(|| {
             BadInput(format!(
@@ -167,8 +167,7 @@ fn keychain(
     crate::secrets::use_platform_keychain().map_err(BadInput::from)?;
     match password {
         Some(pw) => {
-            crate::secrets::remember(&p.account, pw)?;
-            p.remember_password = true;
+            crate::secrets::remember(&crate::secrets::Key::new(&p.server, &p.account), pw)?;
             let _ = writeln!(
                 out,
                 "Kept the app password for {} in this computer's keychain.",
@@ -176,8 +175,7 @@ fn keychain(
             );
         }
         None => {
-            crate::secrets::forget(&p.account)?;
-            p.remember_password = false;
+            crate::secrets::forget(&crate::secrets::Key::new(&p.server, &p.account))?;
             let _ = writeln!(
                 out,
                 "Deleted the app password for {} from this computer's keychain.",
@@ -185,7 +183,15 @@ fn keychain(
             );
         }
     }
-    store.save(&file)?;
+    // The choice is kept with the device, under the lock (the window may be saving too).
+    let (target, keep) = (p.name.clone(), password.is_some());
+    store
+        .update(|f| {
+            if let Some(d) = f.profiles.iter_mut().find(|d| d.name == target) {
+                d.remember_password = keep;
+            }
+        })
+        .map_err(BadInput)?;
     Ok(0)
 }
 
@@ -282,6 +288,12 @@ pub(super) fn org_cmd(
                         crate::fsutil::plain_io(&e)
                     ))
                 })?;
+                // Everyone may read the folder; only the administrator may change it.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+                }
             }
             // Every user must be able to read the installed preset, whatever the umask.
             crate::fsutil::write_atomic_mode(&target, &text, 0o644).map_err(|e| {

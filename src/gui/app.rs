@@ -4,7 +4,7 @@ use super::{account, device, device_list, settings_card, test_send};
 use crate::card::Card;
 use crate::org::{self, Preset};
 use crate::profile::{Profile, ProfileFile, Store};
-use crate::secrets::{AppPassword, KeychainError};
+use crate::secrets::{AppPassword, Key, KeychainError};
 
 use iced::{Element, Task, Theme};
 
@@ -56,11 +56,13 @@ pub enum Message {
     DismissNotice,
     DeviceList(device_list::Message),
     /// The profiles file was written (or not).
-    ProfilesSaved(Result<(), String>),
+    /// The profiles file was written (what was written, merged with another program's saves;
+    /// `None` when a newer save had already won), or not.
+    ProfilesSaved(Result<Option<Box<ProfileFile>>, String>),
     /// A keychain write or delete finished.
     Keychain(Result<(), KeychainError>),
     /// The keychain answered for an account.
-    Recalled(String, Result<Option<AppPassword>, KeychainError>),
+    Recalled(Key, Result<Option<AppPassword>, KeychainError>),
     /// An exported device file was chosen and read (`None`: the dialog was closed).
     Imported(Option<Result<Profile, String>>),
     Exported(Result<Option<PathBuf>, String>),
@@ -88,8 +90,11 @@ pub struct App {
     pub(super) dirty: bool,
     /// A keychain is there to remember passwords.
     pub keychain: bool,
-    /// Snapshots of the devices taken for saving so far (see [`Store::save_snapshot`]).
+    /// Snapshots of the devices taken for saving so far (see [`Store::save_merged`]).
     pub(super) snapshots: u64,
+    /// The devices as this window last read or wrote them: the base for merging with what
+    /// another program (the command line) saved meanwhile.
+    pub(super) synced: ProfileFile,
 }
 
 impl App {
@@ -133,6 +138,7 @@ impl App {
             dirty: false,
             keychain: crate::secrets::keychain_available(),
             snapshots: 0,
+            synced: ProfileFile::default(),
         };
         if let Some(loaded) = loaded {
             if let Some(n) = loaded.notice {
@@ -142,6 +148,7 @@ impl App {
                 });
             }
             app.profiles = loaded.file;
+            app.synced = app.profiles.clone();
         }
         if app.profiles.profiles.is_empty() {
             app.profiles
@@ -266,7 +273,11 @@ impl App {
                 let action = self.device_list.update(m, &name);
                 self.device_action(action)
             }
-            Message::ProfilesSaved(Ok(())) => Effect::None,
+            Message::ProfilesSaved(Ok(None)) => Effect::None,
+            Message::ProfilesSaved(Ok(Some(written))) => {
+                self.adopt(*written);
+                Effect::None
+            }
             Message::ProfilesSaved(Err(e)) => {
                 self.notice = Some(e);
                 Effect::None
@@ -277,8 +288,8 @@ impl App {
                 }
                 Effect::None
             }
-            Message::Recalled(account, result) => {
-                self.recalled(&account, result);
+            Message::Recalled(key, result) => {
+                self.recalled(&key, result);
                 Effect::None
             }
             Message::Imported(result) => self.imported(result),

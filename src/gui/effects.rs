@@ -4,7 +4,7 @@
 use super::app::{App, Message};
 use super::{desktop, settings_card, test_send};
 use crate::profile::ProfileFile;
-use crate::secrets::AppPassword;
+use crate::secrets::{AppPassword, Key};
 use crate::smtp::{self, Request};
 use iced::Task;
 
@@ -33,18 +33,20 @@ pub enum Effect {
     FocusNext,
     FocusPrevious,
     /// Keep the password in the keychain for this account.
-    Remember(String, AppPassword),
+    Remember(Key, AppPassword),
     /// Read the password kept for this account.
-    Recall(String),
+    Recall(Key),
     /// Delete the password kept for this account.
-    Forget(String),
+    Forget(Key),
     ImportProfile,
     ExportProfile {
         name: String,
         text: String,
     },
-    /// Write this snapshot of the devices (number `generation`) in the background.
+    /// Write this snapshot of the devices (number `generation`) in the background, merged with
+    /// what another program saved since `base`.
     SaveDevices {
+        base: Box<ProfileFile>,
         file: Box<ProfileFile>,
         generation: u64,
     },
@@ -93,38 +95,40 @@ impl App {
             Effect::FocusNext => iced::widget::operation::focus_next(),
             Effect::FocusPrevious => iced::widget::operation::focus_previous(),
             // The keychain blocks, so it runs off the window's thread.
-            Effect::Remember(account, password) => Task::perform(
-                blocking(move || crate::secrets::remember(&account, &password)),
+            Effect::Remember(key, password) => Task::perform(
+                blocking(move || crate::secrets::remember(&key, &password)),
                 |r| Message::Keychain(r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable))),
             ),
-            Effect::Forget(account) => {
-                Task::perform(blocking(move || crate::secrets::forget(&account)), |r| {
+            Effect::Forget(key) => {
+                Task::perform(blocking(move || crate::secrets::forget(&key)), |r| {
                     Message::Keychain(r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable)))
                 })
             }
-            Effect::Recall(account) => {
-                let who = account.clone();
-                Task::perform(
-                    blocking(move || crate::secrets::recall(&account)),
-                    move |r| {
-                        Message::Recalled(
-                            who.clone(),
-                            r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable)),
-                        )
-                    },
-                )
+            Effect::Recall(key) => {
+                let who = key.clone();
+                Task::perform(blocking(move || crate::secrets::recall(&key)), move |r| {
+                    Message::Recalled(
+                        who.clone(),
+                        r.unwrap_or(Err(crate::secrets::KeychainError::Unavailable)),
+                    )
+                })
             }
             Effect::ImportProfile => Task::perform(desktop::import_profile(), Message::Imported),
             Effect::ExportProfile { name, text } => {
                 Task::perform(desktop::export_profile(name, text), Message::Exported)
             }
-            // Saves run on a thread pool; the store keeps the newest snapshot on disk.
-            Effect::SaveDevices { file, generation } => match self.store.clone() {
+            // Saves run on a thread pool; the store keeps the newest snapshot on disk, merged
+            // under the lock with what another program saved.
+            Effect::SaveDevices {
+                base,
+                file,
+                generation,
+            } => match self.store.clone() {
                 Some(store) => Task::perform(
                     blocking(move || {
                         store
-                            .save_snapshot(&file, generation)
-                            .map(|_| ())
+                            .save_merged(&base, &file, generation)
+                            .map(|written| written.map(Box::new))
                             .map_err(|e| e.to_string())
                     }),
                     |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
@@ -142,6 +146,7 @@ impl App {
         self.dirty = false;
         self.snapshots += 1;
         Effect::SaveDevices {
+            base: Box::new(self.synced.clone()),
             file: Box::new(self.profiles.clone()),
             generation: self.snapshots,
         }
@@ -150,9 +155,17 @@ impl App {
     /// Saves now, on this thread (for tests and for closing).
     pub fn save_now(&mut self) -> Result<(), String> {
         self.dirty = false;
-        match &self.store {
-            Some(store) => store.save(&self.profiles).map_err(|e| e.to_string()),
-            None => Ok(()),
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        self.snapshots += 1;
+        match store.save_merged(&self.synced, &self.profiles, self.snapshots) {
+            Ok(Some(written)) => {
+                self.adopt(written);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
         }
     }
 }

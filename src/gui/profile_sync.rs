@@ -4,7 +4,7 @@
 use super::app::{App, Effect};
 use super::device_list;
 use crate::profile::{self, Profile};
-use crate::secrets::{AppPassword, KeychainError};
+use crate::secrets::{AppPassword, Key, KeychainError};
 
 impl App {
     /// A new device with the organization's server and ports.
@@ -30,6 +30,32 @@ impl App {
         self.card = super::settings_card::State::default();
         self.device_list = device_list::State::default();
         self.profiles.current = Some(p.name);
+    }
+
+    /// Takes in what was just written, which may hold another program's saves (the command line
+    /// recorded a result, added a device): this window's own changes since are kept.
+    pub(super) fn adopt(&mut self, written: crate::profile::ProfileFile) {
+        let name = self
+            .profiles
+            .profiles
+            .get(self.current)
+            .map(|p| p.name.clone());
+        let merged = crate::profile::merge(&self.synced, &self.profiles, &written);
+        self.synced = written;
+        if merged.profiles == self.profiles.profiles {
+            return;
+        }
+        self.profiles.profiles = merged.profiles;
+        if self.profiles.profiles.is_empty() {
+            let p = self.blank_profile(crate::profile::NEW_DEVICE);
+            self.profiles.profiles.push(p);
+        }
+        self.current = name
+            .and_then(|n| self.profiles.profiles.iter().position(|p| p.name == n))
+            .unwrap_or(0);
+        if let Some(p) = self.profiles.profiles.get(self.current) {
+            self.test.last.clone_from(&p.last_test);
+        }
     }
 
     /// The current device as the steps show it now.
@@ -134,8 +160,16 @@ impl App {
                 }
                 let next = self.current.min(self.profiles.profiles.len() - 1);
                 let effect = self.switch_to(next);
-                if forget_password && gone.remember_password && !gone.account.is_empty() {
-                    return Effect::Forget(gone.account);
+                let key = Key::new(&gone.server, &gone.account);
+                // Another device may keep the same password (same account and server).
+                let shared = self
+                    .profiles
+                    .profiles
+                    .iter()
+                    .any(|p| p.remember_password && Key::new(&p.server, &p.account) == key);
+                if forget_password && gone.remember_password && !gone.account.is_empty() && !shared
+                {
+                    return Effect::Forget(key);
                 }
                 effect
             }
@@ -175,21 +209,25 @@ impl App {
         let p = self.profiles.profiles.get(self.current);
         match p {
             Some(p) if p.remember_password && self.keychain && !p.account.is_empty() => {
-                Effect::Recall(p.account.clone())
+                Effect::Recall(Key::new(&p.server, &p.account))
             }
             _ => Effect::None,
         }
     }
 
+    /// The keychain key for what the steps show now.
+    fn current_key(&self) -> Key {
+        Key::new(&self.test.server, &self.account.address)
+    }
+
     pub(super) fn recalled(
         &mut self,
-        account: &str,
+        key: &Key,
         result: Result<Option<AppPassword>, KeychainError>,
     ) {
         match result {
             Ok(Some(password))
-                if self.account.address.trim().eq_ignore_ascii_case(account)
-                    && self.account.password().is_empty() =>
+                if *key == self.current_key() && self.account.password().is_empty() =>
             {
                 self.account.set_password(&password);
             }
@@ -207,7 +245,7 @@ impl App {
             && !password.is_empty()
             && crate::smtp::validate_address(address).is_ok()
         {
-            Effect::Remember(address.to_string(), password)
+            Effect::Remember(self.current_key(), password)
         } else {
             Effect::None
         }
@@ -222,7 +260,7 @@ impl App {
         if on {
             self.remember_effect()
         } else if !self.account.address.trim().is_empty() && self.keychain {
-            Effect::Forget(self.account.address.trim().to_string())
+            Effect::Forget(self.current_key())
         } else {
             Effect::None
         }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// 2: `building` and `floor` replace schema 1's `location` ("building / floor"), which still loads.
 pub const SCHEMA: u32 = 2;
 
+mod merge;
 mod store;
+pub use merge::merge;
 pub use store::{Loaded, SaveError, Store};
 pub const FILE_NAME: &str = "profiles.toml";
 
@@ -380,10 +382,15 @@ mod tests {
         let mut newer = ProfileFile::default();
         newer.profiles.push(sample());
         let older = ProfileFile::default();
-        assert_eq!(store.save_snapshot(&newer, 2), Ok(true));
-        assert_eq!(store.clone().save_snapshot(&older, 1), Ok(false));
+        let base = ProfileFile::default();
+        assert_eq!(store.save_merged(&base, &newer, 2), Ok(Some(newer.clone())));
+        assert_eq!(store.clone().save_merged(&base, &older, 1), Ok(None));
         assert_eq!(store.load().file, newer);
-        assert_eq!(store.save_snapshot(&older, 3), Ok(true));
+        // Based on `newer`, the window deleted the device: the newest snapshot wins.
+        assert_eq!(
+            store.save_merged(&newer, &older, 3),
+            Ok(Some(older.clone()))
+        );
         assert_eq!(store.load().file, older);
         std::fs::remove_dir_all(&store.dir).unwrap();
     }

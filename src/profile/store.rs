@@ -2,13 +2,16 @@
 //! writing it atomically, with the newest of several background saves winning.
 
 use super::{FILE_NAME, ParseProblem, ProfileFile};
+
+/// The lock file beside the devices file.
+const LOCK_NAME: &str = "profiles.lock";
 use std::path::{Path, PathBuf};
 
 /// Where profiles live, and how they are read and written.
 #[derive(Debug, Clone)]
 pub struct Store {
     pub dir: PathBuf,
-    /// The newest snapshot written by [`Store::save_snapshot`], shared by clones of this store.
+    /// The newest snapshot written by [`Store::save_merged`], shared by clones of this store.
     written: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
@@ -47,20 +50,64 @@ impl Store {
         }
     }
 
-    /// Saves snapshot number `generation` (numbered in the order they were taken) unless a
-    /// newer one was written already. Background saves run on worker threads and can finish in
-    /// any order; this keeps the newest on disk. Returns whether it wrote.
-    pub fn save_snapshot(&self, file: &ProfileFile, generation: u64) -> Result<bool, SaveError> {
+    /// Saves the window's devices, number `generation` in the order they were taken, merged
+    /// with what another program saved since `base` (what the window last read or wrote), under
+    /// the lock. Background saves can finish in any order; an older one is skipped. Returns what
+    /// was written (`None` when skipped).
+    pub fn save_merged(
+        &self,
+        base: &ProfileFile,
+        mine: &ProfileFile,
+        generation: u64,
+    ) -> Result<Option<ProfileFile>, SaveError> {
         let mut written = self
             .written
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if generation < *written {
-            return Ok(false);
+            return Ok(None);
         }
-        self.save(file)?;
+        let _lock = self.lock()?;
+        let disk = self.load_read_only();
+        let merged = match disk.notice {
+            // An unreadable file on disk: the window's notice already told the person.
+            Some(_) => mine.clone(),
+            None => super::merge(base, mine, &disk.file),
+        };
+        self.save(&merged)?;
         *written = generation;
-        Ok(true)
+        Ok(Some(merged))
+    }
+
+    /// The lock that lets one program at a time load, change and save the devices file
+    /// (`profiles.lock` beside it; std's advisory file lock). Released when dropped.
+    pub fn lock(&self) -> Result<std::fs::File, SaveError> {
+        let err = |e: std::io::Error| SaveError::Write {
+            dir: self.dir.display().to_string(),
+            reason: crate::fsutil::plain_io(&e),
+        };
+        std::fs::create_dir_all(&self.dir).map_err(err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(LOCK_NAME))
+            .map_err(err)?;
+        file.lock().map_err(err)?;
+        Ok(file)
+    }
+
+    /// Loads, changes and saves under the lock, so a save another program makes meanwhile is
+    /// never overwritten: `change` gets the file as it is on disk now.
+    pub fn update(&self, change: impl FnOnce(&mut ProfileFile)) -> Result<(), String> {
+        let _lock = self.lock().map_err(|e| e.to_string())?;
+        let loaded = self.load_read_only();
+        if let Some(n) = loaded.notice {
+            return Err(n);
+        }
+        let mut file = loaded.file;
+        change(&mut file);
+        self.save(&file).map_err(|e| e.to_string())
     }
 
     pub fn path(&self) -> PathBuf {
