@@ -144,7 +144,8 @@ impl Card {
 
     /// The card for a saved device whose last test worked.
     pub fn from_profile(p: &crate::profile::Profile, maker: Option<&Manufacturer>) -> Option<Card> {
-        let test = p.last_test.as_ref().filter(|t| t.works)?;
+        // Only a result for what the device still names counts as proof.
+        let test = p.last_test.as_ref().filter(|t| t.works && t.matches(p))?;
         let rec = test.recommended?;
         let device = p.label();
         Some(Card {
@@ -383,6 +384,8 @@ mod tests {
             model: "bizhub C300i".into(),
             account: "lab-scanner@example.edu".into(),
             server: "smtp.gmail.com".into(),
+            ssl_port: Some(465),
+            starttls_port: Some(587),
             ..Profile::default()
         };
         let km = catalog().manufacturer("Konica Minolta");
@@ -395,7 +398,21 @@ mod tests {
                 security: Security::Starttls,
             }),
             summary: String::new(),
+            server: "smtp.gmail.com".into(),
+            account: "lab-scanner@example.edu".into(),
         });
+        // A result for another server (a file edited by hand, or from 0.1) proves nothing here.
+        let mut elsewhere = p.clone();
+        elsewhere.server = "smtp.attacker.example".into();
+        assert!(Card::from_profile(&elsewhere, km).is_none());
+        let mut old = p.clone();
+        if let Some(t) = old.last_test.as_mut() {
+            t.server.clear();
+        }
+        assert!(
+            Card::from_profile(&old, km).is_none(),
+            "0.1 results name no server"
+        );
         let card = Card::from_profile(&p, km).unwrap();
         assert_eq!((card.port, card.security), (587, Security::Starttls));
         assert_eq!(

@@ -869,6 +869,8 @@ async fn a_check_with_overrides_records_nothing_and_the_keychain_needs_remember(
         works: true,
         recommended: None,
         summary: "465 SSL/TLS works".into(),
+        server: "127.0.0.1".into(),
+        account: support::USER.into(),
     };
     let mut file = scanmail::profile::ProfileFile::default();
     file.profiles.push(scanmail::profile::Profile {

@@ -313,6 +313,50 @@ async fn a_slow_network_changes_nothing_but_the_time() {
 }
 
 #[tokio::test]
+async fn bytes_pushed_before_the_tls_upgrade_are_refused() {
+    let mut script = Script::gmail();
+    script.starttls_reply = vec![
+        "220 2.0.0 Ready to start TLS".into(),
+        "250-injected by someone on the path".into(),
+    ];
+    let (pki, _ssl, st) = support::start_pair(script).await;
+    let report = test_send(&request(&pki, None, Some(st.port)))
+        .await
+        .unwrap();
+    let r = &report.results[0];
+    assert_problem(r, Problem::ProtocolError, Stage::Starttls);
+    assert!(
+        r.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("before encryption started"),
+        "{r:#?}"
+    );
+    assert!(st.log().passwords.is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn replies_far_too_long_or_too_many_lines_end_the_port() {
+    let mut long = Script::gmail();
+    long.greeting = vec![format!("220 {}", "x".repeat(5000))];
+    let mut many = Script::gmail();
+    many.ehlo_plain = (0..300).map(|i| format!("250-LINE{i}")).collect();
+    many.ehlo_plain.push("250 SMTPUTF8".into());
+    for (script, stage) in [(long, Stage::Greeting), (many, Stage::Ehlo)] {
+        let (pki, _ssl, st) = support::start_pair(script).await;
+        let report = test_send(&request(&pki, None, Some(st.port)))
+            .await
+            .unwrap();
+        let r = &report.results[0];
+        assert_problem(r, Problem::ProtocolError, stage);
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("The server's reply was far too long.")
+        );
+    }
+}
+
+#[tokio::test]
 async fn progress_events_follow_the_stages() {
     let pki = Pki::new();
     let tls = pki.server_config(Cert::Good);

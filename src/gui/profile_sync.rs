@@ -54,7 +54,7 @@ impl App {
             .and_then(|n| self.profiles.profiles.iter().position(|p| p.name == n))
             .unwrap_or(0);
         if let Some(p) = self.profiles.profiles.get(self.current) {
-            self.test.last.clone_from(&p.last_test);
+            self.test.last = p.last_test.clone().filter(|t| t.matches(p));
         }
     }
 

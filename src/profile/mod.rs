@@ -27,6 +27,23 @@ pub struct LastTest {
     pub recommended: Option<Recommended>,
     /// One line in plain words, e.g. "465 SSL/TLS works; 587 STARTTLS: the login was not accepted".
     pub summary: String,
+    /// What was tested: the result counts only while the device still names these (empty in
+    /// files from ScanMail 0.1, whose results are therefore not shown as proof).
+    pub server: String,
+    pub account: String,
+}
+
+impl LastTest {
+    /// True while `device` still names the server, account and port this result was for.
+    pub fn matches(&self, device: &Profile) -> bool {
+        let port_kept = self
+            .recommended
+            .is_none_or(|r| [device.ssl_port, device.starttls_port].contains(&Some(r.port)));
+        !self.server.is_empty()
+            && self.server.eq_ignore_ascii_case(device.server.trim())
+            && self.account.eq_ignore_ascii_case(device.account.trim())
+            && port_kept
+    }
 }
 
 /// Everything about one device. Never holds the password.
@@ -232,6 +249,8 @@ pub fn record_test(profile: &mut Profile, report: &crate::smtp::Report) {
         works: report.recommended.is_some(),
         recommended: report.recommended,
         summary,
+        server: report.server.clone(),
+        account: report.account.clone(),
     });
     if let Some(rec) = report.recommended {
         profile.security = Some(rec.security);
@@ -302,6 +321,8 @@ mod tests {
                     security: Security::Ssl,
                 }),
                 summary: "465 SSL/TLS works".into(),
+                server: "smtp.gmail.com".into(),
+                account: "warren-second-floor-scanner@example.edu".into(),
             }),
         }
     }

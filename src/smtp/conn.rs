@@ -95,6 +95,10 @@ impl Conn {
         let mut tmp = [0u8; 4096];
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                // A line that arrived whole in one read is held to the same limit.
+                if pos > reply::MAX_LINE {
+                    return Err(ConnError::TooLong);
+                }
                 let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
                 line.pop();
                 if line.last() == Some(&b'\r') {

@@ -129,6 +129,8 @@ pub struct Script {
     pub mail_from: Vec<String>,
     pub rcpt_to: Vec<String>,
     pub data_end: Vec<String>,
+    /// The reply to STARTTLS (more than one line here models bytes injected before TLS).
+    pub starttls_reply: Vec<String>,
     pub fault: Fault,
 }
 
@@ -170,6 +172,7 @@ impl Script {
             mail_from: lines(&["250 2.1.0 OK a1si123 - gsmtp"]),
             rcpt_to: lines(&["250 2.1.5 OK a1si123 - gsmtp"]),
             data_end: lines(&["250 2.0.0 OK  1700000000 a1si123 - gsmtp"]),
+            starttls_reply: lines(&["220 2.0.0 Ready to start TLS"]),
             fault: Fault::None,
         }
     }
@@ -212,6 +215,7 @@ impl Script {
             mail_from: lines(&["250 2.1.0 Sender OK"]),
             rcpt_to: lines(&["250 2.1.5 Recipient OK"]),
             data_end: lines(&["250 2.0.0 OK <id@example> [Hostname=AM0PR01]"]),
+            starttls_reply: lines(&["220 2.0.0 SMTP server ready"]),
             fault: Fault::None,
         }
     }
@@ -451,7 +455,7 @@ async fn serve(
                 say(&mut rw, reply).await?;
             }
             "STARTTLS" => {
-                say(&mut rw, &["220 2.0.0 Ready to start TLS".to_string()]).await?;
+                say(&mut rw, &script.starttls_reply).await?;
                 let S::Plain(tcp) = rw.into_inner() else {
                     return Ok(());
                 };

@@ -27,7 +27,7 @@ impl State {
             }
         }
         test.recipient.clone_from(&p.recipient);
-        test.last.clone_from(&p.last_test);
+        test.last = p.last_test.clone().filter(|t| t.matches(p));
         test
     }
 
