@@ -263,6 +263,19 @@ pub fn locate(explicit: Option<&Path>) -> Found {
                 source: Source::File(path),
                 problem: None,
             },
+            // A broken preset that meant to lock the server must not silently unlock it: the
+            // server stays locked, to nothing, so no password goes anywhere until IT fixes it.
+            Err(e) if meant_to_lock(&path) => Found {
+                preset: Preset {
+                    server: String::new(),
+                    locked: true,
+                    ..Preset::built_in()
+                },
+                source: Source::File(path),
+                problem: Some(format!(
+                    "The organization preset has a mistake ({e}). It sets the mail server for everyone, so ScanMail will not test until IT fixes it. Tell IT."
+                )),
+            },
             Err(e) => Found {
                 preset: Preset::built_in(),
                 source: Source::BuiltIn,
@@ -277,6 +290,17 @@ pub fn locate(explicit: Option<&Path>) -> Found {
         source: Source::BuiltIn,
         problem: distrusted,
     }
+}
+
+/// True when a preset's text says `locked = true`, even if the rest cannot be read.
+fn meant_to_lock(path: &Path) -> bool {
+    let Ok(bytes) = crate::fsutil::read_capped(path, crate::fsutil::PRESET_CAP) else {
+        return false;
+    };
+    String::from_utf8_lossy(&bytes).lines().any(|l| {
+        let l = l.split('#').next().unwrap_or("").replace(' ', "");
+        l == "locked=true"
+    })
 }
 
 /// Why a machine-wide preset cannot be trusted, if it cannot: someone other than an
@@ -354,6 +378,35 @@ mod tests {
     fn made_by_root(dir: &Path) -> bool {
         use std::os::unix::fs::MetadataExt;
         std::fs::metadata(dir).is_ok_and(|m| m.uid() == 0)
+    }
+
+    #[test]
+    fn a_broken_preset_that_locks_keeps_the_server_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("org.toml");
+        std::fs::write(
+            &file,
+            "organization = \"X\"\nserver = \"smtp.x.edu:465\"\nlocked = true\n",
+        )
+        .unwrap();
+        let found = locate(Some(&file));
+        assert!(
+            found.preset.locked && found.preset.server.is_empty(),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .problem
+                .unwrap_or_default()
+                .contains("will not test until IT fixes it")
+        );
+        std::fs::write(&file, "organization = \"X\"\nserver = \"smtp.x.edu:465\"\n").unwrap();
+        let found = locate(Some(&file));
+        assert_eq!(
+            found.preset,
+            Preset::built_in(),
+            "not meant to lock: the built-in is used"
+        );
     }
 
     #[test]

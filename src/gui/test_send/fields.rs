@@ -49,7 +49,12 @@ impl State {
     /// Problems with the fields of this step, in plain words (empty when all is well).
     pub fn field_errors(&self) -> Vec<String> {
         let mut errors = Vec::new();
-        if let Err(e) = smtp::validate_server(&self.server) {
+        if self.locked && self.server.trim().is_empty() {
+            errors.push(
+                "Your organization sets the mail server, but its preset has a mistake, so ScanMail will not test. Tell IT."
+                    .to_string(),
+            );
+        } else if let Err(e) = smtp::validate_server(&self.server) {
             errors.push(e.to_string());
         }
         if !self.recipient.trim().is_empty() && smtp::validate_address(&self.recipient).is_err() {

@@ -511,6 +511,23 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_locking_preset_refuses_to_test() {
+        let broken = Preset {
+            server: String::new(),
+            locked: true,
+            ..preset()
+        };
+        let mut s = State::new(&broken);
+        s.update(Message::ServerChanged("evil.example".into()), &cx());
+        assert!(matches!(s.update(Message::Start, &cx()), Action::None));
+        assert!(
+            s.input_error.as_deref().unwrap_or("").contains("Tell IT"),
+            "{:?}",
+            s.input_error
+        );
+    }
+
+    #[test]
     fn a_saved_device_round_trips_through_the_step() {
         let saved = Profile {
             server: "smtp.example.edu".into(),
