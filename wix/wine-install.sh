@@ -68,14 +68,23 @@ prefix() {
   export WINEPREFIX="$work/$1"
   timeout 300 "$wine" wineboot --init >/dev/null 2>&1 || true
   /usr/lib/wine/wineserver -w
+  # The Z: drive (the Linux root, where the MSI is) must be mapped before msiexec looks for it.
+  for _ in $(seq 30); do [ -e "$WINEPREFIX/dosdevices/z:" ] && break; sleep 1; done
   cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 }
 drive_c() { echo "$WINEPREFIX/drive_c"; }
 winpath() { echo "Z:${1//\//\\}"; }
 msiexec() { # args...; prints the exit status
-  local rc=0
-  timeout 300 "$wine" msiexec "$@" >/dev/null 2>&1 || rc=$?
-  /usr/lib/wine/wineserver -w
+  local rc=0 try
+  for try in 1 2; do
+    rc=0
+    timeout 300 "$wine" msiexec "$@" >/dev/null 2>&1 || rc=$?
+    /usr/lib/wine/wineserver -w
+    # 53 (ERROR_BAD_NETPATH): seen once in a brand-new prefix, the package path not reachable
+    # yet; a second try a moment later has always worked. Anything else is the answer.
+    [ "$rc" = 53 ] && [ "$try" = 1 ] && { sleep 2; continue; }
+    break
+  done
   echo "$rc"
 }
 uninstall_keys() { # prints "DisplayName|DisplayVersion|DisplayIcon" per ScanMail entry
