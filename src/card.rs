@@ -306,7 +306,7 @@ fn esc(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::catalog::catalog;
-    use crate::smtp::{PortResult, Recommended, Stage};
+    use crate::smtp::{PortResult, Recommended};
 
     fn report(security: Security, port: u16) -> Report {
         Report {
@@ -316,21 +316,7 @@ mod tests {
             login_only: false,
             token: "K7QX2M".into(),
             started_at: "2026-11-27T10:00:00Z".into(),
-            results: vec![PortResult {
-                port,
-                security,
-                works: true,
-                stage: Stage::Done,
-                sent: true,
-                elapsed_ms: 5,
-                problem: None,
-                reply: None,
-                advice: None,
-                tls: None,
-                address: None,
-                detail: None,
-                transcript: Vec::new(),
-            }],
+            results: vec![PortResult::sample(port, security, true)],
             recommended: Some(Recommended { port, security }),
             summary: crate::smtp::verdict::Summary::default(),
         }

@@ -76,20 +76,7 @@ fn report_writes_both_ports() {
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["report.txt", "report.html"] {
         let file = dir.join(name).to_string_lossy().into_owned();
-        let args = [
-            "--server",
-            &m.host,
-            "--ca-file",
-            &m.ca,
-            "--ssl-port",
-            &m.ssl_port,
-            "--starttls-port",
-            &m.starttls_port,
-            "--login-only",
-            "--report",
-            &file,
-        ];
-        let (out, v) = scanmail(&m, &m.password, &args);
+        let (out, v) = check_with(&m, &m.password, &["--login-only", "--report", &file]);
         assert_eq!(out.status.code(), Some(0), "{v:#}");
         let report = std::fs::read_to_string(&file).unwrap();
         for want in [
@@ -117,9 +104,9 @@ fn report_writes_both_ports() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The usual check against the test server: both ports, its CA trusted.
-fn check(m: &Mta, password: &str) -> (Output, serde_json::Value) {
-    let args = [
+/// The usual check against the test server: both ports, its CA trusted, plus `more`.
+fn check_with(m: &Mta, password: &str, more: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = vec![
         "--server",
         &m.host,
         "--ca-file",
@@ -129,7 +116,12 @@ fn check(m: &Mta, password: &str) -> (Output, serde_json::Value) {
         "--starttls-port",
         &m.starttls_port,
     ];
+    args.extend_from_slice(more);
     scanmail(m, password, &args)
+}
+
+fn check(m: &Mta, password: &str) -> (Output, serde_json::Value) {
+    check_with(m, password, &[])
 }
 
 /// Messages in the Maildir whose text contains `token`, waiting up to 10 s for `count` of them.

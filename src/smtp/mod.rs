@@ -179,6 +179,28 @@ pub struct Report {
     pub summary: verdict::Summary,
 }
 
+/// A port result for tests: works (stage done, sent) or failed at sign-in, nothing else known.
+#[cfg(test)]
+impl PortResult {
+    pub(crate) fn sample(port: u16, security: Security, works: bool) -> Self {
+        Self {
+            port,
+            security,
+            works,
+            stage: if works { Stage::Done } else { Stage::Auth },
+            sent: works,
+            elapsed_ms: 1,
+            problem: None,
+            reply: None,
+            advice: None,
+            tls: None,
+            address: None,
+            detail: None,
+            transcript: Vec::new(),
+        }
+    }
+}
+
 impl Report {
     pub fn any_works(&self) -> bool {
         self.results.iter().any(|r| r.works)
@@ -307,21 +329,7 @@ mod tests {
     use super::*;
 
     fn result(port: u16, security: Security, works: bool) -> PortResult {
-        PortResult {
-            port,
-            security,
-            works,
-            stage: if works { Stage::Done } else { Stage::Auth },
-            sent: works,
-            elapsed_ms: 1,
-            problem: None,
-            reply: None,
-            advice: None,
-            tls: None,
-            address: None,
-            detail: None,
-            transcript: Vec::new(),
-        }
+        PortResult::sample(port, security, works)
     }
 
     #[test]

@@ -379,19 +379,9 @@ mod tests {
         );
         let echo = format!("{}qwertyuiopasdfgh and more", "x".repeat(190));
         let mut r = PortResult {
-            port: 465,
-            security: Security::Ssl,
-            works: false,
-            stage: Stage::Greeting,
-            sent: false,
-            elapsed_ms: 1,
-            problem: Some(Problem::ProtocolError),
-            reply: None,
-            advice: None,
-            tls: None,
-            address: None,
             detail: Some(echo.clone()),
             transcript: vec![format!("S: {echo}")],
+            ..PortResult::sample(465, Security::Ssl, false)
         };
         redact(&mut r, &req);
         for text in [r.detail.as_deref().unwrap_or(""), r.transcript[0].as_str()] {

@@ -157,19 +157,9 @@ mod tests {
 
     fn failed(port: u16, security: Security, stage: Stage, problem: Problem) -> PortResult {
         PortResult {
-            port,
-            security,
-            works: false,
             stage,
-            sent: false,
-            elapsed_ms: 10,
             problem: Some(problem),
-            reply: None,
-            advice: None,
-            tls: None,
-            address: None,
-            detail: None,
-            transcript: Vec::new(),
+            ..PortResult::sample(port, security, false)
         }
     }
 
@@ -189,13 +179,7 @@ mod tests {
     #[test]
     fn one_port_working_means_nothing_to_fix() {
         let mut results = vec![
-            PortResult {
-                works: true,
-                sent: true,
-                problem: None,
-                stage: Stage::Done,
-                ..failed(465, Security::Ssl, Stage::Done, Problem::Timeout)
-            },
+            PortResult::sample(465, Security::Ssl, true),
             failed(
                 587,
                 Security::Starttls,

@@ -364,21 +364,7 @@ mod tests {
     }
 
     fn result(port: u16, security: Security, works: bool) -> PortResult {
-        PortResult {
-            port,
-            security,
-            works,
-            stage: if works { Stage::Done } else { Stage::Auth },
-            sent: works,
-            elapsed_ms: 40,
-            problem: None,
-            reply: None,
-            advice: None,
-            tls: None,
-            address: None,
-            detail: None,
-            transcript: Vec::new(),
-        }
+        PortResult::sample(port, security, works)
     }
 
     #[test]
