@@ -17,4 +17,6 @@ pub mod report;
 pub mod secrets;
 pub mod smtp;
 pub mod time;
+pub mod trust;
+pub mod winacl;
 pub mod winconsole;

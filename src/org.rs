@@ -303,33 +303,67 @@ fn meant_to_lock(path: &Path) -> bool {
     })
 }
 
-/// Why a machine-wide preset cannot be trusted, if it cannot: someone other than an
-/// administrator owns it or its folder, or can change either. (A standard user who could plant
-/// it could send everyone's app password to a server of their choosing.)
-#[cfg(unix)]
-pub fn untrusted_reason(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let folder = path.parent().unwrap_or(Path::new("/"));
-    for (what, p) in [("the file", path), ("its folder", folder)] {
-        let Ok(m) = std::fs::metadata(p) else {
-            return Some(format!("{what} could not be checked"));
-        };
-        if m.uid() != 0 {
-            return Some(format!(
-                "{what} belongs to a user, not the administrator (root)"
-            ));
-        }
-        if m.mode() & 0o022 != 0 {
-            return Some(format!("other users can change {what}"));
-        }
+pub use crate::trust::untrusted_reason;
+
+/// Writes checked preset bytes to `target` (the system place) so that only administrators can
+/// change it: the folder is made (0755; on Windows owned by Administrators, users read-only),
+/// a folder or file that is a link or junction is refused, the bytes go through a temporary file
+/// created new with a random name, and the file is 0644 (every user reads it, whatever the umask).
+pub fn install_at(target: &Path, bytes: &[u8]) -> Result<(), String> {
+    let admin = ". Run this as an administrator.";
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let linked = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| is_link(&m));
+    if linked(dir) || linked(target) {
+        return Err(format!(
+            "{} is a link to somewhere else, so nothing was written. Remove it and try again{admin}",
+            if linked(dir) { dir } else { target }.display()
+        ));
     }
-    None
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "{} could not be created: {}{admin}",
+            dir.display(),
+            crate::fsutil::plain_io(&e)
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| {
+            format!(
+                "{} could not be locked: {}{admin}",
+                dir.display(),
+                crate::fsutil::plain_io(&e)
+            )
+        })?;
+    }
+    #[cfg(windows)]
+    crate::winacl::lock(dir, crate::trust::FOLDER_SDDL)
+        .map_err(|e| format!("{} could not be locked: {e}{admin}", dir.display()))?;
+    crate::fsutil::write_atomic_mode(target, bytes, 0o644).map_err(|e| {
+        format!(
+            "{} could not be written: {}{admin}",
+            target.display(),
+            crate::fsutil::plain_io(&e)
+        )
+    })?;
+    #[cfg(windows)]
+    crate::winacl::lock(target, crate::trust::FILE_SDDL)
+        .map_err(|e| format!("{} could not be locked: {e}{admin}", target.display()))?;
+    Ok(())
 }
 
-/// Windows: the owner and access list are not checked yet (see SECURITY.md, known gaps).
-#[cfg(not(unix))]
-pub fn untrusted_reason(_path: &Path) -> Option<String> {
-    None
+/// A symbolic link, or on Windows any reparse point (a junction too).
+fn is_link(m: &std::fs::Metadata) -> bool {
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::MetadataExt;
+        const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+        if m.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+            return true;
+        }
+    }
+    m.file_type().is_symlink()
 }
 
 #[cfg(test)]
@@ -371,6 +405,37 @@ mod tests {
                     .contains("belongs to a user")
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn install_writes_what_was_checked_for_everyone_to_read_and_refuses_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let target = base.path().join("scanmail").join("org.toml");
+        install_at(&target, b"organization = \"Lab\"\n").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), 0o644);
+        assert_eq!(mode(target.parent().unwrap()), 0o755);
+        assert_eq!(std::fs::read(&target).unwrap(), b"organization = \"Lab\"\n");
+        if made_by_root(base.path()) {
+            assert_eq!(untrusted_reason(&target), None);
+        }
+        // A folder that is a link elsewhere (a planted redirect) is refused; nothing is written.
+        let elsewhere = base.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let linked = base.path().join("linked");
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        let err = install_at(&linked.join("org.toml"), b"x").unwrap_err();
+        assert!(err.contains("is a link"), "{err}");
+        assert!(!elsewhere.join("org.toml").exists());
+        // So is a file that is a link.
+        let victim = base.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::fs::remove_file(&target).unwrap();
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        assert!(install_at(&target, b"x").unwrap_err().contains("is a link"));
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     }
 
     /// True when files made here are owned by root (tests run as root in CI).

@@ -295,7 +295,7 @@ fn an_unwritable_settings_folder_is_reported_and_nothing_typed_is_lost() {
         err.contains("could not save your devices") && err.contains("still in the window"),
         "{err}"
     );
-    app.handle(Message::ProfilesSaved(Err(err)));
+    app.handle(Message::DevicesOnDisk(Err(err)));
     assert!(app.notice.is_some());
     assert_eq!(app.device.model, "M528");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -1049,6 +1049,16 @@ async fn the_window_and_the_command_line_saving_at_once_lose_nothing() {
     .await
     .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The window's look at the file (every two seconds) takes the result in before it saves.
+    assert!(matches!(app.handle(Message::DiskTick), Effect::CheckDisk));
+    let changed = store.changed_on_disk().map(Box::new);
+    assert!(changed.is_some(), "the command line's save is noticed");
+    app.handle(Message::DevicesOnDisk(Ok(changed)));
+    assert!(
+        app.profiles.profiles[1].last_test.is_some(),
+        "noticed before the window saved"
+    );
+    assert_eq!(store.changed_on_disk(), None, "nothing new since");
 
     // Meanwhile the window changed Copier A (the open device) and saves.
     app.handle(Message::DeviceList(device_list::Message::Open(0)));
@@ -1071,5 +1081,82 @@ async fn the_window_and_the_command_line_saving_at_once_lose_nothing() {
         app.profiles.profiles[1].last_test.is_some(),
         "the window took the command line's result in"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Another program changes the open device and adds one while the window is open: the window
+/// shows the change in its steps, keeps the typed password and its own edits, and its next save
+/// keeps everything.
+#[test]
+fn the_window_notices_another_program_changing_the_devices_file() {
+    mock_keychain();
+    let dir = temp_dir("notice");
+    let store = Store::new(dir.clone());
+    let mut file = ProfileFile::default();
+    file.profiles.push(Profile {
+        name: "Copier A".into(),
+        account: "scan-a@example.edu".into(),
+        server: GMAIL.into(),
+        ..Profile::default()
+    });
+    store.save(&file).unwrap();
+    let mut app = window(&store);
+    assert_eq!(
+        store.changed_on_disk(),
+        None,
+        "the window's own read is not news"
+    );
+    act(
+        &mut app,
+        Message::Account(account::Message::PasswordChanged(AppPassword::new(
+            "abcdefghijklmnop",
+        ))),
+    );
+    act(
+        &mut app,
+        Message::Device(device::Message::ModelChanged("bizhub C300i".into())),
+    );
+    app.save_now().unwrap();
+
+    // Another program (its own store: nothing shared with the window's).
+    Store::new(dir.clone())
+        .update(|f| {
+            f.profiles[0].floor = "3".into();
+            f.profiles.push(Profile {
+                name: "Copier C".into(),
+                ..Profile::default()
+            });
+        })
+        .unwrap();
+    let changed = store.changed_on_disk().map(Box::new);
+    assert!(changed.is_some());
+    app.handle(Message::DevicesOnDisk(Ok(changed)));
+    assert_eq!(
+        app.account.floor, "3",
+        "the steps show the other program's change"
+    );
+    assert_eq!(
+        app.device.model, "bizhub C300i",
+        "the window's own edit stays"
+    );
+    assert_eq!(app.account.password().expose(), "abcdefghijklmnop");
+    assert_eq!(app.profiles.profiles.len(), 2);
+
+    act(
+        &mut app,
+        Message::Account(account::Message::BuildingChanged("Warren".into())),
+    );
+    app.save_now().unwrap();
+    let disk = store.load_read_only().file;
+    let names: Vec<_> = disk.profiles.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Copier A", "Copier C"]);
+    assert_eq!(
+        (
+            disk.profiles[0].floor.as_str(),
+            disk.profiles[0].building.as_str()
+        ),
+        ("3", "Warren")
+    );
+    assert_eq!(disk.profiles[0].model, "bizhub C300i");
     std::fs::remove_dir_all(&dir).unwrap();
 }

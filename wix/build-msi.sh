@@ -37,4 +37,9 @@ wixl -a x64 -D Version="$version" -D UI=no -D BinDir="$stage" \
   -o "$msi" wix/main.wxs 2> >(grep -v -e "GLib-GObject-WARNING" -e "^$" >&2)
 # wixl ignores Secure="yes": list ORGPRESET among the properties the elevated install may read.
 msibuild "$msi" -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORGPRESET' WHERE Property='SecureCustomProperties'"
+# The preset's folder: owned by Administrators, full control for Administrators and SYSTEM,
+# read and run for Users, nothing inherited (the same SDDL as src/trust.rs FOLDER_SDDL).
+sddl=$(grep -oP 'FOLDER_SDDL: &str = "\K[^"]+' src/trust.rs)
+msibuild "$msi" -q "CREATE TABLE \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\` CHAR(72) NOT NULL, \`LockObject\` CHAR(72) NOT NULL, \`Table\` CHAR(32) NOT NULL, \`SDDLText\` LONGCHAR NOT NULL, \`Condition\` CHAR(255) PRIMARY KEY \`MsiLockPermissionsEx\`)"
+msibuild "$msi" -q "INSERT INTO \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\`, \`LockObject\`, \`Table\`, \`SDDLText\`) VALUES ('OrgFolderLock', 'ORGDIR', 'CreateFolder', '$sddl')"
 echo "built $msi ($(du -h "$msi" | cut -f1))"

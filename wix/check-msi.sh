@@ -29,5 +29,9 @@ expect Shortcut '^ScanMailShortcut\tProgramMenuFolder\tScanMail\t.*\[INSTALLDIR\
 expect Icon '^ScanMailIcon' "icon stream"
 expect CustomAction '^InstallOrgPreset\t3090\tScanMailExe\torg install "\[ORGPRESET\]"' "ORGPRESET custom action (deferred, elevated)"
 expect InstallExecuteSequence '^InstallOrgPreset\tORGPRESET AND NOT REMOVE AND \(NOT Installed OR AdminUser\)\t' "runs on a first install with ORGPRESET, and on a repair only by an administrator"
+expect Directory '^ORGDIR\tCommonAppDataFolder\tScanMail$' "makes ProgramData\\ScanMail"
+expect CreateFolder '^ORGDIR\tOrgFolder$' "creates the preset's folder"
+sddl=$(grep -oP 'FOLDER_SDDL: &str = "\K[^"]+' src/trust.rs)
+expect MsiLockPermissionsEx "^OrgFolderLock\tORGDIR\tCreateFolder\t\Q$sddl\E\t?$" "the folder is owned by Administrators, users read-only ($sddl)"
 if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all MSI checks passed"

@@ -209,6 +209,17 @@ else
   bad "profiles remember under Wine"
 fi
 unset SCANMAIL_CONFIG_DIR
+# Wine cannot keep Windows permissions: it makes every file's owner up from the Unix owner (the
+# Wine user, S-1-5-21-0-0-0-1000, even for system32) and does not store what SetNamedSecurityInfo
+# sets. So here the installed preset reads as owned by a user and is refused, which proves the
+# Win32 read (src/winacl.rs) and the judgement (src/trust.rs, unit-tested with real Windows
+# descriptors) are wired together in the .exe; on Windows the MSI and org install make it
+# Administrators-owned and it is used.
+shown=$(timeout 120 "$wine" "$cli" org show --json 2>/dev/null | tr -d '\r' || true)
+problem=$(field 'v["problem"]' <<<"$shown")
+echo "       (under Wine: $problem)"
+expect "the preset's owner and access list are read through Win32 (a user-owned preset is refused)" \
+  grep -q "was not used: it belongs to a user" <<<"$problem"
 
 echo "5. the installed window, looked at"
 export DISPLAY=:93
@@ -221,7 +232,9 @@ shot="$work/windows-account.png"
 if [ -n "$win" ]; then
   sleep 4
   import -window "$win" "$shot"
-  words=$(tesseract "$shot" - 2>/dev/null | tr '\n' ' ')
+  # The step list alone, enlarged: read whole, the page's text can swallow a short line.
+  convert "$shot" -crop 230x400+0+200 +repage -resize 200% "$work/steps.png"
+  words="$(tesseract "$shot" - 2>/dev/null | tr '\n' ' ') $(tesseract "$work/steps.png" - 2>/dev/null | tr '\n' ' ')"
   for w in "Account" "App password" "Test send"; do
     expect "OCR finds \"$w\" on the Windows build's Account step" grep -qF "$w" <<<"$words"
   done

@@ -280,29 +280,7 @@ pub(super) fn org_cmd(
             // One read: the bytes checked are the bytes written.
             let (p, text) = org::load_bytes(file).map_err(BadInput)?;
             let target = org::system_path();
-            if let Some(dir) = target.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    BadInput(format!(
-                        "{} could not be created: {}. Run this as an administrator.",
-                        dir.display(),
-                        crate::fsutil::plain_io(&e)
-                    ))
-                })?;
-                // Everyone may read the folder; only the administrator may change it.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
-                }
-            }
-            // Every user must be able to read the installed preset, whatever the umask.
-            crate::fsutil::write_atomic_mode(&target, &text, 0o644).map_err(|e| {
-                BadInput(format!(
-                    "{} could not be written: {}. Run this as an administrator.",
-                    target.display(),
-                    crate::fsutil::plain_io(&e)
-                ))
-            })?;
+            org::install_at(&target, &text).map_err(BadInput)?;
             let _ = writeln!(
                 out,
                 "Installed the {} preset as {}.",

@@ -73,6 +73,21 @@ impl State {
         }
     }
 
+    /// Takes the saved fields another program changed, keeping the password and ticks.
+    pub fn take_saved(&mut self, p: &Profile) {
+        let mine = Self::from_profile(p);
+        for (field, saved) in [
+            (&mut self.address, mine.address),
+            (&mut self.building, mine.building),
+            (&mut self.floor, mine.floor),
+        ] {
+            if field.trim() != saved {
+                *field = saved;
+            }
+        }
+        self.remember = mine.remember;
+    }
+
     /// Keeps what this step holds in the saved device.
     pub fn write_to(&self, p: &mut Profile) {
         p.account = self.address.trim().to_string();

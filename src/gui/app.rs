@@ -55,10 +55,11 @@ pub enum Message {
     CopyNoticeAddress,
     DismissNotice,
     DeviceList(device_list::Message),
-    /// The profiles file was written (or not).
-    /// The profiles file was written (what was written, merged with another program's saves;
-    /// `None` when a newer save had already won), or not.
-    ProfilesSaved(Result<Option<Box<ProfileFile>>, String>),
+    /// The devices file as written (merged with another program's saves; `None` when a newer
+    /// save had already won), or as another program changed it; or why it could not be saved.
+    DevicesOnDisk(Result<Option<Box<ProfileFile>>, String>),
+    /// Time to look whether another program changed the devices file.
+    DiskTick,
     /// A keychain write or delete finished.
     Keychain(Result<(), KeychainError>),
     /// The keychain answered for an account.
@@ -273,12 +274,13 @@ impl App {
                 let action = self.device_list.update(m, &name);
                 self.device_action(action)
             }
-            Message::ProfilesSaved(Ok(None)) => Effect::None,
-            Message::ProfilesSaved(Ok(Some(written))) => {
+            Message::DiskTick => Effect::CheckDisk,
+            Message::DevicesOnDisk(Ok(None)) => Effect::None,
+            Message::DevicesOnDisk(Ok(Some(written))) => {
                 self.adopt(*written);
                 Effect::None
             }
-            Message::ProfilesSaved(Err(e)) => {
+            Message::DevicesOnDisk(Err(e)) => {
                 self.notice = Some(e);
                 Effect::None
             }

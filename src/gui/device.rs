@@ -50,6 +50,11 @@ impl State {
         }
     }
 
+    /// Takes the saved fields another program changed.
+    pub fn take_saved(&mut self, p: &Profile) {
+        *self = Self::from_profile(p);
+    }
+
     /// Keeps what this step holds in the saved device.
     pub fn write_to(&self, p: &mut Profile) {
         p.manufacturer.clone_from(&self.manufacturer);

@@ -50,6 +50,8 @@ pub enum Effect {
         file: Box<ProfileFile>,
         generation: u64,
     },
+    /// Read the devices file if another program changed it (merged in by `adopt`).
+    CheckDisk,
 }
 
 impl App {
@@ -131,7 +133,14 @@ impl App {
                             .map(|written| written.map(Box::new))
                             .map_err(|e| e.to_string())
                     }),
-                    |r| Message::ProfilesSaved(r.unwrap_or_else(Err)),
+                    |r| Message::DevicesOnDisk(r.unwrap_or_else(Err)),
+                ),
+                None => Task::none(),
+            },
+            Effect::CheckDisk => match self.store.clone() {
+                Some(store) => Task::perform(
+                    blocking(move || Ok::<_, String>(store.changed_on_disk().map(Box::new))),
+                    |r| Message::DevicesOnDisk(r.unwrap_or_else(Err)),
                 ),
                 None => Task::none(),
             },

@@ -53,8 +53,14 @@ impl App {
         self.current = name
             .and_then(|n| self.profiles.profiles.iter().position(|p| p.name == n))
             .unwrap_or(0);
-        if let Some(p) = self.profiles.profiles.get(self.current) {
-            self.test.last = p.last_test.clone().filter(|t| t.matches(p));
+        if let Some(p) = self.profiles.profiles.get(self.current).cloned() {
+            self.test.last = p.last_test.clone().filter(|t| t.matches(&p));
+            // What the other program changed in the open device shows in the steps (the typed
+            // password and the ticked steps stay).
+            if self.profile_from_steps().as_ref() != Some(&p) {
+                self.account.take_saved(&p);
+                self.device.take_saved(&p);
+            }
         }
     }
 

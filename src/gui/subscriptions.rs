@@ -1,5 +1,6 @@
-//! What the window listens to besides clicks and typing: Tab and Enter that no field took, and a
-//! clock tick while a test runs (so the rows' time moves).
+//! What the window listens to besides clicks and typing: Tab and Enter that no field took, a
+//! clock tick while a test runs (so the rows' time moves), and a look at the devices file every
+//! two seconds (another program, such as `scanmail check --profile`, may have changed it).
 
 use super::app::{App, Message};
 use super::test_send;
@@ -24,13 +25,19 @@ impl App {
             } => Some(Message::Enter),
             _ => None,
         });
+        let mut all = vec![keys];
+        if self.store.is_some() {
+            all.push(
+                iced::time::every(std::time::Duration::from_secs(2)).map(|_| Message::DiskTick),
+            );
+        }
         if self.test.running {
             // The rows' time moves while a port waits.
-            let ticks = iced::time::every(std::time::Duration::from_millis(250))
-                .map(|now| Message::Test(test_send::Message::Tick(now)));
-            Subscription::batch([keys, ticks])
-        } else {
-            keys
+            all.push(
+                iced::time::every(std::time::Duration::from_millis(250))
+                    .map(|now| Message::Test(test_send::Message::Tick(now))),
+            );
         }
+        Subscription::batch(all)
     }
 }

@@ -13,7 +13,12 @@ pub struct Store {
     pub dir: PathBuf,
     /// The newest snapshot written by [`Store::save_merged`], shared by clones of this store.
     written: std::sync::Arc<std::sync::Mutex<u64>>,
+    /// When the devices file was last changed and its size, as last read or written here.
+    seen: std::sync::Arc<std::sync::Mutex<Option<Stamp>>>,
 }
+
+/// A file's last change time and size: a cheap "did someone else write it?".
+type Stamp = (std::time::SystemTime, u64);
 
 /// What loading found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +52,7 @@ impl Store {
         Store {
             dir: dir.into(),
             written: std::sync::Arc::default(),
+            seen: std::sync::Arc::default(),
         }
     }
 
@@ -108,6 +114,29 @@ impl Store {
         let mut file = loaded.file;
         change(&mut file);
         self.save(&file).map_err(|e| e.to_string())
+    }
+
+    /// The devices as another program left them, when the file changed since this store last
+    /// read or wrote it (`None`: unchanged, missing, or unreadable, which the next save reports).
+    /// Reading costs one metadata call while nothing changed.
+    pub fn changed_on_disk(&self) -> Option<ProfileFile> {
+        let stamp = self.stamp()?;
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *seen == Some(stamp) {
+            return None;
+        }
+        *seen = Some(stamp);
+        drop(seen);
+        let loaded = self.load_read_only();
+        loaded.notice.is_none().then_some(loaded.file)
+    }
+
+    fn stamp(&self) -> Option<Stamp> {
+        let m = std::fs::metadata(self.path()).ok()?;
+        Some((m.modified().ok()?, m.len()))
     }
 
     pub fn path(&self) -> PathBuf {
@@ -193,6 +222,12 @@ impl Store {
             reason: crate::fsutil::plain_io(&e),
         };
         std::fs::create_dir_all(&self.dir).map_err(err)?;
-        crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)
+        crate::fsutil::write_atomic(&self.path(), file.to_toml().as_bytes()).map_err(err)?;
+        // What this store wrote is not news to it.
+        *self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = self.stamp();
+        Ok(())
     }
 }
