@@ -56,6 +56,33 @@ impl fmt::Debug for AppPassword {
     }
 }
 
+/// An OAuth 2.0 access token, held in memory for one test: a secret exactly like the password
+/// (no `Display`, no `Serialize`, a `Debug` that hides it; never in a file, log or output).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps a token; surrounding spaces and line breaks (a pasted or piped token) are dropped.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into().trim().to_string())
+    }
+
+    /// The token itself, for the one place that sends it to the server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<hidden>)")
+    }
+}
+
 /// Why the keychain could not be used, in plain words. Never carries the password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeychainError {

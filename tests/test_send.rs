@@ -506,6 +506,8 @@ enum Source {
 struct Case {
     source: Source,
     test_as: Security,
+    /// Sign in with this access token (XOAUTH2) instead of the password.
+    token: Option<&'static str>,
     resolver: Option<Arc<dyn Resolve>>,
     trust_ca: bool,
     want: Problem,
@@ -516,6 +518,7 @@ fn case(source: Source, test_as: Security, want: Problem, stage: Stage) -> Case 
     Case {
         source,
         test_as,
+        token: None,
         resolver: None,
         trust_ca: true,
         want,
@@ -838,6 +841,29 @@ async fn every_problem_id_is_produced_by_the_peer() {
             P::Timeout,
             S::Send,
         ),
+        Case {
+            token: Some("ya29.expired"),
+            ..case(
+                peer(Implicit, Script::gmail()),
+                Ssl,
+                P::OAuthRejected,
+                S::Auth,
+            )
+        },
+        Case {
+            token: Some(support::TOKEN),
+            ..case(
+                peer(
+                    Plain,
+                    gmail_with(|s| {
+                        s.ehlo_tls = v(&["250-smtp.example.edu", "250 AUTH PLAIN LOGIN"]);
+                    }),
+                ),
+                Starttls,
+                P::OAuthNotOffered,
+                S::Auth,
+            )
+        },
     ];
 
     let mut produced = BTreeSet::new();
@@ -867,6 +893,7 @@ async fn every_problem_id_is_produced_by_the_peer() {
             Security::Starttls => (None, Some(port)),
         };
         let mut req = request(&pki, ssl, st);
+        req.token = c.token.map(scanmail::secrets::AccessToken::new);
         req.timeout = Duration::from_millis(1500);
         if !c.trust_ca {
             req.extra_ca_pem = None;

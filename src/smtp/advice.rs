@@ -332,6 +332,20 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
             None,
             it(format!("{on} refused ScanMail's test for {account} with a reply ScanMail does not know.")),
         ),
+        Problem::OAuthRejected => (
+            "The sign-in was not accepted",
+            format!("{server} refused the sign-in for {account}."),
+            format!("The sign-in may have run out, been made with another account, or lack the right to send mail. Test again and sign in as {account}. If it fails again, send IT the message below."),
+            Some(TestAgain),
+            it(format!("{on} refused the OAuth 2.0 access token for {account} (XOAUTH2). Is SMTP AUTH on for this mailbox, and may the app send mail (SMTP.Send for Microsoft 365, https://mail.google.com/ for Google)?")),
+        ),
+        Problem::OAuthNotOffered => (
+            "The server does not offer this sign-in",
+            format!("{server} did not offer the Microsoft or Google sign-in (OAuth 2.0) on port {port}."),
+            or_other("Send IT the message below."),
+            None,
+            it(format!("{on} does not offer OAuth 2.0 sign-in (SASL XOAUTH2) for {account}. Which server and port accept OAuth sign-in for sending?")),
+        ),
         Problem::Timeout => (
             "The server stopped answering",
             format!("{server} started answering on port {port}, then took too long."),

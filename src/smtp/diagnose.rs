@@ -61,6 +61,8 @@ problems! {
     ProtocolError => "protocol-error",
     UnexpectedReply => "unexpected-reply",
     Timeout => "timeout",
+    OAuthRejected => "oauth-rejected",
+    OAuthNotOffered => "oauth-not-offered",
 }
 
 impl std::fmt::Display for Problem {

@@ -197,10 +197,17 @@ pub async fn run_port(shared: &Shared<'_>, (port, security): (u16, Security)) ->
 fn redact(result: &mut PortResult, req: &Request) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let pw = req.password.expose();
+    let token = req.token.as_ref().map_or("", |t| t.expose());
     let forms = [
         pw.to_string(),
         b64.encode(pw),
         b64.encode(format!("\0{}\0{pw}", req.account.trim())),
+        token.to_string(),
+        if token.is_empty() {
+            String::new()
+        } else {
+            super::session::xoauth2_blob(req.account.trim(), token)
+        },
     ];
     for form in forms.iter().filter(|f| !f.is_empty()) {
         if let Some(r) = &mut result.reply {

@@ -2,7 +2,7 @@
 //! when something is wrong.
 
 use super::{DEFAULT_SSL_PORT, DEFAULT_STARTTLS_PORT, DEFAULT_TIMEOUT, Security, certs};
-use crate::secrets::AppPassword;
+use crate::secrets::{AccessToken, AppPassword};
 use std::time::Duration;
 
 /// Everything a test send needs.
@@ -11,6 +11,9 @@ pub struct Request {
     pub server: String,
     pub account: String,
     pub password: AppPassword,
+    /// An OAuth 2.0 access token: when set, the test signs in with XOAUTH2 and the password is
+    /// not used (it may be empty).
+    pub token: Option<AccessToken>,
     /// Where the test message goes; the account itself when `None`.
     pub recipient: Option<String>,
     /// `None` skips that port.
@@ -35,6 +38,7 @@ impl Request {
             server: server.to_string(),
             account: account.to_string(),
             password,
+            token: None,
             recipient: None,
             ssl_port: Some(DEFAULT_SSL_PORT),
             starttls_port: Some(DEFAULT_STARTTLS_PORT),
@@ -61,8 +65,10 @@ impl Request {
             return Err(InputError::EmptyAccount);
         }
         validate_address(&self.account).map_err(InputError::BadAccount)?;
-        if self.password.is_empty() {
-            return Err(InputError::EmptyPassword);
+        match &self.token {
+            Some(token) if token.is_empty() => return Err(InputError::EmptyToken),
+            None if self.password.is_empty() => return Err(InputError::EmptyPassword),
+            _ => {}
         }
         if let Some(r) = self.recipient.as_deref().filter(|r| !r.trim().is_empty()) {
             validate_address(r).map_err(InputError::BadRecipient)?;
@@ -137,6 +143,8 @@ pub enum InputError {
     BadAccount(String),
     #[error("Enter the app password.")]
     EmptyPassword,
+    #[error("The sign-in gave no access token. Sign in again.")]
+    EmptyToken,
     #[error("\"{0}\" is not a complete email address for the test message's recipient.")]
     BadRecipient(String),
     #[error("Choose at least one port to test.")]

@@ -51,6 +51,9 @@ pub async fn authenticate(
     shared: &Shared<'_>,
 ) -> Result<(), Failure> {
     let req = shared.request;
+    if let Some(token) = &req.token {
+        return xoauth2(conn, st, caps, req.account.trim(), token).await;
+    }
     let mechanism = if caps.auth.iter().any(|m| m == "PLAIN") {
         Mechanism::Plain
     } else if caps.auth.iter().any(|m| m == "LOGIN") {
@@ -108,6 +111,84 @@ pub async fn authenticate(
     Err(Failure::with(
         Problem::ProtocolError,
         "The server kept asking for more sign-in steps.",
+    ))
+}
+
+/// The SASL XOAUTH2 initial response: `user=<account>^Aauth=Bearer <token>^A^A`, in base64.
+pub fn xoauth2_blob(account: &str, token: &str) -> String {
+    base64::engine::general_purpose::STANDARD
+        .encode(format!("user={account}\x01auth=Bearer {token}\x01\x01"))
+}
+
+/// Signs in with an OAuth 2.0 access token (XOAUTH2, initial response). Gmail answers a refused
+/// token with a 334 holding base64 JSON (`{"status":"400",...}`), which is answered with an
+/// empty line before its 535; Microsoft answers 535 5.7.3 at once.
+async fn xoauth2(
+    conn: &mut Conn,
+    st: &mut PortState<'_>,
+    caps: &Caps,
+    account: &str,
+    token: &crate::secrets::AccessToken,
+) -> Result<(), Failure> {
+    if !caps.auth.iter().any(|m| m == "XOAUTH2") {
+        let offered = if caps.auth.is_empty() {
+            "none".to_string()
+        } else {
+            caps.auth.join(", ")
+        };
+        return Err(Failure::with(
+            Problem::OAuthNotOffered,
+            format!("Sign-in methods offered: {offered}."),
+        ));
+    }
+    let line = format!("AUTH XOAUTH2 {}\r\n", xoauth2_blob(account, token.expose()));
+    conn.write_hidden(&line, "AUTH XOAUTH2 <hidden>")
+        .await
+        .map_err(|e| st.lost(e))?;
+    let mut reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
+    let mut why = None;
+    if reply.code == 334 {
+        why = oauth_error(&reply);
+        st.reply = Some(reply.clone());
+        conn.write_hidden("\r\n", "(empty line: no more sign-in data)")
+            .await
+            .map_err(|e| st.lost(e))?;
+        reply = conn.read_reply().await.map_err(|e| st.lost(e))?;
+    }
+    st.reply = Some(reply.clone());
+    if reply.code == 235 {
+        return Ok(());
+    }
+    let problem = match super::diagnose::classify_reply(st.stage, st.step, &reply) {
+        Problem::AuthRejected
+        | Problem::AppPasswordRequired
+        | Problem::BasicAuthDisabled
+        | Problem::WebLoginRequired => Problem::OAuthRejected,
+        other => other,
+    };
+    Err(match why {
+        Some(why) => Failure::with(problem, why),
+        None => Failure::new(problem),
+    })
+}
+
+/// What Gmail's 334 challenge says about a refused token, in a few words (its JSON has
+/// `status` and `scope`; never the token).
+fn oauth_error(reply: &Reply) -> Option<String> {
+    let text = reply.lines.first()?.trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let status = v.get("status").and_then(|s| s.as_str()).unwrap_or("?");
+    let scope = v.get("scope").and_then(|s| s.as_str()).unwrap_or("");
+    Some(format!(
+        "The server said the token is not valid (status {status}{}).",
+        if scope.is_empty() {
+            String::new()
+        } else {
+            format!("; it needs the scope {scope}")
+        }
     ))
 }
 

@@ -19,6 +19,8 @@ use tokio_rustls::TlsAcceptor;
 
 pub const USER: &str = "lab-scanner@example.edu";
 pub const PASSWORD: &str = "abcdefghijklmnop";
+/// The access token the peer accepts with XOAUTH2 (a canary: it must never be shown).
+pub const TOKEN: &str = "ya29.CANARY-token-7f3e9a";
 
 /// A test certificate authority and the server certificates it signs.
 pub struct Pki {
@@ -126,6 +128,10 @@ pub struct Script {
     pub auth_fail: Vec<String>,
     /// Reply to every AUTH, whatever the password (a provider policy).
     pub auth_always: Option<Vec<String>>,
+    /// The accepted XOAUTH2 access token.
+    pub token: String,
+    /// Gmail's answer to a refused token before its 535: a 334 with this JSON in base64.
+    pub oauth_challenge: Option<String>,
     pub mail_from: Vec<String>,
     pub rcpt_to: Vec<String>,
     pub data_end: Vec<String>,
@@ -169,6 +175,10 @@ impl Script {
                 "535 5.7.8  https://support.google.com/mail/?p=BadCredentials a1si123 - gsmtp",
             ]),
             auth_always: None,
+            token: TOKEN.into(),
+            oauth_challenge: Some(
+                r#"{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}"#.into(),
+            ),
             mail_from: lines(&["250 2.1.0 OK a1si123 - gsmtp"]),
             rcpt_to: lines(&["250 2.1.5 OK a1si123 - gsmtp"]),
             data_end: lines(&["250 2.0.0 OK  1700000000 a1si123 - gsmtp"]),
@@ -212,6 +222,8 @@ impl Script {
                 "535 5.7.3 Authentication unsuccessful [AM0PR01CA0001.eurprd01.prod.exchangelabs.com]",
             ]),
             auth_always: None,
+            token: TOKEN.into(),
+            oauth_challenge: None,
             mail_from: lines(&["250 2.1.0 Sender OK"]),
             rcpt_to: lines(&["250 2.1.5 Recipient OK"]),
             data_end: lines(&["250 2.0.0 OK <id@example> [Hostname=AM0PR01]"]),
@@ -236,6 +248,10 @@ pub struct Log {
     pub pipelined: Vec<String>,
     /// Decoded AUTH credentials, with whether TLS was active.
     pub passwords: Vec<(bool, String)>,
+    /// XOAUTH2 sign-ins: whether TLS was active, the user and the token.
+    pub tokens: Vec<(bool, String, String)>,
+    /// What the client answered to Gmail's 334 challenge (it must be an empty line).
+    pub challenge_answers: Vec<String>,
     /// Complete messages received (after DATA).
     pub messages: Vec<String>,
     pub connections: usize,
@@ -477,6 +493,32 @@ async fn serve(
                     let raw = b64.decode(data).unwrap_or_default();
                     let raw = String::from_utf8_lossy(&raw).to_string();
                     raw.split('\0').nth(2).unwrap_or("").to_string()
+                } else if mech == "XOAUTH2" {
+                    let raw = b64.decode(parts.next().unwrap_or("")).unwrap_or_default();
+                    let raw = String::from_utf8_lossy(&raw).to_string();
+                    let mut fields = raw.split('\x01');
+                    let user = fields.next().unwrap_or("").trim_start_matches("user=");
+                    let token = fields
+                        .next()
+                        .unwrap_or("")
+                        .trim_start_matches("auth=Bearer ");
+                    let well_formed = raw.ends_with("\x01\x01");
+                    log.lock()
+                        .unwrap()
+                        .tokens
+                        .push((secure, user.to_string(), token.to_string()));
+                    if well_formed && token == script.token && user == USER {
+                        say(&mut rw, &["235 2.7.0 Accepted".to_string()]).await?;
+                        continue;
+                    }
+                    if let Some(json) = &script.oauth_challenge {
+                        say(&mut rw, &[format!("334 {}", b64.encode(json))]).await?;
+                        let mut l = String::new();
+                        rw.read_line(&mut l).await?;
+                        log.lock().unwrap().challenge_answers.push(l);
+                    }
+                    say(&mut rw, &script.auth_fail).await?;
+                    continue;
                 } else if mech == "LOGIN" {
                     say(&mut rw, &["334 VXNlcm5hbWU6".to_string()]).await?;
                     let mut l = String::new();
