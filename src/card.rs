@@ -314,6 +314,7 @@ mod tests {
             account: "lab-scanner@example.edu".into(),
             recipient: "lab-scanner@example.edu".into(),
             login_only: false,
+            auth: crate::smtp::Auth::Password,
             token: "K7QX2M".into(),
             started_at: "2026-11-27T10:00:00Z".into(),
             results: vec![PortResult::sample(port, security, true)],
@@ -386,6 +387,7 @@ mod tests {
             summary: String::new(),
             server: "smtp.gmail.com".into(),
             account: "lab-scanner@example.edu".into(),
+            auth: None,
         });
         // A result for another server (a file edited by hand, or from 0.1) proves nothing here.
         let mut elsewhere = p.clone();

@@ -42,6 +42,9 @@ pub struct Preset {
     pub why: String,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// IT's OAuth 2.0 app registrations (`[oauth.microsoft]`, `[oauth.google]`).
+    #[serde(default, skip_serializing_if = "crate::oauth::Apps::is_empty")]
+    pub oauth: crate::oauth::Apps,
 }
 
 impl Preset {
@@ -62,6 +65,7 @@ impl Preset {
             return Err("give ssl_port, starttls_port, or both".into());
         }
         Engine::parse(&self.manual_search)?;
+        self.oauth.check()?;
         for (i, step) in self.steps.iter().enumerate() {
             if let Some(link) = &step.link
                 && !(link.starts_with("https://") || link.starts_with("http://"))
@@ -90,6 +94,7 @@ impl Preset {
             manual_search: String::new(),
             why: String::new(),
             steps: Vec::new(),
+            oauth: crate::oauth::Apps::default(),
         })
     }
 

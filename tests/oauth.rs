@@ -115,3 +115,262 @@ fn a_token_replaces_the_password_but_must_not_be_empty() {
         "AccessToken(<hidden>)"
     );
 }
+
+// ---- Signing in through the command line, against the local identity provider ----
+
+use std::io::{BufRead, Read, Write};
+use std::process::{Command, Stdio};
+use support::idp::{self, Idp, Outcome};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
+
+struct Setup {
+    dir: std::path::PathBuf,
+    preset: std::path::PathBuf,
+    ca: std::path::PathBuf,
+}
+
+fn setup(tag: &str, idp: &Idp, pki: &support::Pki) -> Setup {
+    let dir = std::env::temp_dir().join(format!("scanmail-oauth-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let preset = dir.join("org.toml");
+    std::fs::write(&preset, idp.preset()).unwrap();
+    Setup {
+        ca: pki.ca_file(&dir),
+        preset,
+        dir,
+    }
+}
+
+fn check(s: &Setup, ssl: u16, st: u16, more: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["check", "--server", "127.0.0.1", "--user", USER, "--json"])
+        .args([
+            "--ssl-port",
+            &ssl.to_string(),
+            "--starttls-port",
+            &st.to_string(),
+        ])
+        .arg("--ca-file")
+        .arg(&s.ca)
+        .args(more)
+        .env("SCANMAIL_ORG", &s.preset)
+        .env("SCANMAIL_CONFIG_DIR", s.dir.join("config"))
+        .env("SCANMAIL_NO_BROWSER", "1");
+    c
+}
+
+async fn run(mut c: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn no_secrets(text: &str) {
+    for secret in [TOKEN, idp::REFRESH, "dc-secret-1"] {
+        assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_device_code_sign_in_then_both_ports_work() {
+    let idp = Idp::start(Outcome::ApproveAfter(2)).await;
+    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
+    let s = setup("ms", &idp, &pki);
+    let report = s.dir.join("report.html");
+    let mut c = check(&s, ssl.port, st.port, &["--oauth", "microsoft"]);
+    c.arg("--report").arg(&report);
+    let out = run(c).await;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains(idp::USER_CODE), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{}/devicelogin", idp.port)),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["auth"], "oauth");
+    assert_eq!(v["results"][0]["works"], true, "{v:#}");
+    assert_eq!(v["results"][1]["works"], true, "{v:#}");
+    // Polled three times (two "pending", then the token), never faster than the 1 s interval.
+    let polls = idp.seen.lock().unwrap().polls.clone();
+    assert_eq!(polls.len(), 3);
+    for pair in polls.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(950),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+    no_secrets(&stdout);
+    no_secrets(&stderr);
+    no_secrets(&std::fs::read_to_string(&report).unwrap());
+    std::fs::remove_dir_all(&s.dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_device_sign_in_exits_1_with_the_reason() {
+    let idp = Idp::start(Outcome::Deny).await;
+    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
+    let s = setup("deny", &idp, &pki);
+    let out = run(check(&s, ssl.port, st.port, &["--oauth", "microsoft"])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused or cancelled"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(ssl.log().connections, 0, "no test without a sign-in");
+    std::fs::remove_dir_all(&s.dir).unwrap();
+}
+
+/// A browser: one GET, returns the status line, the Location header and the body.
+fn get(url: &str) -> (String, Option<String>, String) {
+    let u = url::Url::parse(url).unwrap();
+    let mut tcp = std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())).unwrap();
+    let target = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    write!(
+        tcp,
+        "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        u.authority()
+    )
+    .unwrap();
+    let mut text = String::new();
+    tcp.read_to_string(&mut text).unwrap();
+    let status = text.lines().next().unwrap_or("").to_string();
+    let location = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .map(str::to_string);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, location, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn google_browser_sign_in_with_pkce_and_a_loopback_redirect() {
+    let idp = Idp::start(Outcome::ApproveAfter(0)).await;
+    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
+    let s = setup("google", &idp, &pki);
+    let mut c = check(&s, ssl.port, st.port, &["--oauth", "google"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let auth_prefix = format!("{}/auth?", idp.base());
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        let url = loop {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "no address: {said}"
+            );
+            said.push_str(&line);
+            if line.starts_with(&auth_prefix) {
+                break line.trim().to_string();
+            }
+        };
+        assert!(said.contains("Open this address to sign in:"), "{said}");
+        // The browser: Google's page redirects to ScanMail's loopback address.
+        let (status, location, _) = get(&url);
+        assert!(status.contains("302"), "{status}");
+        let location = location.unwrap();
+        assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+        // A redirect with another state (a stale tab, a forged link) is ignored.
+        let base = location.split('?').next().unwrap();
+        let (status, _, _) = get(&format!("{base}?state=forged&code=evil"));
+        assert!(status.contains("404"), "{status}");
+        let (status, _, body) = get(&location);
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("Signed in"), "{body}");
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out, said + &rest)
+    })
+    .await
+    .unwrap();
+    let (out, stderr) = out;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["auth"], "oauth");
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["works"] == true),
+        "{v:#}"
+    );
+    assert!(idp.seen.lock().unwrap().refused.is_empty());
+    assert_eq!(ssl.log().tokens[0].2, TOKEN);
+    no_secrets(&stdout);
+    no_secrets(&stderr);
+    std::fs::remove_dir_all(&s.dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_the_environment_needs_no_sign_in() {
+    let idp = Idp::start(Outcome::Deny).await;
+    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
+    let s = setup("env", &idp, &pki);
+    let mut c = check(&s, ssl.port, st.port, &["--token-env", "SM_TOKEN"]);
+    c.env("SM_TOKEN", TOKEN);
+    let out = run(c).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["auth"], "oauth");
+    no_secrets(&stdout);
+    assert!(idp.seen.lock().unwrap().requests.is_empty(), "no sign-in");
+    // A wrong one: oauth-rejected, exit 1, the token nowhere.
+    let mut c = check(
+        &s,
+        ssl.port,
+        st.port,
+        &["--token-env", "SM_TOKEN", "--skip-ssl"],
+    );
+    c.env("SM_TOKEN", "ya29.WRONG-canary");
+    let out = run(c).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["results"][0]["problem"], "oauth-rejected");
+    assert!(!stdout.contains("WRONG-canary"));
+    // A password and a token at once: refused before anything happens.
+    let mut c = check(
+        &s,
+        ssl.port,
+        st.port,
+        &["--token-env", "SM_TOKEN", "--password-env", "X"],
+    );
+    c.env("SM_TOKEN", TOKEN);
+    assert_eq!(run(c).await.status.code(), Some(2));
+    std::fs::remove_dir_all(&s.dir).unwrap();
+}
+
+#[test]
+fn a_preset_with_a_plain_http_identity_provider_is_refused() {
+    let dir = std::env::temp_dir().join(format!("scanmail-oauth-http-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let preset = dir.join("org.toml");
+    std::fs::write(
+        &preset,
+        "organization = \"X\"\nserver = \"smtp.gmail.com\"\nssl_port = 465\n[oauth.google]\nclient_id = \"a\"\ntoken_url = \"http://idp.example.edu:80/token\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["org", "check"])
+        .arg(&preset)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("must start with https://"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

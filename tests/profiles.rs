@@ -871,6 +871,7 @@ async fn a_check_with_overrides_records_nothing_and_the_keychain_needs_remember(
         summary: "465 SSL/TLS works".into(),
         server: "127.0.0.1".into(),
         account: support::USER.into(),
+        auth: None,
     };
     let mut file = scanmail::profile::ProfileFile::default();
     file.profiles.push(scanmail::profile::Profile {

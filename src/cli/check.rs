@@ -30,6 +30,13 @@ pub struct CheckArgs {
     /// Read the app password from the first line of standard input.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Sign in with Microsoft 365 or Google (OAuth 2.0) instead of an app password; the
+    /// organization preset names the app ([oauth.microsoft] or [oauth.google]).
+    #[arg(long, value_name = "PROVIDER", value_enum, conflicts_with_all = ["password_env", "password_stdin"])]
+    pub oauth: Option<crate::oauth::Provider>,
+    /// Use the OAuth 2.0 access token in this environment variable (no sign-in).
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_env", "password_stdin"])]
+    pub token_env: Option<String>,
     /// Send the test message here instead of to the account itself.
     #[arg(long, value_name = "ADDRESS")]
     pub to: Option<String>,
@@ -108,6 +115,7 @@ fn overrides(args: &CheckArgs) -> Vec<&'static str> {
         (args.skip_ssl, "--skip-ssl"),
         (args.skip_starttls, "--skip-starttls"),
         (args.login_only, "--login-only"),
+        (args.token_env.is_some(), "--token-env"),
     ]
     .into_iter()
     .filter_map(|(given, flag)| given.then_some(flag))
@@ -200,6 +208,37 @@ pub fn request_from(
             })?,
         ),
     };
+    // A token (from --token-env, or a sign-in after these checks) replaces the password.
+    let sign_in = args.oauth.or(profile.and_then(|p| p.sign_in));
+    if sign_in.is_some() || args.token_env.is_some() {
+        let mut request = Request::new(&r.server, &r.user, AppPassword::default());
+        request.token = args
+            .token_env
+            .as_deref()
+            .map(super::oauth::token_from_env)
+            .transpose()?;
+        request.recipient = r.to;
+        request.ssl_port = r.ssl_port;
+        request.starttls_port = r.starttls_port;
+        request.timeout = Duration::from_secs_f64(args.timeout);
+        request.extra_ca_pem = extra_ca_pem;
+        request.login_only = args.login_only;
+        request.profile_name = profile.map(Profile::label).filter(|l| !l.is_empty());
+        request.prefer = catalog::catalog().preferred_security(&r.server);
+        request.validate_settings()?;
+        let warnings = catalog::warnings::warnings(
+            catalog::catalog(),
+            &catalog::warnings::Input {
+                server: &r.server,
+                account: &r.user,
+                from: None,
+                password_as_typed: None,
+                ssl_port: r.ssl_port,
+                starttls_port: r.starttls_port,
+            },
+        );
+        return Ok((request, warnings));
+    }
     if let Some(p) = profile.filter(|p| !p.remember_password)
         && args.password_env.is_none()
         && !args.password_stdin
@@ -266,11 +305,24 @@ pub(super) fn check(
             Some((loaded.file, found))
         }
     };
-    let (request, warnings) = request_from(args, stdin, saved.as_ref().map(|(_, p)| p))?;
+    let (mut request, warnings) = request_from(args, stdin, saved.as_ref().map(|(_, p)| p))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| BadInput(format!("Could not start: {e}")))?;
+    let sign_in = args.oauth.or(saved.as_ref().and_then(|(_, p)| p.sign_in));
+    if let (None, Some(provider)) = (&request.token, sign_in) {
+        let apps = crate::org::locate(org).preset.oauth;
+        let mut err = std::io::stderr();
+        match super::oauth::sign_in(&runtime, provider, &apps, &request.account, &mut err) {
+            Ok(token) => request.token = Some(token),
+            Err(super::oauth::NoToken::Setup(bad)) => return Err(bad),
+            Err(super::oauth::NoToken::Failed(e)) => {
+                let _ = writeln!(err, "The {} sign-in did not work: {e}", provider.label());
+                return Ok(1);
+            }
+        }
+    }
     let report = runtime.block_on(smtp::test_send(&request))?;
 
     if args.json {
@@ -318,7 +370,10 @@ pub(super) fn check(
         })?;
     }
     if let (Some((_, profile)), Some(store)) = (saved.as_ref(), &store) {
-        let overrides = overrides(args);
+        let mut overrides = overrides(args);
+        if args.oauth.is_some() && args.oauth != profile.sign_in {
+            overrides.push("--oauth");
+        }
         if overrides.is_empty() {
             // Keep the verdict with the device, as the window does: reloaded under the lock, so
             // whatever the window saved meanwhile stays.

@@ -4,6 +4,7 @@
 mod check;
 mod check_words;
 mod lookup;
+mod oauth;
 mod saved;
 
 pub use check::{CheckArgs, request_from};

@@ -31,6 +31,9 @@ pub struct LastTest {
     /// files from ScanMail 0.1, whose results are therefore not shown as proof).
     pub server: String,
     pub account: String,
+    /// How it signed in (a password result says nothing about an OAuth sign-in, and back).
+    #[serde(deserialize_with = "lenient")]
+    pub auth: Option<crate::smtp::Auth>,
 }
 
 impl LastTest {
@@ -43,6 +46,7 @@ impl LastTest {
             && self.server.eq_ignore_ascii_case(device.server.trim())
             && self.account.eq_ignore_ascii_case(device.account.trim())
             && port_kept
+            && self.auth.unwrap_or_default() == device.auth()
     }
 }
 
@@ -70,9 +74,21 @@ pub struct Profile {
     pub remember_password: bool,
     #[serde(deserialize_with = "lenient")]
     pub last_test: Option<LastTest>,
+    /// Signs in with Microsoft 365 or Google (OAuth 2.0) instead of an app password.
+    #[serde(deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<crate::oauth::Provider>,
 }
 
 impl Profile {
+    /// How this device signs in.
+    pub fn auth(&self) -> crate::smtp::Auth {
+        if self.sign_in.is_some() {
+            crate::smtp::Auth::OAuth
+        } else {
+            crate::smtp::Auth::Password
+        }
+    }
+
     /// The one name this device goes by on the card, in the test message and in lists.
     pub fn label(&self) -> String {
         device_label(&self.name, &self.manufacturer, &self.model)
@@ -251,6 +267,7 @@ pub fn record_test(profile: &mut Profile, report: &crate::smtp::Report) {
         summary,
         server: report.server.clone(),
         account: report.account.clone(),
+        auth: Some(report.auth),
     });
     if let Some(rec) = report.recommended {
         profile.security = Some(rec.security);
@@ -323,7 +340,9 @@ mod tests {
                 summary: "465 SSL/TLS works".into(),
                 server: "smtp.gmail.com".into(),
                 account: "warren-second-floor-scanner@example.edu".into(),
+                auth: Some(crate::smtp::Auth::Password),
             }),
+            sign_in: None,
         }
     }
 
@@ -339,8 +358,19 @@ mod tests {
         let store = temp_store("rt");
         let mut file = ProfileFile::default();
         file.profiles.push(sample());
+        // A device that signs in with Google; its password result does not count for it.
+        let mut google = sample();
+        google.name = "B".into();
+        google.sign_in = Some(crate::oauth::Provider::Google);
+        assert!(!google.last_test.as_ref().unwrap().matches(&google));
+        file.profiles.push(google);
         file.current = Some(sample().name);
         store.save(&file).unwrap();
+        assert!(
+            std::fs::read_to_string(store.path())
+                .unwrap()
+                .contains("sign_in = \"google\"")
+        );
         let loaded = store.load();
         assert_eq!(loaded.notice, None);
         assert_eq!(loaded.file, file);

@@ -163,6 +163,15 @@ pub struct Recommended {
     pub security: Security,
 }
 
+/// How the test signed in: with the app password, or with an OAuth 2.0 access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    #[default]
+    Password,
+    OAuth,
+}
+
 /// The outcome of a test send.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -170,6 +179,8 @@ pub struct Report {
     pub account: String,
     pub recipient: String,
     pub login_only: bool,
+    /// `"password"` or `"oauth"`.
+    pub auth: Auth,
     /// The token in the test message's subject, to find it in the inbox.
     pub token: String,
     pub started_at: String,
@@ -302,6 +313,11 @@ pub async fn test_send_with(request: &Request, options: Options) -> Result<Repor
         account: request.account.trim().to_string(),
         recipient: request.recipient().trim().to_string(),
         login_only: request.login_only,
+        auth: if request.token.is_some() {
+            Auth::OAuth
+        } else {
+            Auth::Password
+        },
         token: shared.token.clone(),
         started_at: shared.started_at.clone(),
         results,

@@ -70,6 +70,16 @@ impl Request {
             None if self.password.is_empty() => return Err(InputError::EmptyPassword),
             _ => {}
         }
+        self.validate_settings()
+    }
+
+    /// Checks everything but the secret (for a sign-in that comes after the checks).
+    pub fn validate_settings(&self) -> Result<(), InputError> {
+        validate_server(&self.server)?;
+        if self.account.trim().is_empty() {
+            return Err(InputError::EmptyAccount);
+        }
+        validate_address(&self.account).map_err(InputError::BadAccount)?;
         if let Some(r) = self.recipient.as_deref().filter(|r| !r.trim().is_empty()) {
             validate_address(r).map_err(InputError::BadRecipient)?;
         }

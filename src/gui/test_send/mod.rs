@@ -442,6 +442,7 @@ mod tests {
             account: "lab@example.edu".into(),
             recipient: "lab@example.edu".into(),
             login_only: false,
+            auth: crate::smtp::Auth::Password,
             token: "K7QX2M".into(),
             started_at: "2026-12-01T10:00:00Z".into(),
             results: vec![

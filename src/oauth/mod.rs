@@ -1,0 +1,326 @@
+//! OAuth 2.0 sign-in for sending mail, the way modern copiers do it: an access token for SMTP's
+//! XOAUTH2 instead of an app password.
+//!
+//! - Microsoft 365: the device authorization grant (a code the person types at Microsoft's
+//!   page), scope `https://outlook.office.com/SMTP.Send offline_access` ([`device`]).
+//! - Google: the authorization code grant with PKCE and a loopback redirect on 127.0.0.1, scope
+//!   `https://mail.google.com/` (Google's device flow refuses the Gmail scope) ([`loopback`]).
+//!
+//! The app registrations come from IT, in the organization preset (`[oauth.microsoft]`,
+//! `[oauth.google]`). The token is held in memory for one test ([`AccessToken`]); refresh
+//! tokens are dropped. The `oauth2` crate does the protocol; [`http`] is its small HTTPS client
+//! (ureq on rustls, certificates checked against the OS store, no redirects followed).
+
+pub mod device;
+pub mod http;
+pub mod loopback;
+
+pub use crate::secrets::AccessToken;
+use serde::{Deserialize, Serialize};
+
+pub const MICROSOFT_SCOPE: &str = "https://outlook.office.com/SMTP.Send";
+pub const GOOGLE_SCOPE: &str = "https://mail.google.com/";
+const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
+const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
+const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// Whose sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Microsoft,
+    Google,
+}
+
+impl Provider {
+    /// The provider's name as people know it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Microsoft => "Microsoft 365",
+            Provider::Google => "Google",
+        }
+    }
+}
+
+/// IT's app registrations, from the preset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microsoft: Option<MicrosoftApp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub google: Option<GoogleApp>,
+}
+
+/// An Entra ID app registration (a public client with the device code flow allowed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicrosoftApp {
+    pub client_id: String,
+    /// `organizations`, a tenant id or a domain.
+    #[serde(default = "organizations")]
+    pub tenant: String,
+    /// `https://login.microsoftonline.com` unless a national cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+}
+
+fn organizations() -> String {
+    "organizations".into()
+}
+
+/// A Google Cloud OAuth client of type "Desktop app". Google's desktop clients carry a secret
+/// that is not secret (it ships in every copy of the app), so it may sit in the preset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleApp {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+}
+
+impl MicrosoftApp {
+    fn base(&self) -> String {
+        let authority = self.authority.as_deref().unwrap_or(MICROSOFT_AUTHORITY);
+        format!(
+            "{}/{}/oauth2/v2.0",
+            authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+    pub fn device_code_url(&self) -> String {
+        format!("{}/devicecode", self.base())
+    }
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.base())
+    }
+}
+
+impl GoogleApp {
+    pub fn auth_url(&self) -> &str {
+        self.auth_url.as_deref().unwrap_or(GOOGLE_AUTH_URL)
+    }
+    pub fn token_url(&self) -> &str {
+        self.token_url.as_deref().unwrap_or(GOOGLE_TOKEN_URL)
+    }
+}
+
+impl Apps {
+    pub fn is_empty(&self) -> bool {
+        self.microsoft.is_none() && self.google.is_none()
+    }
+
+    /// The providers IT registered an app for, Microsoft first.
+    pub fn providers(&self) -> Vec<Provider> {
+        let mut v = Vec::new();
+        if self.microsoft.is_some() {
+            v.push(Provider::Microsoft);
+        }
+        if self.google.is_some() {
+            v.push(Provider::Google);
+        }
+        v
+    }
+
+    /// Checks the section the way `org check` reports it: ids present, tenant a plain name,
+    /// endpoints `https://` (or `http://` to this computer only, for local identity providers).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(m) = &self.microsoft {
+            if m.client_id.trim().is_empty() {
+                return Err("[oauth.microsoft]: client_id is empty".into());
+            }
+            if m.tenant.is_empty()
+                || !m
+                    .tenant
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.".contains(c))
+            {
+                return Err(format!(
+                    "[oauth.microsoft]: tenant \"{}\" must be organizations, a tenant id or a domain",
+                    m.tenant
+                ));
+            }
+            if let Some(a) = &m.authority {
+                check_endpoint(a).map_err(|e| format!("[oauth.microsoft] authority: {e}"))?;
+            }
+        }
+        if let Some(g) = &self.google {
+            if g.client_id.trim().is_empty() {
+                return Err("[oauth.google]: client_id is empty".into());
+            }
+            check_endpoint(g.auth_url()).map_err(|e| format!("[oauth.google] auth_url: {e}"))?;
+            check_endpoint(g.token_url()).map_err(|e| format!("[oauth.google] token_url: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// An identity provider's address must be `https://`; `http://` only to this computer
+/// (`127.0.0.1` or `[::1]` with a port), where tests and local identity providers run.
+pub fn check_endpoint(address: &str) -> Result<(), String> {
+    let url =
+        url::Url::parse(address).map_err(|_| format!("\"{address}\" is not a web address"))?;
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" => {
+            let loopback = matches!(
+                url.host(),
+                Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+            ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+            if loopback && url.port().is_some() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "\"{address}\" must start with https:// (http:// only for 127.0.0.1:PORT or [::1]:PORT)"
+                ))
+            }
+        }
+        _ => Err(format!("\"{address}\" must start with https://")),
+    }
+}
+
+/// Why a sign-in did not give a token, in plain words (never a token or a code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    #[error(
+        "The sign-in was refused or cancelled on the sign-in page. Start again and sign in as the device account."
+    )]
+    Denied,
+    #[error(
+        "The code ran out before anyone signed in. Start again; the new code works for {0} minutes."
+    )]
+    Expired(u64),
+    #[error("Nobody finished signing in within {0} minutes. Start again when you are ready.")]
+    TimedOut(u64),
+    #[error(
+        "The organization's app registration was refused ({0}). Tell IT: check the client_id and that this sign-in is allowed for the app."
+    )]
+    AppRefused(String),
+    #[error(
+        "ScanMail could not reach the sign-in service at {host}: {reason}. Check that this computer is online, then try again."
+    )]
+    Network { host: String, reason: String },
+    #[error("The sign-in service answered: {0}. Try again; if it keeps happening, tell IT.")]
+    Service(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Makes a server's error words safe to show: controls dropped, cut at 200 characters.
+fn plain(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    match clean.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &clean[..i]),
+        None => clean,
+    }
+}
+
+/// Turns an OAuth error code from the identity provider into a [`SignInError`].
+fn from_code(code: &str, description: Option<&str>) -> SignInError {
+    match code {
+        "access_denied" | "authorization_declined" => SignInError::Denied,
+        "expired_token" => SignInError::Expired(15),
+        "invalid_client" | "unauthorized_client" | "invalid_scope" => {
+            SignInError::AppRefused(code.into())
+        }
+        _ => SignInError::Service(match description {
+            Some(d) => plain(&format!("{code}: {d}")),
+            None => plain(code),
+        }),
+    }
+}
+
+/// Turns the oauth2 crate's error into a [`SignInError`].
+fn from_request_error<T: oauth2::ErrorResponse + 'static>(
+    e: &oauth2::RequestTokenError<http::HttpError, T>,
+    to_code: impl Fn(&T) -> (String, Option<String>),
+) -> SignInError {
+    match e {
+        oauth2::RequestTokenError::ServerResponse(r) => {
+            let (code, description) = to_code(r);
+            from_code(&code, description.as_deref())
+        }
+        oauth2::RequestTokenError::Request(e) => SignInError::Network {
+            host: e.host.clone(),
+            reason: e.reason.clone(),
+        },
+        oauth2::RequestTokenError::Parse(_, _) => {
+            SignInError::Service("an answer ScanMail could not read".into())
+        }
+        oauth2::RequestTokenError::Other(s) => SignInError::Service(plain(s)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_must_be_https_or_this_computer() {
+        for ok in [
+            "https://login.microsoftonline.com",
+            "https://idp.example.edu/token",
+            "http://127.0.0.1:8080/token",
+            "http://[::1]:9000",
+        ] {
+            assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://login.microsoftonline.com",
+            "http://127.0.0.1/token",
+            "http://localhost:8080",
+            "http://10.0.0.5:8080",
+            "ftp://x",
+            "login.microsoftonline.com",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn microsoft_addresses_follow_the_tenant_and_authority() {
+        let m = MicrosoftApp {
+            client_id: "id".into(),
+            tenant: "contoso.edu".into(),
+            authority: Some("https://login.microsoftonline.us/".into()),
+        };
+        assert_eq!(
+            m.device_code_url(),
+            "https://login.microsoftonline.us/contoso.edu/oauth2/v2.0/devicecode"
+        );
+        assert!(m.token_url().ends_with("/contoso.edu/oauth2/v2.0/token"));
+    }
+
+    #[test]
+    fn the_section_is_checked() {
+        let parse = |t: &str| toml::from_str::<Apps>(t).map_err(|e| e.to_string());
+        let apps = parse("[microsoft]\nclient_id = \"abc\"\n").unwrap();
+        assert_eq!(apps.microsoft.as_ref().unwrap().tenant, "organizations");
+        assert_eq!(apps.check(), Ok(()));
+        let apps = parse("[microsoft]\nclient_id = \"abc\"\ntenant = \"a/b\"\n").unwrap();
+        assert!(apps.check().unwrap_err().contains("tenant"));
+        let apps = parse("[google]\nclient_id = \"g\"\ntoken_url = \"http://idp.example.edu/t\"\n")
+            .unwrap();
+        assert!(apps.check().unwrap_err().contains("token_url"));
+        assert!(parse("[google]\nclient_id = \"g\"\nsecret = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn provider_errors_are_plain_words() {
+        assert_eq!(from_code("access_denied", None), SignInError::Denied);
+        assert!(matches!(
+            from_code("invalid_client", Some("AADSTS7000218")),
+            SignInError::AppRefused(_)
+        ));
+        let long = "x".repeat(500);
+        let SignInError::Service(s) = from_code("server_error", Some(&format!("\u{1b}[2J{long}")))
+        else {
+            panic!("a service error");
+        };
+        assert!(!s.contains('\u{1b}') && s.len() < 220, "{s}");
+    }
+}
