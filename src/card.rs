@@ -25,6 +25,8 @@ pub struct Card {
     pub web_ui: Option<String>,
     /// When the settings were proven, and the test message's token.
     pub tested: Option<(String, String)>,
+    /// The device signs in with OAuth 2.0 (no password row).
+    pub sign_in: Option<crate::oauth::Provider>,
 }
 
 /// What a line of the card is about. Code that treats a row specially (the window shows the
@@ -93,6 +95,14 @@ pub fn password_hint(server: &str, account: &str) -> String {
     }
 }
 
+/// What the Authentication row says for a device that signs in with OAuth 2.0.
+pub fn oauth_text(provider: crate::oauth::Provider) -> String {
+    format!(
+        "OAuth 2.0 with {} (on the copier it may be called \"Modern authentication\"): choose it, then sign in on the copier as the login name below",
+        provider.label()
+    )
+}
+
 /// What to check at the copier, after typing the card in.
 pub const AT_THE_COPIER: [&str; 4] = [
     "Type each setting exactly as shown, then save the settings on the copier.",
@@ -115,6 +125,7 @@ impl Card {
         report: &Report,
         maker: Option<&Manufacturer>,
         device: &str,
+        sign_in: Option<crate::oauth::Provider>,
     ) -> Option<Card> {
         let rec = report.recommended?;
         let device = device.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -139,6 +150,7 @@ impl Card {
                 .and_then(|m| m.web_ui.as_ref())
                 .map(|f| f.value.clone()),
             tested: Some((report.started_at.clone(), report.token.clone())),
+            sign_in: sign_in.filter(|_| report.auth == crate::smtp::Auth::OAuth),
         })
     }
 
@@ -169,6 +181,7 @@ impl Card {
                 .and_then(|m| m.web_ui.as_ref())
                 .map(|f| f.value.clone()),
             tested: Some((test.at.clone(), String::new())).filter(|(at, _)| !at.is_empty()),
+            sign_in: p.sign_in,
         })
     }
 
@@ -198,6 +211,11 @@ impl Card {
             row(RowKind::Password, self.password_hint.clone()),
             row(RowKind::From, self.from.clone()),
         ];
+        if let Some(p) = self.sign_in {
+            // No password: the copier signs in itself, as the login, with the provider.
+            rows[3].value = oauth_text(p);
+            rows.remove(5);
+        }
         if let Some(m) = &self.menu_path {
             rows.push(row(RowKind::MenuPath, m.clone()));
         }
@@ -330,6 +348,7 @@ mod tests {
             &report(Security::Ssl, 465),
             km,
             "Konica Minolta bizhub C300i",
+            None,
         )
         .unwrap();
         let text = card.text();
@@ -354,7 +373,7 @@ mod tests {
             text.contains("From address:         lab-scanner@example.edu"),
             "{text}"
         );
-        let card = Card::from_report(&report(Security::Starttls, 587), km, "").unwrap();
+        let card = Card::from_report(&report(Security::Starttls, 587), km, "", None).unwrap();
         assert!(
             card.text()
                 .contains("Turn on Start TLS (this is STARTTLS). Turn off SMTP over SSL.")
@@ -425,7 +444,7 @@ mod tests {
     fn no_card_without_a_working_port() {
         let mut r = report(Security::Ssl, 465);
         r.recommended = None;
-        assert!(Card::from_report(&r, None, "x").is_none());
+        assert!(Card::from_report(&r, None, "x", None).is_none());
     }
 
     #[test]
@@ -434,11 +453,40 @@ mod tests {
             &report(Security::Ssl, 465),
             None,
             "<script>alert(1)</script> & co",
+            None,
         )
         .unwrap();
         let html = card.html();
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
         assert!(html.contains("<th>Port</th><td>465</td>"));
+    }
+
+    #[test]
+    fn an_oauth_device_has_no_password_row() {
+        let mut r = report(Security::Starttls, 587);
+        r.auth = crate::smtp::Auth::OAuth;
+        let card =
+            Card::from_report(&r, None, "Lab", Some(crate::oauth::Provider::Microsoft)).unwrap();
+        let rows = card.rows();
+        assert!(rows.iter().all(|r| r.kind != RowKind::Password));
+        let auth = rows
+            .iter()
+            .find(|r| r.kind == RowKind::Authentication)
+            .unwrap();
+        assert!(
+            auth.value.starts_with("OAuth 2.0 with Microsoft 365"),
+            "{}",
+            auth.value
+        );
+        // A password test proves nothing about an OAuth sign-in: the password row stays.
+        let card = Card::from_report(
+            &report(Security::Starttls, 587),
+            None,
+            "Lab",
+            Some(crate::oauth::Provider::Microsoft),
+        )
+        .unwrap();
+        assert!(card.rows().iter().any(|r| r.kind == RowKind::Password));
     }
 }

@@ -490,3 +490,123 @@ fn the_account_page_puts_the_address_and_password_first() {
     assert!(shows(&app, "Before you start"));
     assert!(shows(&app, "Ctrl+Shift+N"));
 }
+
+/// Feeds a sign-in stream's messages to the window; `on_show` looks at the screen while the
+/// sign-in waits. Returns the effects the last message produced.
+async fn run_sign_in(
+    app: &mut App,
+    provider: scanmail::oauth::Provider,
+    mut on_show: impl FnMut(&mut App),
+) -> Vec<Effect> {
+    use iced::futures::StreamExt;
+    let stream = test_send::sign_in::run(
+        provider,
+        app.preset.oauth.clone(),
+        app.account.address.clone(),
+    );
+    let mut stream = std::pin::pin!(stream);
+    let mut effects = Vec::new();
+    while let Some(m) = stream.next().await {
+        let shown = matches!(m, test_send::sign_in::Message::Show(_));
+        let e = app.handle(Message::Test(test_send::Message::SignIn(m)));
+        if shown {
+            on_show(app);
+        }
+        effects = vec![e];
+    }
+    effects
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_microsoft_365_device_signs_in_with_a_code_and_gets_a_card_without_a_password() {
+    use scanmail::oauth::Provider;
+    use support::idp::{self, Idp, Outcome};
+    let idp = Idp::start(Outcome::ApproveAfter(1)).await;
+    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::parse(&idp.preset()).unwrap()
+    };
+    let mut app = App::new(preset);
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("test-ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let app = &mut app;
+    assert!(shows(app, "How does this device sign in?"));
+    type_into(app, account::ADDRESS_ID, USER);
+    click(app, "Microsoft 365 sign-in (OAuth 2.0)");
+    assert_eq!(app.account.sign_in, Some(Provider::Microsoft));
+    assert!(shows(app, "no app password is needed"));
+    assert!(!shows(app, "Paste the app password here"));
+    click(app, "Next: the device");
+    fill_device(app);
+
+    let effects = click(app, "Test send");
+    assert_eq!(effects, vec![Effect::StartSignIn(Provider::Microsoft)]);
+    let effects = run_sign_in(app, Provider::Microsoft, |app| {
+        assert!(shows(app, idp::USER_CODE), "the code, shown big");
+        assert!(shows(
+            app,
+            &format!("http://127.0.0.1:{}/devicelogin", idp.port)
+        ));
+        assert_eq!(
+            click(app, "Copy the code"),
+            vec![Effect::Copy(idp::USER_CODE.into())]
+        );
+        assert!(matches!(
+            click(app, "Open the sign-in page").as_slice(),
+            [Effect::OpenUrl(u)] if u.ends_with("/devicelogin")
+        ));
+    })
+    .await;
+    let [Effect::StartTest(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(request.token.is_some() && request.password.is_empty());
+    run_effects(app, effects).await;
+    assert!(shows(app, "Works: the test message was accepted"));
+    assert_eq!(ssl.log().tokens[0].2, support::TOKEN);
+
+    click(app, "Show the settings card");
+    assert!(shows(app, "OAuth 2.0 with Microsoft 365"));
+    assert!(!shows(app, "The app password"));
+    let effects = click(app, "Copy");
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert!(!text.contains("Password:"), "{text}");
+    assert!(!text.contains(support::TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_sign_in_leaves_the_step_ready_to_try_again() {
+    use scanmail::oauth::Provider;
+    use support::idp::{Idp, Outcome};
+    let idp = Idp::start(Outcome::Deny).await;
+    let preset = Preset::parse(&idp.preset()).unwrap();
+    let mut app = App::new(preset);
+    let app = &mut app;
+    type_into(app, account::ADDRESS_ID, USER);
+    click(app, "Google sign-in (OAuth 2.0)");
+    app.step = Step::TestSend;
+    assert_eq!(
+        click(app, "Test send"),
+        vec![Effect::StartSignIn(Provider::Google)]
+    );
+    assert!(shows(app, "Starting the Google sign-in"));
+    assert_eq!(click(app, "Cancel"), vec![Effect::CancelTest]);
+    assert!(!app.test.running && app.test.signing_in.is_none());
+    assert!(shows(app, "Test send"));
+    // Microsoft refused at the sign-in page: the reason, in plain words, and no test.
+    app.account.sign_in = Some(Provider::Microsoft);
+    click(app, "Test send");
+    let effects = run_sign_in(app, Provider::Microsoft, |_| {}).await;
+    assert!(effects.iter().all(|e| *e == Effect::None), "{effects:?}");
+    assert!(shows(
+        app,
+        "The Microsoft 365 sign-in did not work: The sign-in was refused or cancelled"
+    ));
+}

@@ -209,6 +209,18 @@ async fn microsoft_device_code_sign_in_then_both_ports_work() {
     no_secrets(&stdout);
     no_secrets(&stderr);
     no_secrets(&std::fs::read_to_string(&report).unwrap());
+    // Nor in any file ScanMail wrote (settings folder, report).
+    let mut stack = vec![s.dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                no_secrets(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
     std::fs::remove_dir_all(&s.dir).unwrap();
 }
 

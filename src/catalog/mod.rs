@@ -2,6 +2,7 @@
 //! they call things) and mail providers (servers, ports, app-password rules). The data is
 //! compiled in from `resources/catalog/*.toml`; every fact carries its source.
 
+pub mod microsoft;
 pub mod search;
 pub mod warnings;
 
@@ -36,6 +37,20 @@ pub struct Manufacturer {
     pub limits: Vec<Fact>,
     /// The manufacturer's support or manual site, for a site-restricted search.
     pub support_site: Option<Fact>,
+    /// Whether its copiers sign in with OAuth 2.0 (Microsoft 365, Google), and how.
+    #[serde(default)]
+    pub oauth: OAuthFacts,
+}
+
+/// What a maker's copiers do about OAuth 2.0 sign-in; `None` where no source says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthFacts {
+    pub microsoft: Option<Fact>,
+    pub google: Option<Fact>,
+    /// How the copier signs in: a code on its web page, a browser on its panel, an app IT
+    /// registers, or IT's consent to the maker's app.
+    pub pattern: Option<Fact>,
 }
 
 impl Manufacturer {
@@ -46,6 +61,34 @@ impl Manufacturer {
             Security::Starttls => self.starttls_label.as_ref(),
         }
         .map(|f| f.value.as_str())
+    }
+
+    /// One line for people: what is known about the copier signing in with OAuth 2.0.
+    pub fn oauth_line(&self) -> Option<String> {
+        let o = &self.oauth;
+        let with = match (&o.microsoft, &o.google) {
+            (Some(_), Some(_)) => "Microsoft 365 and Google",
+            (Some(_), None) => "Microsoft 365",
+            (None, Some(_)) => "Google",
+            (None, None) => return None,
+        };
+        let mut line = format!(
+            "{} copiers can sign in to {with} themselves (OAuth 2.0)",
+            self.name
+        );
+        if let Some(p) = &o.pattern {
+            line += &format!(": {}", p.value);
+        }
+        let detail = o
+            .microsoft
+            .as_ref()
+            .or(o.google.as_ref())
+            .map(|f| f.value.as_str());
+        if let Some(d) = detail {
+            line += &format!(". {d}");
+        }
+        line.push('.');
+        Some(line.replace("..", "."))
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {

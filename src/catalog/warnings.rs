@@ -25,6 +25,11 @@ pub struct Input<'a> {
 }
 
 pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
+    warnings_at(catalog, input, crate::time::now_unix())
+}
+
+/// [`warnings`] as of `now_unix` (some words follow Microsoft's dates).
+pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<Warning> {
     let mut out = Vec::new();
     let mut warn = |id, title: &str, advice: String| {
         out.push(Warning {
@@ -62,7 +67,7 @@ pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
         warn(
             "microsoft-password-sign-in-retiring",
             "Microsoft is switching off password sign-in for sending",
-            "From the end of December 2026, Microsoft 365 turns off password sign-in for SMTP by default in existing organizations. If the test fails with \"sending with a password is switched off\", ask IT to turn Authenticated SMTP back on for this mailbox or to set up another way to send.".into(),
+            super::microsoft::retiring_words(now_unix),
         );
     }
     if provider_id == Some("outlook") {

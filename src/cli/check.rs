@@ -344,8 +344,14 @@ pub(super) fn check(
             .as_ref()
             .and_then(|(_, p)| catalog::catalog().find_manufacturer(&p.manufacturer, &p.model));
         let label = saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default();
-        let card = crate::card::Card::from_report(&report, maker, &label);
+        let card = crate::card::Card::from_report(&report, maker, &label, sign_in);
         let _ = write!(out, "{}", human(&report, card.as_ref()));
+        let oauth_ready = crate::org::locate(org).preset.oauth.microsoft.is_some();
+        let _ = write!(
+            out,
+            "{}",
+            super::check_words::ways_text(&report, oauth_ready)
+        );
     }
     if let Some(path) = &args.report {
         let found = crate::org::locate(org);

@@ -94,3 +94,20 @@ fn port_lines(r: &PortResult, any_works: bool) -> String {
     }
     s
 }
+
+/// Microsoft 365's ways forward, when they matter for this test: password sending was refused
+/// as switched off, or the server is Microsoft 365 and the test used a password.
+pub fn ways_text(report: &Report, oauth_ready: bool) -> String {
+    if !crate::catalog::microsoft::ways_matter(report) {
+        return String::new();
+    }
+    let mut s =
+        String::from("Ways forward with Microsoft 365 (password sending is being switched off):\n");
+    for (i, w) in crate::catalog::microsoft::ways_forward(oauth_ready, crate::time::now_unix())
+        .iter()
+        .enumerate()
+    {
+        s += &format!("  {}. {}. {}\n     {}\n", i + 1, w.title, w.needs, w.test);
+    }
+    s + "\n"
+}

@@ -154,6 +154,9 @@ fn human(o: &LookupOutput<'_>, typed: Option<&str>) -> String {
                     s += &format!("  It calls {}: \"{word}\"\n", sec.label());
                 }
             }
+            if let Some(line) = m.oauth_line() {
+                s += &format!("  Sign-in: {line}\n");
+            }
             for f in &m.limits {
                 s += &format!("  Good to know: {}\n", f.value);
             }

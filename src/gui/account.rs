@@ -22,7 +22,7 @@ pub const PASSWORD_ID: &str = "account-password";
 pub struct State {
     pub address: String,
     /// The app password as it stands in the field (spaces already removed). In memory only.
-    password: AppPassword,
+    pub(super) password: AppPassword,
     pub show_password: bool,
     /// Set when spaces were removed from a paste, so the window can say so.
     pub spaces_removed: bool,
@@ -33,6 +33,8 @@ pub struct State {
     pub ticked: Vec<bool>,
     /// "Remember the app password on this computer" (in the OS keychain).
     pub remember: bool,
+    /// Signs in with Microsoft 365 or Google (OAuth 2.0) instead of an app password.
+    pub sign_in: Option<crate::oauth::Provider>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +50,8 @@ pub enum Message {
     Tick(usize, bool),
     OpenLink(usize),
     RememberToggled(bool),
+    /// "How does this device sign in?": `None` is the app password.
+    SignInChosen(Option<crate::oauth::Provider>),
     Next,
 }
 
@@ -69,6 +73,7 @@ impl State {
             building: p.building.clone(),
             floor: p.floor.clone(),
             remember: p.remember_password,
+            sign_in: p.sign_in,
             ..Self::default()
         }
     }
@@ -86,6 +91,7 @@ impl State {
             }
         }
         self.remember = mine.remember;
+        self.sign_in = mine.sign_in;
     }
 
     /// Keeps what this step holds in the saved device.
@@ -94,6 +100,7 @@ impl State {
         p.building = self.building.trim().to_string();
         p.floor = self.floor.trim().to_string();
         p.remember_password = self.remember;
+        p.sign_in = self.sign_in;
     }
 
     pub fn password(&self) -> AppPassword {
@@ -133,7 +140,7 @@ impl State {
     pub fn is_done(&self, preset: &Preset) -> bool {
         !self.address.trim().is_empty()
             && self.address_error(preset).is_none()
-            && !self.password.is_empty()
+            && (self.sign_in.is_some() || !self.password.is_empty())
     }
 
     /// The suggested address: the preset's naming hint, at the preset's domain or else at the
@@ -197,6 +204,10 @@ impl State {
             Message::RememberToggled(on) => {
                 self.remember = on;
                 return Action::Remember(on);
+            }
+            Message::SignInChosen(choice) => {
+                // Only a sign-in IT registered an app for.
+                self.sign_in = choice.filter(|p| preset.oauth.providers().contains(p));
             }
             Message::Next => return Action::Next,
         }
@@ -295,55 +306,7 @@ impl State {
         if let Some(e) = self.address_error(preset) {
             fields = fields.push(text(e).size(style::SMALL).style(style::error));
         }
-        fields = fields.push(text("App password").size(style::BODY)).push(
-            row![
-                text_input("Paste the app password here", self.password.expose())
-                    .id(PASSWORD_ID)
-                    .secure(!self.show_password)
-                    .on_input(|p| Message::PasswordChanged(AppPassword::new(p)))
-                    .on_paste(|p| Message::PasswordChanged(AppPassword::new(p)))
-                    .on_submit(Message::Next)
-                    .padding(8)
-                    .width(Length::Fill),
-                button(text(if self.show_password { "Hide" } else { "Show" }).size(style::SMALL))
-                    .on_press(Message::ToggleShow)
-                    .style(button::secondary),
-            ]
-            .spacing(8)
-            .align_y(iced::Alignment::Center),
-        );
-        if self.spaces_removed {
-            fields = fields.push(
-                text("Spaces were removed: app passwords are typed without them.")
-                    .size(style::SMALL)
-                    .style(style::hint),
-            );
-        }
-        if let Some(w) = self.password_warning(preset) {
-            fields = fields.push(
-                container(text(w).size(style::SMALL))
-                    .padding(8)
-                    .style(style::caution),
-            );
-        }
-        fields = fields.push(if keychain {
-            checkbox(self.remember)
-                .label("Remember the app password on this computer (in its keychain)")
-                .on_toggle(Message::RememberToggled)
-        } else {
-            checkbox(false).label("Remember the app password on this computer")
-        });
-        fields = fields.push(
-            text(if !keychain {
-                "This computer has no keychain ScanMail can use, so the password is kept only until ScanMail closes."
-            } else if self.remember {
-                "The password is kept in this computer's keychain, never in a file."
-            } else {
-                "The password stays in memory until ScanMail closes."
-            })
-                .size(style::SMALL)
-                .style(style::hint),
-        );
+        fields = fields.push(self.secret_view(preset, keychain));
 
         let next = row![
             iced::widget::space::horizontal(),

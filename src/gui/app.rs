@@ -235,11 +235,10 @@ impl App {
     pub fn handle(&mut self, message: Message) -> Effect {
         let effect = self.apply(message);
         let label = self.device_label();
-        self.card_cache = self
-            .test
-            .report
-            .as_ref()
-            .and_then(|r| Card::from_report(r, self.device.known(), &label));
+        self.card_cache =
+            self.test.report.as_ref().and_then(|r| {
+                Card::from_report(r, self.device.known(), &label, self.account.sign_in)
+            });
         self.sync_current();
         effect
     }
@@ -315,12 +314,7 @@ impl App {
             Message::Test(m) => {
                 // The test message names the saved device and what it is.
                 let device = self.device_label();
-                let cx = test_send::Context {
-                    account: &self.account.address,
-                    password: self.account.password(),
-                    device: &device,
-                    can_email_it: self.preset.help_email().is_some(),
-                };
+                let cx = super::test_actions::test_context(&self.account, &self.preset, &device);
                 let action = self.test.update(m, &cx);
                 self.test_action(action)
             }
@@ -382,12 +376,7 @@ impl App {
                 .map(Message::Account),
             Step::Device => self.device.view().map(Message::Device),
             Step::TestSend => {
-                let cx = test_send::Context {
-                    account: &self.account.address,
-                    password: password.clone(),
-                    device: "",
-                    can_email_it: self.preset.help_email().is_some(),
-                };
+                let cx = super::test_actions::test_context(&self.account, &self.preset, "");
                 self.test.view(&cx).map(Message::Test)
             }
             Step::Card => self

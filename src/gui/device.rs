@@ -264,6 +264,9 @@ fn known_facts(m: &Manufacturer) -> Column<'_, Message> {
             c = c.push(text(format!("{label} is called \"{}\".", f.value)).size(style::SMALL));
         }
     }
+    if let Some(line) = m.oauth_line() {
+        c = c.push(text(line).size(style::SMALL));
+    }
     for f in &m.limits {
         c = c.push(
             text(format!("Good to know: {}", f.value))

@@ -52,6 +52,8 @@ pub enum Effect {
     },
     /// Read the devices file if another program changed it (merged in by `adopt`).
     CheckDisk,
+    /// Sign in with OAuth 2.0 as the account, then test (the task replaces any running one).
+    StartSignIn(crate::oauth::Provider),
 }
 
 impl App {
@@ -63,6 +65,19 @@ impl App {
             }
             Effect::StartTest(request) => {
                 let (task, handle) = Task::run(run_test(*request), Message::Test).abortable();
+                if let Some(old) = self.running.replace(handle) {
+                    old.abort();
+                }
+                task
+            }
+            Effect::StartSignIn(provider) => {
+                let run = test_send::sign_in::run(
+                    provider,
+                    self.preset.oauth.clone(),
+                    self.account.address.trim().to_string(),
+                );
+                let (task, handle) =
+                    Task::run(run, |m| Message::Test(test_send::Message::SignIn(m))).abortable();
                 if let Some(old) = self.running.replace(handle) {
                     old.abort();
                 }

@@ -5,6 +5,7 @@
 //! iced `Task`s, so tests can drive `update` without a browser, dialog or network.
 
 pub mod account;
+mod account_secret;
 pub mod app;
 pub mod device;
 pub mod device_list;
@@ -12,7 +13,7 @@ pub mod settings_card;
 pub mod style;
 pub mod test_send;
 
-mod desktop;
+pub(crate) mod desktop;
 mod effects;
 mod icon;
 mod notice;

@@ -211,6 +211,7 @@ mod tests {
             menu_path: None,
             web_ui: None,
             tested: None,
+            sign_in: None,
         }
     }
 

@@ -38,6 +38,14 @@ impl App {
                     })
             }
             test_send::Action::EmailIt => self.email_it(),
+            test_send::Action::SignIn(provider) => Effect::StartSignIn(provider),
+            test_send::Action::Open(url) => Effect::OpenUrl(url),
+            test_send::Action::UseSignIn(provider) => {
+                self.account.sign_in = Some(provider);
+                self.test.report = None;
+                self.test.rows.clear();
+                Effect::None
+            }
         }
     }
 
@@ -79,5 +87,21 @@ impl App {
             enc(&crate::report::summary_line(report)),
             enc(&body)
         ))
+    }
+}
+
+/// What the Test send step needs from the others; `device` names the saved device.
+pub(super) fn test_context<'a>(
+    account: &'a account::State,
+    preset: &crate::org::Preset,
+    device: &'a str,
+) -> test_send::Context<'a> {
+    test_send::Context {
+        account: &account.address,
+        password: account.password(),
+        device,
+        can_email_it: preset.help_email().is_some(),
+        sign_in: account.sign_in,
+        microsoft_ready: preset.oauth.microsoft.is_some(),
     }
 }

@@ -87,7 +87,7 @@ impl<'a> Context<'a> {
 
 /// 2027-01-01T00:00:00Z: Microsoft turns password sending off by default for existing
 /// organizations at the end of December 2026 (Exchange team blog, 27 January 2026).
-const MICROSOFT_DEFAULT_OFF: i64 = 1_798_761_600;
+pub const MICROSOFT_DEFAULT_OFF: i64 = 1_798_761_600;
 
 pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
     use NextStep::{GoToAccount, NewAppPassword, ShowAdvanced, TestAgain};

@@ -97,7 +97,13 @@ impl State {
         r.extra_ca_pem = self.ca_pem.clone();
         r.profile_name = Some(cx.device.to_string()).filter(|d| !d.is_empty());
         r.prefer = catalog::catalog().preferred_security(&self.server);
-        r.validate().map_err(|e| match e {
+        // A device that signs in with OAuth gets its token from the sign-in that follows.
+        let checked = if cx.sign_in.is_some() {
+            r.validate_settings()
+        } else {
+            r.validate()
+        };
+        checked.map_err(|e| match e {
             InputError::EmptyAccount | InputError::BadAccount(_) | InputError::EmptyPassword => {
                 format!("{e} (step 1, Account)")
             }
@@ -114,7 +120,7 @@ impl State {
                 server: &self.server,
                 account: cx.account,
                 from: None,
-                password_as_typed: Some(cx.password.expose()),
+                password_as_typed: cx.sign_in.is_none().then(|| cx.password.expose()),
                 ssl_port: self
                     .ssl_on
                     .then(|| smtp::parse_port(&self.ssl_port))

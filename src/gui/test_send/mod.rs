@@ -2,6 +2,7 @@
 //! holds the state and `update`; `view.rs` draws the page.
 
 mod fields;
+pub mod sign_in;
 mod view;
 
 use crate::org::Preset;
@@ -56,6 +57,10 @@ pub struct State {
     pub now: Option<Instant>,
     /// What happened after Copy report or Save report, in plain words.
     pub report_notice: Option<String>,
+    /// The OAuth sign-in before the test: what to show while it waits.
+    pub signing_in: Option<sign_in::Show>,
+    /// The test that runs once the sign-in gives a token.
+    pending: Option<Request>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +92,8 @@ pub enum Message {
     ReportSaved(Result<Option<PathBuf>, String>),
     CopyForIt,
     EmailIt,
+    /// The OAuth sign-in before the test.
+    SignIn(sign_in::Message),
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +112,12 @@ pub enum Action {
     /// Copy this text (the message for IT).
     Copy(String),
     EmailIt,
+    /// Sign in as the account with this provider, then test.
+    SignIn(crate::oauth::Provider),
+    /// Open this address (the sign-in page).
+    Open(String),
+    /// The device should sign in with this provider from now on (step 1's choice).
+    UseSignIn(crate::oauth::Provider),
 }
 
 /// What the step needs from the others.
@@ -114,6 +127,10 @@ pub struct Context<'a> {
     pub device: &'a str,
     /// The organization's help desk has an email address ("Email IT" can open a message).
     pub can_email_it: bool,
+    /// The device signs in with OAuth 2.0 instead of the password.
+    pub sign_in: Option<crate::oauth::Provider>,
+    /// The organization preset has the Microsoft 365 sign-in (the ways forward offer it).
+    pub microsoft_ready: bool,
 }
 
 impl State {
@@ -146,6 +163,8 @@ impl State {
             started: None,
             now: None,
             report_notice: None,
+            signing_in: None,
+            pending: None,
         }
     }
 
@@ -192,32 +211,8 @@ impl State {
                     return Action::None;
                 }
                 match self.request(cx) {
-                    Ok(request) => {
-                        self.input_error = None;
-                        self.running = true;
-                        self.cancelled = false;
-                        self.report = None;
-                        self.report_notice = None;
-                        self.started = Some(Instant::now());
-                        self.now = self.started;
-                        self.rows = [
-                            (request.ssl_port, Security::Ssl),
-                            (request.starttls_port, Security::Starttls),
-                        ]
-                        .into_iter()
-                        .filter_map(|(p, security)| {
-                            p.map(|port| PortRow {
-                                port,
-                                security,
-                                stage: None,
-                                elapsed_ms: 0,
-                                result: None,
-                                details_open: false,
-                            })
-                        })
-                        .collect();
-                        return Action::Start(Box::new(request));
-                    }
+                    Ok(request) if cx.sign_in.is_some() => return self.sign_in_first(request, cx),
+                    Ok(request) => return self.begin(request),
                     Err(e) => self.input_error = Some(e),
                 }
             }
@@ -225,6 +220,8 @@ impl State {
                 if self.running {
                     self.running = false;
                     self.cancelled = true;
+                    self.signing_in = None;
+                    self.pending = None;
                     return Action::Cancel;
                 }
             }
@@ -321,8 +318,37 @@ impl State {
                 }
             }
             Message::EmailIt => return Action::EmailIt,
+            Message::SignIn(m) => return self.sign_in_update(m, cx),
         }
         Action::None
+    }
+
+    /// Starts the test send of `request`: the rows for its ports, the clock, and the action.
+    fn begin(&mut self, request: Request) -> Action {
+        self.input_error = None;
+        self.running = true;
+        self.cancelled = false;
+        self.report = None;
+        self.report_notice = None;
+        self.started = Some(Instant::now());
+        self.now = self.started;
+        self.rows = [
+            (request.ssl_port, Security::Ssl),
+            (request.starttls_port, Security::Starttls),
+        ]
+        .into_iter()
+        .filter_map(|(p, security)| {
+            p.map(|port| PortRow {
+                port,
+                security,
+                stage: None,
+                elapsed_ms: 0,
+                result: None,
+                details_open: false,
+            })
+        })
+        .collect();
+        Action::Start(Box::new(request))
     }
 
     /// How long the row's port has been running, by the latest clock tick (or its result).
@@ -356,6 +382,8 @@ mod tests {
             password: AppPassword::new("abcdabcdabcdabcd"),
             device: "Lab copier",
             can_email_it: false,
+            sign_in: None,
+            microsoft_ready: false,
         }
     }
 

@@ -81,7 +81,9 @@ impl State {
             );
         }
 
-        let start = if self.running {
+        let start = if self.signing_in.is_some() {
+            row![]
+        } else if self.running {
             row![
                 button(text("Testing..."))
                     .style(button::primary)
@@ -117,6 +119,12 @@ impl State {
             start,
         ]
         .spacing(style::GAP);
+        if let Some(panel) = self.sign_in_view(cx.account) {
+            content = content.push(panel);
+        }
+        if let Some(panel) = self.ways_view(cx.microsoft_ready) {
+            content = content.push(panel);
+        }
         if let Some(e) = &self.input_error {
             content = content.push(
                 container(text(e).size(style::BODY))

@@ -1,0 +1,254 @@
+//! The OAuth 2.0 sign-in before a test send: Microsoft's code (shown big, with Copy and Open)
+//! or Google's page in the browser; Cancel at any time. The token goes straight into the test's
+//! request and is gone when the test ends.
+
+use super::{Action, Context, State};
+use crate::gui::style as style_of;
+use crate::oauth::{AccessToken, Provider, SignInError};
+use crate::smtp::Request;
+use iced::widget::{button, column, container, row, text};
+use iced::{Element, Length};
+
+/// What the window shows while the sign-in waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Show {
+    Starting(Provider),
+    /// Microsoft: type this code at this address.
+    Code {
+        user_code: String,
+        uri: String,
+        minutes: u64,
+    },
+    /// Google: the browser was sent to this address.
+    Browser {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Show(Show),
+    Done(Result<AccessToken, SignInError>),
+    CopyCode,
+    OpenPage,
+    /// "Ways forward": switch the device to the Microsoft 365 sign-in.
+    UseMicrosoftSignIn,
+}
+
+impl State {
+    /// The fields are fine: sign in first, and keep the request for when the token comes.
+    pub(super) fn sign_in_first(&mut self, request: Request, cx: &Context<'_>) -> Action {
+        let Some(provider) = cx.sign_in else {
+            return Action::None;
+        };
+        self.input_error = None;
+        self.report = None;
+        self.report_notice = None;
+        self.rows.clear();
+        self.running = true;
+        self.cancelled = false;
+        self.signing_in = Some(Show::Starting(provider));
+        self.pending = Some(request);
+        Action::SignIn(provider)
+    }
+
+    pub(super) fn sign_in_update(&mut self, message: Message, cx: &Context<'_>) -> Action {
+        match message {
+            Message::Show(show) if self.signing_in.is_some() => self.signing_in = Some(show),
+            Message::Show(_) => {}
+            Message::Done(result) => {
+                let (Some(_), Some(mut request)) = (self.signing_in.take(), self.pending.take())
+                else {
+                    return Action::None;
+                };
+                self.running = false;
+                match result {
+                    Ok(token) => {
+                        request.token = Some(token);
+                        return self.begin(request);
+                    }
+                    Err(e) => {
+                        let who = cx.sign_in.map_or("", Provider::label);
+                        self.input_error = Some(format!("The {who} sign-in did not work: {e}"));
+                    }
+                }
+            }
+            Message::CopyCode => {
+                if let Some(Show::Code { user_code, .. }) = &self.signing_in {
+                    return Action::Copy(user_code.clone());
+                }
+            }
+            Message::UseMicrosoftSignIn => return Action::UseSignIn(Provider::Microsoft),
+            Message::OpenPage => match &self.signing_in {
+                Some(Show::Code { uri, .. }) => return Action::Open(uri.clone()),
+                Some(Show::Browser { url }) => return Action::Open(url.clone()),
+                _ => {}
+            },
+        }
+        Action::None
+    }
+
+    /// The sign-in panel, while one waits.
+    pub fn sign_in_view<'a>(&'a self, account: &'a str) -> Option<Element<'a, super::Message>> {
+        let show = self.signing_in.as_ref()?;
+        let m = |m: Message| super::Message::SignIn(m);
+        let cancel = button(text("Cancel"))
+            .on_press(super::Message::Cancel)
+            .style(button::secondary);
+        let body: Element<'a, super::Message> = match show {
+            Show::Starting(p) => column![
+                text(format!("Starting the {} sign-in...", p.label())).size(style_of::BODY),
+                cancel,
+            ]
+            .spacing(10)
+            .into(),
+            Show::Code {
+                user_code,
+                uri,
+                minutes,
+            } => column![
+                text(format!("Sign in to Microsoft 365 as {account}")).size(style_of::BODY),
+                text(format!(
+                    "1. Open {uri} on this computer or your phone.\n2. Enter this code, then sign in as the device account:"
+                ))
+                .size(style_of::BODY),
+                text(user_code.as_str()).size(40).font(iced::Font::MONOSPACE),
+                row![
+                    button(text("Copy the code")).on_press(m(Message::CopyCode)),
+                    button(text("Open the sign-in page"))
+                        .on_press(m(Message::OpenPage))
+                        .style(button::secondary),
+                    cancel,
+                ]
+                .spacing(8),
+                text(format!(
+                    "ScanMail waits until you finish (the code works for {minutes} minutes), then tests both ports."
+                ))
+                .size(style_of::SMALL)
+                .style(style_of::hint),
+            ]
+            .spacing(10)
+            .into(),
+            Show::Browser { .. } => column![
+                text(format!("Sign in to Google as {account}")).size(style_of::BODY),
+                text("Your browser opened Google's sign-in page. Sign in as the device account and allow ScanMail to send mail. Then come back here.")
+                    .size(style_of::BODY),
+                row![
+                    button(text("Open the page again")).on_press(m(Message::OpenPage)),
+                    cancel,
+                ]
+                .spacing(8),
+                text("ScanMail waits up to 5 minutes, then tests both ports. It keeps nothing from the sign-in.")
+                    .size(style_of::SMALL)
+                    .style(style_of::hint),
+            ]
+            .spacing(10)
+            .into(),
+        };
+        Some(
+            container(body)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style_of::panel)
+                .into(),
+        )
+    }
+}
+
+impl State {
+    /// Microsoft 365's ways forward, after a test where they matter.
+    pub fn ways_view(&self, oauth_ready: bool) -> Option<Element<'_, super::Message>> {
+        let report = self.report.as_ref()?;
+        if !crate::catalog::microsoft::ways_matter(report) {
+            return None;
+        }
+        let mut c =
+            column![
+            text("Ways forward with Microsoft 365").size(style_of::BODY),
+            text("Microsoft is switching off password sending. These ways keep the copier sending:")
+                .size(style_of::SMALL),
+        ]
+            .spacing(6);
+        for (i, w) in crate::catalog::microsoft::ways_forward(oauth_ready, crate::time::now_unix())
+            .into_iter()
+            .enumerate()
+        {
+            c = c.push(
+                text(format!("{}. {}. {} {}", i + 1, w.title, w.needs, w.test))
+                    .size(style_of::SMALL),
+            );
+        }
+        if oauth_ready && report.auth == crate::smtp::Auth::Password {
+            c = c.push(
+                button(text("Use the Microsoft 365 sign-in"))
+                    .on_press(super::Message::SignIn(Message::UseMicrosoftSignIn)),
+            );
+        }
+        Some(
+            container(c)
+                .padding(14)
+                .width(Length::Fill)
+                .style(style_of::panel)
+                .into(),
+        )
+    }
+}
+
+/// The sign-in as a stream of messages for the window: what to show, then the token or why not.
+/// Dropping it (Cancel) stops the polling or closes the loopback listener.
+pub fn run(
+    provider: Provider,
+    apps: crate::oauth::Apps,
+    account: String,
+) -> impl iced::futures::Stream<Item = Message> {
+    use iced::futures::SinkExt;
+    iced::stream::channel(
+        4,
+        async move |mut out: iced::futures::channel::mpsc::Sender<Message>| {
+            let result = sign_in(provider, &apps, &account, &mut out).await;
+            let _ = out.send(Message::Done(result)).await;
+        },
+    )
+}
+
+async fn sign_in(
+    provider: Provider,
+    apps: &crate::oauth::Apps,
+    account: &str,
+    out: &mut iced::futures::channel::mpsc::Sender<Message>,
+) -> Result<AccessToken, SignInError> {
+    use crate::oauth::{device, loopback};
+    use iced::futures::SinkExt;
+    let missing = || {
+        SignInError::Setup(format!(
+            "The organization preset has no {} sign-in. Tell IT.",
+            provider.label()
+        ))
+    };
+    match provider {
+        Provider::Microsoft => {
+            let app = apps.microsoft.as_ref().ok_or_else(missing)?;
+            let code = device::start(app).await?;
+            let _ = out
+                .send(Message::Show(Show::Code {
+                    user_code: code.user_code.clone(),
+                    uri: code.verification_uri.clone(),
+                    minutes: code.expires_in.as_secs().div_ceil(60),
+                }))
+                .await;
+            device::finish(app, &code).await
+        }
+        Provider::Google => {
+            let app = apps.google.as_ref().ok_or_else(missing)?;
+            let pending = loopback::start(app, account).await?;
+            let url = pending.url.clone();
+            let _ = out
+                .send(Message::Show(Show::Browser { url: url.clone() }))
+                .await;
+            if std::env::var_os("SCANMAIL_NO_BROWSER").is_none() {
+                let _ = crate::gui::desktop::open(&url);
+            }
+            loopback::finish(app, pending, std::time::Duration::from_secs(300)).await
+        }
+    }
+}
