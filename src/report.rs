@@ -14,6 +14,26 @@ pub struct About {
     pub device: String,
 }
 
+/// Writes the report to `path`: HTML when it ends in `.html` or `.htm`, else text; owner-only,
+/// through a new temporary file.
+pub fn write_file(path: &std::path::Path, report: &Report, about: &About) -> Result<(), String> {
+    let html = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let body = if html {
+        self::html(report, about)
+    } else {
+        text(report, about)
+    };
+    crate::fsutil::write_atomic(path, body.as_bytes()).map_err(|e| {
+        format!(
+            "The report could not be written to {}: {}.",
+            path.display(),
+            crate::fsutil::plain_io(&e)
+        )
+    })
+}
+
 /// A short summary for an email subject line or a first paragraph.
 pub fn summary_line(report: &Report) -> String {
     format!(

@@ -610,3 +610,44 @@ async fn a_cancelled_sign_in_leaves_the_step_ready_to_try_again() {
         "The Microsoft 365 sign-in did not work: The sign-in was refused or cancelled"
     ));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_365_refusing_passwords_shows_the_ways_forward_and_switches_to_the_sign_in() {
+    use scanmail::oauth::Provider;
+    use support::idp::{Idp, Outcome};
+    let idp = Idp::start(Outcome::ApproveAfter(0)).await;
+    let mut script = Script::microsoft();
+    script.auth_always = Some(vec![
+        "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.".into(),
+    ]);
+    let (pki, ssl, st) = support::start_pair(script).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::parse(&idp.preset()).unwrap()
+    };
+    let mut app = App::new(preset);
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("test-ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let app = &mut app;
+    fill_account(app, PASSWORD);
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    assert!(shows(
+        app,
+        "This mailbox can no longer send with a password"
+    ));
+    assert!(shows(app, "Ways forward with Microsoft 365"));
+    assert!(shows(app, "High Volume Email"));
+    assert!(shows(app, "ScanMail can test it now"));
+    click(app, "Use the Microsoft 365 sign-in");
+    assert_eq!(app.account.sign_in, Some(Provider::Microsoft));
+    assert_eq!(
+        click(app, "Test send"),
+        vec![Effect::StartSignIn(Provider::Microsoft)]
+    );
+}

@@ -24,6 +24,14 @@ pub struct Input<'a> {
     pub starttls_port: Option<u16>,
 }
 
+/// True for a warning that only matters when the device signs in with a password.
+pub fn about_passwords(w: &Warning) -> bool {
+    matches!(
+        w.id,
+        "microsoft-password-sign-in-retiring" | "password-spaces" | "not-an-app-password"
+    )
+}
+
 pub fn warnings(catalog: &Catalog, input: &Input<'_>) -> Vec<Warning> {
     warnings_at(catalog, input, crate::time::now_unix())
 }

@@ -236,7 +236,10 @@ pub fn request_from(
                 ssl_port: r.ssl_port,
                 starttls_port: r.starttls_port,
             },
-        );
+        )
+        .into_iter()
+        .filter(|w| !catalog::warnings::about_passwords(w))
+        .collect();
         return Ok((request, warnings));
     }
     if let Some(p) = profile.filter(|p| !p.remember_password)
@@ -359,21 +362,7 @@ pub(super) fn check(
             organization: format!("{} (from {})", found.preset.organization, found.source),
             device: saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default(),
         };
-        let html = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-        let text = if html {
-            crate::report::html(&report, &about)
-        } else {
-            crate::report::text(&report, &about)
-        };
-        std::fs::write(path, text).map_err(|e| {
-            BadInput(format!(
-                "The report could not be written to {}: {}.",
-                path.display(),
-                crate::fsutil::plain_io(&e)
-            ))
-        })?;
+        crate::report::write_file(path, &report, &about).map_err(BadInput)?;
     }
     if let (Some((_, profile)), Some(store)) = (saved.as_ref(), &store) {
         let mut overrides = overrides(args);

@@ -131,5 +131,9 @@ impl State {
                     .flatten(),
             },
         )
+        .into_iter()
+        // Password sending going away does not concern a device that signs in with OAuth.
+        .filter(|w| cx.sign_in.is_none() || !warnings::about_passwords(w))
+        .collect()
     }
 }

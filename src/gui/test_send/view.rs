@@ -122,9 +122,6 @@ impl State {
         if let Some(panel) = self.sign_in_view(cx.account) {
             content = content.push(panel);
         }
-        if let Some(panel) = self.ways_view(cx.microsoft_ready) {
-            content = content.push(panel);
-        }
         if let Some(e) = &self.input_error {
             content = content.push(
                 container(text(e).size(style::BODY))
@@ -149,6 +146,9 @@ impl State {
         }
         if let Some(banner) = self.banner(cx) {
             content = content.push(banner);
+        }
+        if let Some(panel) = self.ways_view(cx.microsoft_ready) {
+            content = content.push(panel);
         }
         if let Some(n) = &self.report_notice {
             content = content.push(text(n.clone()).size(style::SMALL));
