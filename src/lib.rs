@@ -11,6 +11,7 @@ pub mod cli;
 pub mod fsutil;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod listen;
 pub mod oauth;
 pub mod org;
 pub mod profile;

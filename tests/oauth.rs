@@ -386,3 +386,40 @@ fn a_preset_with_a_plain_http_identity_provider_is_refused() {
     assert!(stderr.contains("must start with https://"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn lookup_says_how_a_copier_signs_in() {
+    let out = Command::new(BIN)
+        .args(["lookup", "--manufacturer", "Canon", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &v["manufacturer"]["oauth"];
+    assert!(
+        o["microsoft"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://oip.manual.canon/"),
+        "{o:#}"
+    );
+    assert!(o["pattern"]["value"].as_str().unwrap().contains("code"));
+    let out = Command::new(BIN)
+        .args(["lookup", "--manufacturer", "Kyocera", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &v["manufacturer"]["oauth"];
+    assert!(
+        o["microsoft"].is_null() && o["google"].is_null() && o["pattern"].is_null(),
+        "{o:#}"
+    );
+    let out = Command::new(BIN)
+        .args(["lookup", "--manufacturer", "Sharp"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Sign-in: Sharp copiers can sign in to Microsoft 365 themselves (OAuth 2.0)"),
+        "{text}"
+    );
+}

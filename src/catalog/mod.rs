@@ -42,6 +42,20 @@ pub struct Manufacturer {
     pub oauth: OAuthFacts,
 }
 
+/// What a provider requires of a sending device; `None` where no source says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRules {
+    /// The lowest TLS version it accepts (`TLS1.0` ... `TLS1.3`).
+    pub min_tls: Option<Fact>,
+    /// The largest message, in bytes, as its server announces (SIZE).
+    pub max_message_bytes: Option<Fact>,
+    /// `yes` when the message's From must be the login address.
+    pub from_must_match: Option<Fact>,
+    /// `yes` when it refuses TLS without a current cipher suite (ECDHE with AES-GCM, or 1.3).
+    pub modern_cipher: Option<Fact>,
+}
+
 /// What a maker's copiers do about OAuth 2.0 sign-in; `None` where no source says.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +134,9 @@ pub struct Provider {
     pub app_password_page: Option<String>,
     #[serde(default)]
     pub rules: Vec<Fact>,
+    /// What the provider's server requires of a device (the copier check judges by these).
+    #[serde(default)]
+    pub device_rules: DeviceRules,
 }
 
 impl Provider {
@@ -267,9 +284,18 @@ mod tests {
                 &m.ssl_label,
                 &m.starttls_label,
                 &m.support_site,
+                &m.oauth.microsoft,
+                &m.oauth.google,
+                &m.oauth.pattern,
             ];
             for f in facts.into_iter().flatten().chain(m.limits.iter()) {
                 assert!(!f.value.trim().is_empty(), "{}: empty fact", m.id);
+                assert!(
+                    f.source.starts_with("https://") || f.source.starts_with("http://"),
+                    "{}: {}",
+                    m.id,
+                    f.source
+                );
                 assert!(
                     !f.source.trim().is_empty(),
                     "{}: fact without source: {}",
@@ -335,6 +361,26 @@ mod tests {
         ] {
             assert!(c.provider(required).is_some(), "missing {required}");
         }
+    }
+
+    #[test]
+    fn oauth_facts_cover_eight_makers_and_read_as_one_line() {
+        let c = catalog();
+        let with: Vec<_> = c
+            .manufacturers
+            .iter()
+            .filter(|m| m.oauth.microsoft.is_some() || m.oauth.google.is_some())
+            .map(|m| m.id.as_str())
+            .collect();
+        assert!(with.len() >= 8, "{with:?}");
+        let line = c.manufacturer("Canon").unwrap().oauth_line().unwrap();
+        assert!(
+            line.starts_with("Canon copiers can sign in to Microsoft 365 and Google themselves (OAuth 2.0): a code shown on its web page"),
+            "{line}"
+        );
+        assert!(!line.contains(".."), "{line}");
+        // A pattern without a source is never made up: a pattern needs a sign-in fact.
+        assert_eq!(c.manufacturer("Kyocera").unwrap().oauth_line(), None);
     }
 
     #[test]

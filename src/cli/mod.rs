@@ -3,6 +3,7 @@
 
 mod check;
 mod check_words;
+mod listen;
 mod lookup;
 mod oauth;
 mod saved;
@@ -43,6 +44,8 @@ pub enum Command {
     /// The organization preset (what IT ships as org.toml).
     #[command(subcommand)]
     Org(saved::OrgCommand),
+    /// Check the copier itself: a temporary receiving server that shows what the copier sends.
+    Listen(listen::ListenArgs),
 }
 
 /// Writes text with control characters (other than line breaks and tabs) shown escaped, as
@@ -149,6 +152,7 @@ where
         Some(Command::Profiles(cmd)) => saved::profiles(&cmd, stdin, out),
         Some(Command::Card(args)) => saved::card(&args, out),
         Some(Command::Org(cmd)) => saved::org_cmd(&cmd, cli.org.as_deref(), out),
+        Some(Command::Listen(args)) => listen::listen(&args, cli.org.as_deref(), out),
     };
     Parsed::Exit(match result {
         Ok(code) => code,
