@@ -651,3 +651,62 @@ async fn microsoft_365_refusing_passwords_shows_the_ways_forward_and_switches_to
         vec![Effect::StartSignIn(Provider::Microsoft)]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_copier_check_shows_the_settings_each_connection_and_the_way_back() {
+    use iced::futures::StreamExt;
+    use scanmail::gui::copier_check;
+    use std::io::{BufRead, Write};
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    app.step = Step::Card;
+    assert!(shows(app, "Check the copier (optional)"));
+    assert_eq!(
+        click(app, "Start the copier check"),
+        vec![Effect::StartCopierCheck]
+    );
+    assert!(app.copier.running);
+    // What the effect runs, on loopback (the window itself listens on all addresses).
+    let options = scanmail::listen::Options {
+        address: Some("127.0.0.1".parse().unwrap()),
+        port: 0,
+        idle: std::time::Duration::from_secs(5),
+        ..scanmail::listen::Options::default()
+    };
+    let mut stream = std::pin::pin!(copier_check::run(options));
+    let first = stream.next().await.unwrap();
+    let copier_check::Message::Started(_, port) = first.clone() else {
+        panic!("{first:?}")
+    };
+    app.handle(Message::Copier(first));
+    assert!(shows(app, &format!("Port: {port}")));
+    assert!(shows(app, "SMTP server: 127.0.0.1"));
+    // A copier that sends without encryption.
+    tokio::task::spawn_blocking(move || {
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut r = std::io::BufReader::new(tcp.try_clone().unwrap());
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        tcp.write_all(b"HELO old-copier\r\n").unwrap();
+        r.read_line(&mut l).unwrap();
+        tcp.write_all(b"QUIT\r\n").unwrap();
+        r.read_line(&mut l).unwrap();
+    })
+    .await
+    .unwrap();
+    loop {
+        let m = stream.next().await.unwrap();
+        let done = matches!(
+            m,
+            copier_check::Message::Seen(scanmail::listen::Event::Finished(_))
+        );
+        app.handle(Message::Copier(m));
+        if done {
+            break;
+        }
+    }
+    assert!(shows(app, "From 127.0.0.1 (it calls itself old-copier)"));
+    assert!(shows(app, "Encryption: none"));
+    assert_eq!(click(app, "Cancel"), vec![Effect::StopCopierCheck]);
+    assert!(shows(app, "put the copier's real settings back"));
+}

@@ -45,6 +45,7 @@ pub enum Message {
     Device(device::Message),
     Test(test_send::Message),
     Card(settings_card::Message),
+    Copier(super::copier_check::Message),
     FocusNext,
     FocusPrevious,
     /// Enter pressed with no field taking it: the step's main button.
@@ -76,6 +77,7 @@ pub struct App {
     pub device: device::State,
     pub test: test_send::State,
     pub card: settings_card::State,
+    pub copier: super::copier_check::State,
     /// A message for the bottom of the window (a browser that would not open, a saved file).
     pub notice: Option<String>,
     pub(super) running: Option<iced::task::Handle>,
@@ -128,6 +130,7 @@ impl App {
             device: device::State::default(),
             test,
             card: settings_card::State::default(),
+            copier: super::copier_check::State::default(),
             notice: found.problem,
             running: None,
             theme_override,
@@ -318,6 +321,7 @@ impl App {
                 let action = self.test.update(m, &cx);
                 self.test_action(action)
             }
+            Message::Copier(m) => self.copier_action(m),
             Message::Card(m) => match self.card.update(m, self.card_cache.as_ref()) {
                 settings_card::Action::None => Effect::None,
                 settings_card::Action::Copy(text) => Effect::Copy(text),
@@ -379,10 +383,14 @@ impl App {
                 let cx = super::test_actions::test_context(&self.account, &self.preset, "");
                 self.test.view(&cx).map(Message::Test)
             }
-            Step::Card => self
-                .card
-                .view(self.card_cache.as_ref(), &password)
-                .map(Message::Card),
+            Step::Card => iced::widget::column![
+                self.card
+                    .view(self.card_cache.as_ref(), &password)
+                    .map(Message::Card),
+                self.copier.view(&self.account.address).map(Message::Copier),
+            ]
+            .spacing(super::style::GAP)
+            .into(),
         };
         self.with_sidebar(steps, body)
     }

@@ -52,6 +52,9 @@ pub enum Effect {
     },
     /// Read the devices file if another program changed it (merged in by `adopt`).
     CheckDisk,
+    /// Start the copier check (listen), or stop it.
+    StartCopierCheck,
+    StopCopierCheck,
     /// Sign in with OAuth 2.0 as the account, then test (the task replaces any running one).
     StartSignIn(crate::oauth::Provider),
 }
@@ -69,6 +72,27 @@ impl App {
                     old.abort();
                 }
                 task
+            }
+            Effect::StartCopierCheck => {
+                let options = crate::listen::Options {
+                    seconds: super::copier_check::SECONDS,
+                    password: Some(self.account.password()).filter(|p| !p.is_empty()),
+                    providers: crate::listen::verdict::Rules::for_server(&self.test.server)
+                        .map_or_else(crate::listen::verdict::Rules::all, |r| vec![r]),
+                    ..crate::listen::Options::default()
+                };
+                let (task, handle) =
+                    Task::run(super::copier_check::run(options), Message::Copier).abortable();
+                if let Some(old) = self.copier.handle.replace(handle) {
+                    old.abort();
+                }
+                task
+            }
+            Effect::StopCopierCheck => {
+                if let Some(h) = self.copier.handle.take() {
+                    h.abort();
+                }
+                Task::none()
             }
             Effect::StartSignIn(provider) => {
                 let run = test_send::sign_in::run(

@@ -7,6 +7,7 @@
 pub mod account;
 mod account_secret;
 pub mod app;
+pub mod copier_check;
 pub mod device;
 pub mod device_list;
 pub mod settings_card;

@@ -38,6 +38,13 @@ impl App {
                     .map(|now| Message::Test(test_send::Message::Tick(now))),
             );
         }
+        if self.copier.running {
+            // The copier check's countdown.
+            all.push(
+                iced::time::every(std::time::Duration::from_secs(1))
+                    .map(|_| Message::Copier(super::copier_check::Message::Tick)),
+            );
+        }
         Subscription::batch(all)
     }
 }

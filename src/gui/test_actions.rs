@@ -49,6 +49,15 @@ impl App {
         }
     }
 
+    /// The copier check's action, as an effect.
+    pub(super) fn copier_action(&mut self, m: super::copier_check::Message) -> Effect {
+        match self.copier.update(m) {
+            super::copier_check::Action::None => Effect::None,
+            super::copier_check::Action::Start => Effect::StartCopierCheck,
+            super::copier_check::Action::Cancel => Effect::StopCopierCheck,
+        }
+    }
+
     /// The report for IT about the last test, as text and HTML.
     pub fn report_text(&self) -> Option<(String, String)> {
         let report = self.test.report.as_ref()?;

@@ -13,6 +13,9 @@ pub mod hello;
 pub mod session;
 pub mod verdict;
 pub mod wire;
+mod words;
+
+pub use words::describe;
 
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
