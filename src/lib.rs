@@ -8,6 +8,7 @@
 pub mod card;
 pub mod catalog;
 pub mod cli;
+pub mod discover;
 pub mod fsutil;
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -45,6 +45,10 @@ pub struct ProviderInfo<'a> {
     pub recommended: Security,
     pub app_password_page: Option<&'a str>,
     pub rules: &'a [catalog::Fact],
+    /// `server`, `domain`, `mx` or `srv`: what said who the provider is.
+    pub detected_by: &'static str,
+    /// The domain's MX host names, when they were looked up.
+    pub mx: Vec<String>,
 }
 
 impl<'a> From<&'a Provider> for ProviderInfo<'a> {
@@ -58,6 +62,8 @@ impl<'a> From<&'a Provider> for ProviderInfo<'a> {
             recommended: p.preferred(),
             app_password_page: p.app_password_page.as_deref(),
             rules: &p.rules,
+            detected_by: "server",
+            mx: Vec::new(),
         }
     }
 }
@@ -75,7 +81,72 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub(super) fn lookup(args: &LookupArgs, out: &mut dyn Write) -> Result<i32, BadInput> {
+/// The provider: from the server's name, the account's known domain, or the domain's DNS records
+/// (only for a domain the catalog does not know). Warns when the preset that locks or suggests
+/// the server disagrees with the domain's provider.
+fn provider_found<'a>(
+    server: Option<&str>,
+    user: Option<&str>,
+    org: Option<&std::path::Path>,
+) -> (Option<ProviderInfo<'a>>, Vec<Warning>) {
+    let cat = catalog::catalog();
+    let mut warnings = Vec::new();
+    if let Some(p) = server.and_then(|s| cat.provider_for(s, "")) {
+        return (Some(ProviderInfo::from(p)), warnings);
+    }
+    let Some(domain) = user
+        .and_then(|u| u.rsplit_once('@'))
+        .map(|(_, d)| d.to_string())
+    else {
+        return (None, warnings);
+    };
+    if let Some(p) = cat.provider_for("", user.unwrap_or("")) {
+        let mut info = ProviderInfo::from(p);
+        info.detected_by = "domain";
+        return (Some(info), warnings);
+    }
+    let facts = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(crate::discover::dns::look_up(&domain)))
+        .unwrap_or_default();
+    if let Some(w) = &facts.warning {
+        warnings.push(Warning {
+            id: "domain-lookup-failed",
+            title: "Who handles this domain's mail is not known".into(),
+            advice: w.clone(),
+        });
+    }
+    let found = facts.provider.as_deref().and_then(|id| cat.provider(id));
+    let preset = crate::org::locate(org).preset;
+    if let (Some(p), Some(preset_p)) = (found, cat.provider_for(&preset.server, ""))
+        && p.id != preset_p.id
+    {
+        {
+            warnings.push(Warning {
+                id: "preset-provider-differs",
+                title: "The organization's server and this domain's mail provider differ".into(),
+                advice: format!(
+                    "The preset ({}) sends through {} ({}), but {domain}'s mail is handled by {}. Ask IT which is right before setting up the copier.",
+                    preset.organization, preset.server, preset_p.name, p.name
+                ),
+            });
+        }
+    }
+    let info = found.map(|p| {
+        let mut info = ProviderInfo::from(p);
+        info.detected_by = facts.detected_by.unwrap_or("mx");
+        info.mx = facts.mx.clone();
+        info
+    });
+    (info, warnings)
+}
+
+pub(super) fn lookup(
+    args: &LookupArgs,
+    org: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
     let (maker, model, server, user, from) = (
         nonempty(&args.manufacturer),
         nonempty(&args.model),
@@ -111,7 +182,7 @@ pub(super) fn lookup(args: &LookupArgs, out: &mut dyn Write) -> Result<i32, BadI
     } else {
         Vec::new()
     };
-    let provider = cat.provider_for(server.unwrap_or(""), user.unwrap_or(""));
+    let (provider, mut domain_warnings) = provider_found(server, user, org);
     let warnings = warnings::warnings(
         cat,
         &warnings::Input {
@@ -123,10 +194,12 @@ pub(super) fn lookup(args: &LookupArgs, out: &mut dyn Write) -> Result<i32, BadI
             starttls_port: None,
         },
     );
+    let mut warnings = warnings;
+    warnings.append(&mut domain_warnings);
     let output = LookupOutput {
         manufacturer,
         manual_search,
-        provider: provider.map(ProviderInfo::from),
+        provider,
         warnings,
     };
     if args.json {
@@ -176,6 +249,17 @@ fn human(o: &LookupOutput<'_>, typed: Option<&str>) -> String {
     }
     if let Some(p) = &o.provider {
         s += &format!("Provider: {}\n", p.name);
+        match p.detected_by {
+            "mx" => {
+                s += &format!(
+                    "  Found from the domain's mail records (MX: {})\n",
+                    p.mx.join(", ")
+                );
+            }
+            "srv" => s += "  Found from the domain's submission record (SRV)\n",
+            "domain" => s += "  Known from the address's domain\n",
+            _ => {}
+        }
         if let Some(server) = p.server {
             let ports: Vec<String> = [
                 (p.ssl_port, Security::Ssl),

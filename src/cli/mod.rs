@@ -3,6 +3,7 @@
 
 mod check;
 mod check_words;
+mod discover;
 mod listen;
 mod lookup;
 mod oauth;
@@ -46,6 +47,8 @@ pub enum Command {
     Org(saved::OrgCommand),
     /// Check the copier itself: a temporary receiving server that shows what the copier sends.
     Listen(listen::ListenArgs),
+    /// Copiers and scanners that announce themselves on this network (a few seconds).
+    Discover(discover::DiscoverArgs),
 }
 
 /// Writes text with control characters (other than line breaks and tabs) shown escaped, as
@@ -148,11 +151,12 @@ where
     let result = match cli.command {
         None => return Parsed::Window(cli.org),
         Some(Command::Check(args)) => check::check(&args, cli.org.as_deref(), stdin, out),
-        Some(Command::Lookup(args)) => lookup::lookup(&args, out),
+        Some(Command::Lookup(args)) => lookup::lookup(&args, cli.org.as_deref(), out),
         Some(Command::Profiles(cmd)) => saved::profiles(&cmd, stdin, out),
         Some(Command::Card(args)) => saved::card(&args, out),
         Some(Command::Org(cmd)) => saved::org_cmd(&cmd, cli.org.as_deref(), out),
         Some(Command::Listen(args)) => listen::listen(&args, cli.org.as_deref(), out),
+        Some(Command::Discover(args)) => discover::discover(&args, out),
     };
     Parsed::Exit(match result {
         Ok(code) => code,

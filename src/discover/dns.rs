@@ -1,0 +1,177 @@
+//! The mail provider behind a domain: RFC 6186 SRV records (`_submissions._tcp`,
+//! `_submission._tcp`) can name the sending server outright, and MX records say who receives
+//! the domain's mail (`aspmx.l.google.com` and `*.google.com` for Google;
+//! `*.mail.protection.outlook.com` for Microsoft 365). `hickory-resolver` asks the system's
+//! DNS servers, or the one in `SCANMAIL_DNS=IP:PORT` (IT and tests). Every look-up is bounded to a
+//! few seconds; a failure is a plain warning, never an error.
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use serde::Serialize;
+use std::time::Duration;
+
+/// The whole look-up never takes longer than this.
+pub const LIMIT: Duration = Duration::from_secs(4);
+
+/// What the domain's records say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DomainFacts {
+    /// The catalog provider id (`google`, `microsoft365`), when the records say.
+    pub provider: Option<String>,
+    /// `srv` or `mx`: which records said it.
+    pub detected_by: Option<&'static str>,
+    /// The MX host names, best first.
+    pub mx: Vec<String>,
+    /// The submission server an SRV record names, its port, and whether it is SSL/TLS (465).
+    pub srv: Option<(String, u16, bool)>,
+    /// Why nothing could be found, in plain words.
+    pub warning: Option<String>,
+}
+
+fn resolver() -> Result<TokioResolver, String> {
+    let mut opts = ResolverOpts::default();
+    opts.timeout = Duration::from_millis(1500);
+    opts.attempts = 1;
+    let builder = match std::env::var("SCANMAIL_DNS").ok().filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let addr: std::net::SocketAddr = v.parse().map_err(|_| {
+                format!("SCANMAIL_DNS must be IP:PORT, such as 127.0.0.1:5353 (it is \"{v}\").")
+            })?;
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            let ns = NameServerConfig::new(addr.ip(), true, vec![udp, tcp]);
+            let config = ResolverConfig::from_parts(None, Vec::new(), vec![ns]);
+            TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        }
+        None => TokioResolver::builder_tokio()
+            .map_err(|e| format!("this computer's DNS settings could not be read ({e})"))?,
+    };
+    let mut builder = builder;
+    *builder.options_mut() = opts;
+    builder
+        .build()
+        .map_err(|e| format!("the DNS resolver could not start ({e})"))
+}
+
+/// Which catalog provider an MX or server host name belongs to.
+pub fn provider_of_host(host: &str) -> Option<&'static str> {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    if h == "aspmx.l.google.com"
+        || h.ends_with(".google.com")
+        || h.ends_with(".googlemail.com")
+        || h == "smtp.gmail.com"
+    {
+        Some("google")
+    } else if h.ends_with(".mail.protection.outlook.com") || h.ends_with(".office365.com") {
+        Some("microsoft365")
+    } else {
+        None
+    }
+}
+
+/// Looks up `domain`'s SRV and MX records (bounded by [`LIMIT`]).
+pub async fn look_up(domain: &str) -> DomainFacts {
+    match tokio::time::timeout(LIMIT, look_up_unbounded(domain)).await {
+        Ok(f) => f,
+        Err(_) => DomainFacts {
+            warning: Some(format!(
+                "The DNS server did not answer about {domain} in time, so ScanMail could not tell who handles its mail."
+            )),
+            ..DomainFacts::default()
+        },
+    }
+}
+
+async fn look_up_unbounded(domain: &str) -> DomainFacts {
+    let mut facts = DomainFacts::default();
+    let resolver = match resolver() {
+        Ok(r) => r,
+        Err(e) => {
+            facts.warning = Some(format!("ScanMail could not look up {domain}: {e}."));
+            return facts;
+        }
+    };
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    for (name, implicit) in [("_submissions._tcp", true), ("_submission._tcp", false)] {
+        if let Ok(srv) = resolver.srv_lookup(format!("{name}.{domain}.")).await {
+            let best = srv
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    hickory_resolver::proto::rr::RData::SRV(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .filter(|s| s.target.to_string() != ".")
+                .min_by_key(|s| (s.priority, std::cmp::Reverse(s.weight)));
+            if let Some(s) = best {
+                let target = s.target.to_string().trim_end_matches('.').to_string();
+                facts.srv = Some((target, s.port, implicit));
+                break;
+            }
+        }
+    }
+    match resolver.mx_lookup(format!("{domain}.")).await {
+        Ok(mx) => {
+            let mut hosts: Vec<(u16, String)> = mx
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    hickory_resolver::proto::rr::RData::MX(m) => Some((
+                        m.preference,
+                        m.exchange.to_string().trim_end_matches('.').to_string(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            hosts.sort();
+            facts.mx = hosts.into_iter().map(|(_, h)| h).collect();
+        }
+        Err(e) => {
+            let text = e.to_string();
+            facts.warning = Some(if text.contains("NXDomain") || text.contains("no record") {
+                format!(
+                    "The domain {domain} has no mail records (MX), so ScanMail could not tell who handles its mail. Check the address."
+                )
+            } else {
+                format!(
+                    "ScanMail could not look up who handles mail for {domain} ({}). Type the server yourself, or ask IT.",
+                    plain(&text)
+                )
+            });
+        }
+    }
+    if let Some(p) = facts.srv.as_ref().and_then(|(t, _, _)| provider_of_host(t)) {
+        facts.provider = Some(p.into());
+        facts.detected_by = Some("srv");
+    } else if let Some(p) = facts.mx.iter().find_map(|h| provider_of_host(h)) {
+        facts.provider = Some(p.into());
+        facts.detected_by = Some("mx");
+    } else if facts.srv.is_some() {
+        facts.detected_by = Some("srv");
+    }
+    facts
+}
+
+fn plain(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(160).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mx_names_are_recognised() {
+        assert_eq!(provider_of_host("aspmx.l.google.com."), Some("google"));
+        assert_eq!(provider_of_host("alt1.aspmx.l.google.com"), Some("google"));
+        assert_eq!(
+            provider_of_host("contoso-edu.mail.protection.outlook.com"),
+            Some("microsoft365")
+        );
+        assert_eq!(provider_of_host("mx.example.edu"), None);
+        assert_eq!(provider_of_host("google.com.evil.example"), None);
+    }
+}
