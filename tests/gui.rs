@@ -710,3 +710,82 @@ async fn the_copier_check_shows_the_settings_each_connection_and_the_way_back() 
     assert_eq!(click(app, "Cancel"), vec![Effect::StopCopierCheck]);
     assert!(shows(app, "put the copier's real settings back"));
 }
+
+#[test]
+fn found_copiers_fill_the_device_step_in_one_click() {
+    use scanmail::discover::Device;
+    use scanmail::gui::device_finder;
+    let mut app = App::new(Preset::built_in());
+    let app = &mut app;
+    app.step = Step::Device;
+    assert_eq!(
+        click(app, "Find copiers on this network"),
+        vec![Effect::FindDevices]
+    );
+    assert!(shows(app, "Looking for copiers on this network"));
+    let found = |r| Message::Device(device::Message::Finder(device_finder::Message::Found(r)));
+    app.handle(found(Ok(Vec::new())));
+    assert!(
+        shows(app, "another network or VLAN"),
+        "nothing found is explained"
+    );
+    click(app, "Find copiers on this network");
+    app.handle(found(Ok(vec![Device {
+        name: "Canon iR-ADV C3520".into(),
+        manufacturer: Some("Canon".into()),
+        model: Some("iR-ADV C3520 UFR II".into()),
+        address: Some("10.0.0.7".into()),
+        admin_url: Some("http://10.0.0.7/".into()),
+        services: vec!["_ipp._tcp".into()],
+        catalog_match: Some("Canon".into()),
+    }])));
+    assert!(shows(app, "iR-ADV C3520 UFR II, at 10.0.0.7"));
+    click(app, "Use this one");
+    assert_eq!(
+        (
+            app.device.manufacturer.as_str(),
+            app.device.model.as_str(),
+            app.device.address.as_str()
+        ),
+        ("Canon", "iR-ADV C3520 UFR II", "10.0.0.7")
+    );
+    assert_eq!(
+        click(app, "Open its settings page"),
+        vec![Effect::OpenUrl("http://10.0.0.7/".into())]
+    );
+}
+
+#[test]
+fn the_accounts_domain_suggests_its_provider_and_warns_when_the_preset_differs() {
+    use scanmail::discover::dns::DomainFacts;
+    let mut app = App::new(Preset::built_in());
+    let app = &mut app;
+    type_into(app, account::ADDRESS_ID, "scanner@contoso.test");
+    type_into(app, account::PASSWORD_ID, PASSWORD);
+    click(app, "Next: the device");
+    let effects = click(app, "Next: test send");
+    assert_eq!(effects, vec![Effect::LookupDomain("contoso.test".into())]);
+    app.handle(Message::Test(test_send::Message::DomainFound(
+        "contoso.test".into(),
+        DomainFacts {
+            provider: Some("microsoft365".into()),
+            detected_by: Some("mx"),
+            mx: vec!["contoso-test.mail.protection.outlook.com".into()],
+            ..DomainFacts::default()
+        },
+    )));
+    assert!(shows(
+        app,
+        "contoso.test's mail is handled by Microsoft 365"
+    ));
+    assert!(
+        shows(app, "Ask IT which is right"),
+        "the preset's Gmail server differs"
+    );
+    click(app, "Use smtp.office365.com");
+    assert_eq!(app.test.server, "smtp.office365.com");
+    assert!(!app.test.ssl_on && app.test.starttls_on);
+    // Asked once per domain.
+    app.step = Step::Device;
+    assert!(click(app, "Next: test send").is_empty());
+}

@@ -313,6 +313,8 @@ impl App {
                 device::Action::None => Effect::None,
                 device::Action::OpenUrl(url) => Effect::OpenUrl(url),
                 device::Action::Next => self.goto(Step::TestSend),
+                device::Action::Find => Effect::FindDevices,
+                device::Action::CancelFind => Effect::StopFindingDevices,
             },
             Message::Test(m) => {
                 // The test message names the saved device and what it is.
@@ -367,7 +369,7 @@ impl App {
 
     pub(super) fn goto(&mut self, step: Step) -> Effect {
         self.step = step;
-        Effect::None
+        self.domain_effect()
     }
 
     pub fn view(&self) -> Element<'_, Message> {

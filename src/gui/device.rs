@@ -19,6 +19,8 @@ pub struct State {
     pub address: String,
     /// A problem with the device address, shown under the field.
     pub address_error: Option<String>,
+    /// "Find copiers on this network".
+    pub finder: super::device_finder::State,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,7 @@ pub enum Message {
     SearchSupportSite,
     OpenDevicePage,
     Next,
+    Finder(super::device_finder::Message),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +41,9 @@ pub enum Action {
     None,
     OpenUrl(String),
     Next,
+    /// Browse the network for copiers, or stop.
+    Find,
+    CancelFind,
 }
 
 impl State {
@@ -47,12 +53,17 @@ impl State {
             model: p.model.clone(),
             address: p.device_address.clone(),
             address_error: None,
+            finder: super::device_finder::State::default(),
         }
     }
 
     /// Takes the saved fields another program changed.
     pub fn take_saved(&mut self, p: &Profile) {
-        *self = Self::from_profile(p);
+        let finder = std::mem::take(&mut self.finder);
+        *self = Self {
+            finder,
+            ..Self::from_profile(p)
+        };
     }
 
     /// Keeps what this step holds in the saved device.
@@ -119,6 +130,41 @@ impl State {
                 Err(e) => self.address_error = Some(e),
             },
             Message::Next => return Action::Next,
+            Message::Finder(m) => return self.finder_update(m),
+        }
+        Action::None
+    }
+
+    fn finder_update(&mut self, m: super::device_finder::Message) -> Action {
+        use super::device_finder::Message as F;
+        match m {
+            F::Find if !self.finder.finding => {
+                self.finder.finding = true;
+                self.finder.found = None;
+                return Action::Find;
+            }
+            F::Find => {}
+            F::Cancel => {
+                self.finder.finding = false;
+                return Action::CancelFind;
+            }
+            F::Found(r) => {
+                self.finder.finding = false;
+                self.finder.found = Some(r);
+            }
+            F::Use(i) => {
+                if let Some(d) = self.finder.device(i).cloned() {
+                    self.manufacturer = d.catalog_match.or(d.manufacturer).unwrap_or_default();
+                    self.model = d.model.unwrap_or_default();
+                    self.address = d.address.unwrap_or_default();
+                    self.address_error = None;
+                }
+            }
+            F::OpenPage(i) => {
+                if let Some(url) = self.finder.device(i).and_then(|d| d.admin_url.clone()) {
+                    return Action::OpenUrl(url);
+                }
+            }
         }
         Action::None
     }
@@ -203,6 +249,7 @@ impl State {
             text("2. The device").size(style::TITLE),
             text("Which copier or scanner will send the scans? Its manual says where its email settings are.")
                 .size(style::BODY),
+            self.finder.view().map(Message::Finder),
             container(fields).padding(14).width(Length::Fill).style(style::panel),
             manual,
         ]

@@ -52,6 +52,11 @@ pub enum Effect {
     },
     /// Read the devices file if another program changed it (merged in by `adopt`).
     CheckDisk,
+    /// Look up who handles the account domain's mail (bounded to a few seconds).
+    LookupDomain(String),
+    /// Look for copiers on the network (a few seconds), or stop looking.
+    FindDevices,
+    StopFindingDevices,
     /// Start the copier check (listen), or stop it.
     StartCopierCheck,
     StopCopierCheck,
@@ -72,6 +77,31 @@ impl App {
                     old.abort();
                 }
                 task
+            }
+            Effect::LookupDomain(domain) => Task::perform(
+                async move {
+                    let facts = crate::discover::dns::look_up(&domain).await;
+                    (domain, facts)
+                },
+                |(d, f)| Message::Test(test_send::Message::DomainFound(d, f)),
+            ),
+            Effect::FindDevices => {
+                let (task, handle) = Task::perform(super::device_finder::find(), |r| {
+                    Message::Device(super::device::Message::Finder(
+                        super::device_finder::Message::Found(r),
+                    ))
+                })
+                .abortable();
+                if let Some(old) = self.device.finder.handle.replace(handle) {
+                    old.abort();
+                }
+                task
+            }
+            Effect::StopFindingDevices => {
+                if let Some(h) = self.device.finder.handle.take() {
+                    h.abort();
+                }
+                Task::none()
             }
             Effect::StartCopierCheck => {
                 let options = crate::listen::Options {

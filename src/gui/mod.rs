@@ -9,6 +9,7 @@ mod account_secret;
 pub mod app;
 pub mod copier_check;
 pub mod device;
+pub mod device_finder;
 pub mod device_list;
 pub mod settings_card;
 pub mod style;

@@ -49,6 +49,29 @@ impl App {
         }
     }
 
+    /// On the way to step 3: look up the account's domain once, when it is not a provider
+    /// ScanMail knows and the preset does not fix the server.
+    pub(super) fn domain_effect(&mut self) -> Effect {
+        let address = self.account.address.trim().to_string();
+        let Some((_, domain)) = address.rsplit_once('@') else {
+            return Effect::None;
+        };
+        let known = crate::catalog::catalog()
+            .provider_for("", &address)
+            .is_some();
+        let asked = self.test.domain_asked.as_deref() == Some(domain);
+        if self.step != Step::TestSend
+            || self.preset.locked
+            || known
+            || asked
+            || !domain.contains('.')
+        {
+            return Effect::None;
+        }
+        self.test.domain_asked = Some(domain.to_string());
+        Effect::LookupDomain(domain.to_string())
+    }
+
     /// The copier check's action, as an effect.
     pub(super) fn copier_action(&mut self, m: super::copier_check::Message) -> Effect {
         match self.copier.update(m) {

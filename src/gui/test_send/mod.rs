@@ -1,6 +1,8 @@
 //! Step 3, Test send: server, recipient, warnings, both ports live, and a verdict. This file
 //! holds the state and `update`; `view.rs` draws the page.
 
+mod banner;
+mod domain;
 mod fields;
 pub mod sign_in;
 mod view;
@@ -61,6 +63,9 @@ pub struct State {
     pub signing_in: Option<sign_in::Show>,
     /// The test that runs once the sign-in gives a token.
     pending: Option<Request>,
+    /// What the account's domain's DNS records say, and the domain last asked about.
+    pub domain: Option<(String, crate::discover::dns::DomainFacts)>,
+    pub domain_asked: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +99,9 @@ pub enum Message {
     EmailIt,
     /// The OAuth sign-in before the test.
     SignIn(sign_in::Message),
+    /// The account's domain's records, looked up.
+    DomainFound(String, crate::discover::dns::DomainFacts),
+    UseDomainServer,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +173,8 @@ impl State {
             report_notice: None,
             signing_in: None,
             pending: None,
+            domain: None,
+            domain_asked: None,
         }
     }
 
@@ -319,6 +329,8 @@ impl State {
             }
             Message::EmailIt => return Action::EmailIt,
             Message::SignIn(m) => return self.sign_in_update(m, cx),
+            Message::DomainFound(d, f) => self.domain_found(d, f),
+            Message::UseDomainServer => self.use_domain_server(),
         }
         Action::None
     }
