@@ -98,7 +98,7 @@ pub fn listen(
                 }
                 Event::Ended(why) => {
                     if !args.json {
-                        let _ = writeln!(out, "{why} {seen} connection(s) seen. Now put the copier's real settings back (the settings card).");
+                        let _ = writeln!(out, "{why} Connections seen: {seen}. Now put the copier's real settings back (the settings card).");
                     }
                     break;
                 }
@@ -114,8 +114,11 @@ fn settings_text(r: &listen::Running, server: &str, seconds: u64) -> String {
         .address
         .map_or_else(|| "this computer's address".to_string(), |a| a.to_string());
     let mut s = format!(
-        "Copier check: listening for {} minutes. Nothing sent here is delivered.\n\nType these into the copier for now:\n  SMTP server: {address}\n  Port:        {}\n  Security:    STARTTLS\n",
-        seconds.div_ceil(60),
+        "Copier check: listening for {}. Nothing sent here is delivered.\n\nType these into the copier for now:\n  SMTP server: {address}\n  Port:        {}\n  Security:    STARTTLS\n",
+        match seconds {
+            s if s < 120 => format!("{s} seconds"),
+            s => format!("{} minutes", s.div_ceil(60)),
+        },
         r.port
     );
     if let Some(p) = r.tls_port {
