@@ -96,9 +96,14 @@ impl State {
         .spacing(8);
         if self.running {
             if let (Some(address), Some(port)) = (&self.address, self.port) {
+                let login = if account.trim().is_empty() {
+                    "the device account"
+                } else {
+                    account.trim()
+                };
                 c = c.push(
                     text(format!(
-                        "Type these into the copier for now:\n  SMTP server: {address}\n  Port: {port}\n  Security: STARTTLS\n  Login: {account}, as on the card\nThen send a scan to yourself."
+                        "Type these into the copier for now:\n  SMTP server: {address}\n  Port: {port}\n  Security: STARTTLS\n  Login: {login}, as on the card\nThen send a scan to yourself."
                     ))
                     .size(style::BODY)
                     .font(iced::Font::MONOSPACE),
@@ -125,7 +130,7 @@ impl State {
         }
         for conn in &self.connections {
             c = c.push(
-                container(text(listen::describe(conn)).size(style::SMALL))
+                container(text(listen::describe(conn).trim_end().to_string()).size(style::SMALL))
                     .padding(8)
                     .width(Length::Fill)
                     .style(style::panel),

@@ -47,7 +47,12 @@ pub fn describe(c: &Connection) -> String {
         None => s += "  Sign-in: none\n",
     }
     if let Some(f) = &c.mail_from {
-        s += &format!("  From: {f}  To: {}\n", c.rcpt_to.join(", "));
+        let to = if c.rcpt_to.is_empty() {
+            "no one yet".to_string()
+        } else {
+            c.rcpt_to.join(", ")
+        };
+        s += &format!("  From: {f}  To: {to}\n");
     }
     if let Some(n) = c.size_bytes {
         s += &format!("  Message: {n} bytes");
