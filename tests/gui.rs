@@ -789,3 +789,82 @@ fn the_accounts_domain_suggests_its_provider_and_warns_when_the_preset_differs()
     app.step = Step::Device;
     assert!(click(app, "Next: test send").is_empty());
 }
+
+/// A browser: follows the identity provider's redirect to ScanMail's loopback address.
+fn browse(url: &str) -> String {
+    let get = |url: &str| -> String {
+        use std::io::{Read, Write};
+        let u = url::Url::parse(url).unwrap();
+        let mut tcp =
+            std::net::TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())).unwrap();
+        let target = match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        };
+        write!(
+            tcp,
+            "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).unwrap();
+        text
+    };
+    let first = get(url);
+    let location = first
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .unwrap()
+        .to_string();
+    get(&location)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_device_signs_in_in_the_browser_and_both_ports_work() {
+    use iced::futures::StreamExt;
+    use scanmail::oauth::Provider;
+    use support::idp::{Idp, Outcome};
+    let idp = Idp::start(Outcome::ApproveAfter(0)).await;
+    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
+    let preset = Preset {
+        server: "127.0.0.1".into(),
+        ssl_port: Some(ssl.port),
+        starttls_port: Some(st.port),
+        ..Preset::parse(&idp.preset()).unwrap()
+    };
+    let mut app = App::new(preset);
+    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
+        PathBuf::from("test-ca.pem"),
+        Ok(pki.ca_pem.as_bytes().to_vec()),
+    )))));
+    let app = &mut app;
+    type_into(app, account::ADDRESS_ID, USER);
+    click(app, "Google sign-in (OAuth 2.0)");
+    app.step = Step::TestSend;
+    assert_eq!(
+        click(app, "Test send"),
+        vec![Effect::StartSignIn(Provider::Google)]
+    );
+    let stream = test_send::sign_in::run(Provider::Google, app.preset.oauth.clone(), USER.into());
+    let mut stream = std::pin::pin!(stream);
+    let mut last = Vec::new();
+    let mut browser = None;
+    while let Some(m) = stream.next().await {
+        if let test_send::sign_in::Message::Show(test_send::sign_in::Show::Browser { url }) = &m {
+            let url = url.clone();
+            // The window asks for the browser; the test is the browser instead (in the
+            // background: the sign-in must keep running to answer it).
+            let e = app.handle(Message::Test(test_send::Message::SignIn(m)));
+            assert_eq!(e, Effect::OpenUrl(url.clone()));
+            assert!(shows(app, "Your browser opened Google's sign-in page"));
+            browser = Some(tokio::task::spawn_blocking(move || browse(&url)));
+            continue;
+        }
+        last = vec![app.handle(Message::Test(test_send::Message::SignIn(m)))];
+    }
+    let page = browser.expect("the browser was asked for").await.unwrap();
+    assert!(page.contains("Signed in"), "{page}");
+    run_effects(app, last).await;
+    assert!(shows(app, "Works: the test message was accepted"));
+    assert_eq!(ssl.log().tokens[0].2, support::TOKEN);
+}

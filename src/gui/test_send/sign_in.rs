@@ -54,7 +54,15 @@ impl State {
 
     pub(super) fn sign_in_update(&mut self, message: Message, cx: &Context<'_>) -> Action {
         match message {
-            Message::Show(show) if self.signing_in.is_some() => self.signing_in = Some(show),
+            Message::Show(show) if self.signing_in.is_some() => {
+                // Google: the sign-in page opens in the browser (an effect, like every other).
+                let open = match &show {
+                    Show::Browser { url } => Action::Open(url.clone()),
+                    _ => Action::None,
+                };
+                self.signing_in = Some(show);
+                return open;
+            }
             Message::Show(_) => {}
             Message::Done(result) => {
                 let (Some(_), Some(mut request)) = (self.signing_in.take(), self.pending.take())
@@ -242,12 +250,7 @@ async fn sign_in(
             let app = apps.google.as_ref().ok_or_else(missing)?;
             let pending = loopback::start(app, account).await?;
             let url = pending.url.clone();
-            let _ = out
-                .send(Message::Show(Show::Browser { url: url.clone() }))
-                .await;
-            if std::env::var_os("SCANMAIL_NO_BROWSER").is_none() {
-                let _ = crate::gui::desktop::open(&url);
-            }
+            let _ = out.send(Message::Show(Show::Browser { url })).await;
             loopback::finish(app, pending, std::time::Duration::from_secs(300)).await
         }
     }
