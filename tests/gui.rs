@@ -81,12 +81,17 @@ struct Setup {
 }
 
 async fn setup(script: Script) -> Setup {
+    setup_with(script, Preset::built_in()).await
+}
+
+/// The window with `base`'s preset pointed at a fresh scripted pair, trusting its CA.
+async fn setup_with(script: Script, base: Preset) -> Setup {
     let (pki, ssl, st) = support::start_pair(script).await;
     let preset = Preset {
         server: "127.0.0.1".into(),
         ssl_port: Some(ssl.port),
         starttls_port: Some(st.port),
-        ..Preset::built_in()
+        ..base
     };
     let mut app = App::new(preset);
     // The organization's own CA, as the Advanced file dialog would load it.
@@ -522,19 +527,9 @@ async fn a_microsoft_365_device_signs_in_with_a_code_and_gets_a_card_without_a_p
     use scanmail::oauth::Provider;
     use support::idp::{self, Idp, Outcome};
     let idp = Idp::start(Outcome::ApproveAfter(1)).await;
-    let (pki, ssl, st) = support::start_pair(Script::microsoft()).await;
-    let preset = Preset {
-        server: "127.0.0.1".into(),
-        ssl_port: Some(ssl.port),
-        starttls_port: Some(st.port),
-        ..Preset::parse(&idp.preset()).unwrap()
-    };
-    let mut app = App::new(preset);
-    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
-        PathBuf::from("test-ca.pem"),
-        Ok(pki.ca_pem.as_bytes().to_vec()),
-    )))));
-    let app = &mut app;
+    let mut s = setup_with(Script::microsoft(), Preset::parse(&idp.preset()).unwrap()).await;
+    let ssl = &s.ssl_peer;
+    let app = &mut s.app;
     assert!(shows(app, "How does this device sign in?"));
     type_into(app, account::ADDRESS_ID, USER);
     click(app, "Microsoft 365 sign-in (OAuth 2.0)");
@@ -620,19 +615,8 @@ async fn microsoft_365_refusing_passwords_shows_the_ways_forward_and_switches_to
     script.auth_always = Some(vec![
         "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.".into(),
     ]);
-    let (pki, ssl, st) = support::start_pair(script).await;
-    let preset = Preset {
-        server: "127.0.0.1".into(),
-        ssl_port: Some(ssl.port),
-        starttls_port: Some(st.port),
-        ..Preset::parse(&idp.preset()).unwrap()
-    };
-    let mut app = App::new(preset);
-    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
-        PathBuf::from("test-ca.pem"),
-        Ok(pki.ca_pem.as_bytes().to_vec()),
-    )))));
-    let app = &mut app;
+    let mut s = setup_with(script, Preset::parse(&idp.preset()).unwrap()).await;
+    let app = &mut s.app;
     fill_account(app, PASSWORD);
     fill_device(app);
     let effects = click(app, "Test send");
@@ -825,19 +809,9 @@ async fn a_google_device_signs_in_in_the_browser_and_both_ports_work() {
     use scanmail::oauth::Provider;
     use support::idp::{Idp, Outcome};
     let idp = Idp::start(Outcome::ApproveAfter(0)).await;
-    let (pki, ssl, st) = support::start_pair(Script::gmail()).await;
-    let preset = Preset {
-        server: "127.0.0.1".into(),
-        ssl_port: Some(ssl.port),
-        starttls_port: Some(st.port),
-        ..Preset::parse(&idp.preset()).unwrap()
-    };
-    let mut app = App::new(preset);
-    app.handle(Message::Test(test_send::Message::CaFileLoaded(Some((
-        PathBuf::from("test-ca.pem"),
-        Ok(pki.ca_pem.as_bytes().to_vec()),
-    )))));
-    let app = &mut app;
+    let mut s = setup_with(Script::gmail(), Preset::parse(&idp.preset()).unwrap()).await;
+    let ssl = &s.ssl_peer;
+    let app = &mut s.app;
     type_into(app, account::ADDRESS_ID, USER);
     click(app, "Google sign-in (OAuth 2.0)");
     app.step = Step::TestSend;

@@ -210,39 +210,8 @@ pub fn request_from(
     };
     // A token (from --token-env, or a sign-in after these checks) replaces the password.
     let sign_in = args.oauth.or(profile.and_then(|p| p.sign_in));
-    if sign_in.is_some() || args.token_env.is_some() {
-        let mut request = Request::new(&r.server, &r.user, AppPassword::default());
-        request.token = args
-            .token_env
-            .as_deref()
-            .map(super::oauth::token_from_env)
-            .transpose()?;
-        request.recipient = r.to;
-        request.ssl_port = r.ssl_port;
-        request.starttls_port = r.starttls_port;
-        request.timeout = Duration::from_secs_f64(args.timeout);
-        request.extra_ca_pem = extra_ca_pem;
-        request.login_only = args.login_only;
-        request.profile_name = profile.map(Profile::label).filter(|l| !l.is_empty());
-        request.prefer = catalog::catalog().preferred_security(&r.server);
-        request.validate_settings()?;
-        let warnings = catalog::warnings::warnings(
-            catalog::catalog(),
-            &catalog::warnings::Input {
-                server: &r.server,
-                account: &r.user,
-                from: None,
-                password_as_typed: None,
-                ssl_port: r.ssl_port,
-                starttls_port: r.starttls_port,
-            },
-        )
-        .into_iter()
-        .filter(|w| !catalog::warnings::about_passwords(w))
-        .collect();
-        return Ok((request, warnings));
-    }
-    if let Some(p) = profile.filter(|p| !p.remember_password)
+    let uses_token = sign_in.is_some() || args.token_env.is_some();
+    if let Some(p) = profile.filter(|p| !p.remember_password && !uses_token)
         && args.password_env.is_none()
         && !args.password_stdin
     {
@@ -251,24 +220,38 @@ pub fn request_from(
             p.name, p.name
         )));
     }
-    // The keychain is read only for a device that keeps its password there.
-    let keychain = profile
-        .filter(|p| p.remember_password)
-        .map(|_| crate::secrets::Key::new(&r.server, &r.user));
-    let as_typed = read_password(args, stdin, keychain.as_ref())?;
+    let as_typed = if uses_token {
+        None
+    } else {
+        // The keychain is read only for a device that keeps its password there.
+        let keychain = profile
+            .filter(|p| p.remember_password)
+            .map(|_| crate::secrets::Key::new(&r.server, &r.user));
+        Some(read_password(args, stdin, keychain.as_ref())?)
+    };
     let warnings = catalog::warnings::warnings(
         catalog::catalog(),
         &catalog::warnings::Input {
             server: &r.server,
             account: &r.user,
             from: None,
-            password_as_typed: Some(as_typed.expose()),
+            password_as_typed: as_typed.as_ref().map(AppPassword::expose),
             ssl_port: r.ssl_port,
             starttls_port: r.starttls_port,
         },
-    );
-    let password = AppPassword::from_pasted(as_typed.expose());
+    )
+    .into_iter()
+    .filter(|w| !uses_token || !catalog::warnings::about_passwords(w))
+    .collect();
+    let password = as_typed.map_or_else(AppPassword::default, |p| {
+        AppPassword::from_pasted(p.expose())
+    });
     let mut request = Request::new(&r.server, &r.user, password);
+    request.token = args
+        .token_env
+        .as_deref()
+        .map(super::oauth::token_from_env)
+        .transpose()?;
     request.recipient = r.to;
     request.ssl_port = r.ssl_port;
     request.starttls_port = r.starttls_port;
@@ -277,7 +260,11 @@ pub fn request_from(
     request.login_only = args.login_only;
     request.profile_name = profile.map(Profile::label).filter(|l| !l.is_empty());
     request.prefer = catalog::catalog().preferred_security(&r.server);
-    request.validate()?;
+    if uses_token && request.token.is_none() {
+        request.validate_settings()?; // the token comes from the sign-in that follows
+    } else {
+        request.validate()?;
+    }
     Ok((request, warnings))
 }
 

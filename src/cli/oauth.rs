@@ -80,18 +80,8 @@ fn open_browser(url: &str) {
     let _ = url;
 }
 
-/// An access token from the environment variable `var` (`--token-env`).
+/// An access token from the environment variable `var` (`--token-env`), read like a password.
 pub fn token_from_env(var: &str) -> Result<AccessToken, BadInput> {
-    match std::env::var(var) {
-        Ok(v) if v.trim().is_empty() => Err(BadInput(format!(
-            "The environment variable {var} is empty."
-        ))),
-        Ok(v) => Ok(AccessToken::new(v)),
-        Err(std::env::VarError::NotPresent) => Err(BadInput(format!(
-            "The environment variable {var} is not set."
-        ))),
-        Err(std::env::VarError::NotUnicode(_)) => Err(BadInput(format!(
-            "The environment variable {var} could not be read as text."
-        ))),
-    }
+    super::check::given_password(Some(var), &mut std::io::empty())
+        .map(|p| AccessToken::new(p.expose()))
 }

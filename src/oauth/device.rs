@@ -2,7 +2,7 @@
 //! person opens Microsoft's page (on any device), types the code and signs in as the device
 //! account; ScanMail polls the token endpoint no faster than the interval Microsoft gave.
 
-use super::http::{HttpError, send};
+use super::http::send;
 use super::{AccessToken, MICROSOFT_SCOPE, MicrosoftApp, SignInError, from_request_error};
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -51,14 +51,7 @@ pub async fn start(app: &MicrosoftApp) -> Result<DeviceCode, SignInError> {
         .add_scope(Scope::new("offline_access".into()))
         .request_async(&http)
         .await
-        .map_err(|e| {
-            from_request_error::<oauth2::basic::BasicErrorResponse>(&e, |r| {
-                (
-                    r.error().as_ref().to_string(),
-                    r.error_description().cloned(),
-                )
-            })
-        })?;
+        .map_err(|e| from_request_error(&e))?;
     Ok(DeviceCode {
         user_code: details.user_code().secret().clone(),
         verification_uri: details.verification_uri().to_string(),
@@ -81,17 +74,9 @@ pub async fn finish(app: &MicrosoftApp, code: &DeviceCode) -> Result<AccessToken
         .exchange_device_access_token(&code.details)
         .request_async(&http, tokio::time::sleep, None)
         .await
-        .map_err(|e| {
-            let e: &oauth2::RequestTokenError<HttpError, oauth2::DeviceCodeErrorResponse> = &e;
-            match from_request_error(e, |r| {
-                (
-                    r.error().as_ref().to_string(),
-                    r.error_description().cloned(),
-                )
-            }) {
-                SignInError::Expired(_) => SignInError::Expired(minutes),
-                other => other,
-            }
+        .map_err(|e| match from_request_error(&e) {
+            SignInError::Expired(_) => SignInError::Expired(minutes),
+            other => other,
         })?;
     Ok(AccessToken::new(token.access_token().secret().clone()))
 }

@@ -105,14 +105,7 @@ pub async fn finish(
         .set_pkce_verifier(pending.verifier)
         .request_async(&http)
         .await
-        .map_err(|e| {
-            from_request_error::<oauth2::basic::BasicErrorResponse>(&e, |r| {
-                (
-                    r.error().as_ref().to_string(),
-                    r.error_description().cloned(),
-                )
-            })
-        })?;
+        .map_err(|e| from_request_error(&e))?;
     Ok(AccessToken::new(token.access_token().secret().clone()))
 }
 

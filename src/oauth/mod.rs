@@ -234,16 +234,18 @@ fn from_code(code: &str, description: Option<&str>) -> SignInError {
     }
 }
 
-/// Turns the oauth2 crate's error into a [`SignInError`].
-fn from_request_error<T: oauth2::ErrorResponse + 'static>(
-    e: &oauth2::RequestTokenError<http::HttpError, T>,
-    to_code: impl Fn(&T) -> (String, Option<String>),
-) -> SignInError {
+/// Turns the oauth2 crate's error (token or device-code endpoint) into a [`SignInError`].
+fn from_request_error<T>(
+    e: &oauth2::RequestTokenError<http::HttpError, oauth2::StandardErrorResponse<T>>,
+) -> SignInError
+where
+    T: oauth2::ErrorResponseType + AsRef<str> + std::fmt::Display + 'static,
+{
     match e {
-        oauth2::RequestTokenError::ServerResponse(r) => {
-            let (code, description) = to_code(r);
-            from_code(&code, description.as_deref())
-        }
+        oauth2::RequestTokenError::ServerResponse(r) => from_code(
+            r.error().as_ref(),
+            r.error_description().map(String::as_str),
+        ),
         oauth2::RequestTokenError::Request(e) => SignInError::Network {
             host: e.host.clone(),
             reason: e.reason.clone(),
