@@ -177,12 +177,7 @@ async fn a_wrong_password_exits_1_with_advice_on_both_ports() {
     assert_eq!(v["summary"]["headline"], "The login was not accepted.");
     assert!(v["summary"]["message_for_it"].is_null());
     for r in v["results"].as_array().unwrap() {
-        let t: Vec<&str> = r["transcript"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
+        let t = support::transcript(r);
         assert!(t.iter().any(|l| l.starts_with("S: 220 ")), "{t:?}");
         assert!(t.iter().any(|l| l.starts_with("C: EHLO ")), "{t:?}");
         assert!(t.contains(&"C: AUTH PLAIN <hidden>"), "{t:?}");

@@ -129,6 +129,14 @@ fn fill_device(app: &mut App) {
     assert_eq!(app.step, Step::TestSend);
 }
 
+/// Steps 1 to 3 with a wrong app password, the test send run to its verdict.
+async fn test_with_a_wrong_password(app: &mut App) {
+    fill_account(app, "wrongpasswordxyz");
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn happy_path_ends_with_a_settings_card() {
     let mut s = setup(Script::gmail()).await;
@@ -205,10 +213,7 @@ async fn happy_path_ends_with_a_settings_card() {
 async fn a_wrong_password_shows_what_to_do() {
     let mut s = setup(Script::gmail()).await;
     let app = &mut s.app;
-    fill_account(app, "wrongpasswordxyz");
-    fill_device(app);
-    let effects = click(app, "Test send");
-    run_effects(app, effects).await;
+    test_with_a_wrong_password(app).await;
     assert!(shows(app, "Failed: The app password was not accepted"));
     assert!(shows(
         app,
@@ -383,10 +388,7 @@ fn retype(app: &mut App, id: &'static str, text: &str) {
 async fn a_wrong_password_leads_back_to_step_1_and_then_to_a_working_test() {
     let mut s = setup(Script::gmail()).await;
     let app = &mut s.app;
-    fill_account(app, "wrongpasswordxyz");
-    fill_device(app);
-    let effects = click(app, "Test send");
-    run_effects(app, effects).await;
+    test_with_a_wrong_password(app).await;
     assert!(shows(app, "The app password was not accepted."));
     let effects = click(app, "Go to step 1");
     assert_eq!(app.step, Step::Account);
@@ -404,10 +406,7 @@ async fn a_wrong_password_leads_back_to_step_1_and_then_to_a_working_test() {
 async fn copy_report_puts_the_report_on_the_clipboard_without_the_password() {
     let mut s = setup(Script::microsoft()).await;
     let app = &mut s.app;
-    fill_account(app, "wrongpasswordxyz");
-    fill_device(app);
-    let effects = click(app, "Test send");
-    run_effects(app, effects).await;
+    test_with_a_wrong_password(app).await;
     let effects = click(app, "Copy report");
     let [Effect::Copy(report)] = effects.as_slice() else {
         panic!("{effects:?}")

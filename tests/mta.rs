@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -162,12 +164,7 @@ fn both_ports_work_and_the_messages_land() {
             "{r:#}"
         );
         assert!(r["tls"]["version"].as_str().unwrap().starts_with("TLSv1."));
-        let t: Vec<&str> = r["transcript"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
+        let t = support::transcript(r);
         for want in [
             "S: 220 ",
             "C: EHLO ",

@@ -21,6 +21,16 @@ use tokio_rustls::TlsAcceptor;
 
 pub const USER: &str = "lab-scanner@example.edu";
 pub const PASSWORD: &str = "abcdefghijklmnop";
+/// A port result's `transcript` from `check --json`, as lines.
+pub fn transcript(result: &serde_json::Value) -> Vec<&str> {
+    result["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect()
+}
+
 /// The access token the peer accepts with XOAUTH2 (a canary: it must never be shown).
 pub const TOKEN: &str = "ya29.CANARY-token-7f3e9a";
 
