@@ -16,6 +16,7 @@ pub mod listen;
 pub mod oauth;
 pub mod org;
 pub mod profile;
+pub mod receive;
 pub mod report;
 pub mod secrets;
 pub mod smtp;

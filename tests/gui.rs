@@ -653,7 +653,10 @@ async fn the_copier_check_shows_the_settings_each_connection_and_the_way_back() 
     let options = scanmail::listen::Options {
         address: Some("127.0.0.1".parse().unwrap()),
         port: 0,
-        idle: std::time::Duration::from_secs(5),
+        limits: scanmail::receive::Limits {
+            idle: std::time::Duration::from_secs(5),
+            ..Default::default()
+        },
         ..scanmail::listen::Options::default()
     };
     let mut stream = std::pin::pin!(copier_check::run(options));

@@ -66,7 +66,11 @@ pub fn listen(
         tls_port: args.tls_port,
         seconds: args.seconds,
         once: args.once,
-        idle: Duration::from_secs(args.idle.max(1)),
+        limits: crate::receive::Limits {
+            idle: Duration::from_secs(args.idle.max(1)),
+            data_idle: Duration::from_secs(args.idle.max(1)),
+            ..crate::receive::Limits::default()
+        },
         password,
         providers,
     };

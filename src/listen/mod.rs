@@ -4,19 +4,21 @@
 //! attachments) and says what the real provider would do with it. It never relays, never writes
 //! a message to disk, and never keeps a password.
 //!
-//! - [`hello`]: the ClientHello from the raw bytes (`tls-parser`).
-//! - [`session`]: one connection's SMTP conversation.
+//! It stands on the receiving core ([`crate::receive`]), which holds every limit.
+//!
+//! - [`session`]: what the check records of one connection (a core `Handler`).
 //! - [`verdict`]: the provider's rules (from the catalog) against what was seen.
-//! - [`wire`]: lines and bytes over plain TCP or TLS.
+//! - [`parts`]: the message's attachments and From header.
 
-pub mod hello;
+pub use crate::receive::hello;
+pub mod parts;
 pub mod session;
 pub mod verdict;
-pub mod wire;
 mod words;
 
 pub use words::describe;
 
+use crate::receive;
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,6 +40,15 @@ pub struct TlsFacts {
     pub cipher_suites: Option<usize>,
     /// At least one cipher suite today's providers take.
     pub modern_cipher: Option<bool>,
+    /// The version agreed, when the handshake worked (`TLS1.3`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The cipher suite agreed, when the handshake worked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    /// Why the handshake failed, in rustls's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 impl Default for TlsFacts {
@@ -50,6 +61,9 @@ impl Default for TlsFacts {
             sni: None,
             cipher_suites: None,
             modern_cipher: None,
+            version: None,
+            cipher: None,
+            failure: None,
         }
     }
 }
@@ -96,6 +110,8 @@ pub struct Connection {
     /// The message's From header (checked against the login).
     #[serde(skip)]
     pub from_header: Option<String>,
+    /// The connection was still open when the check ended, and was cut.
+    pub cut: bool,
 }
 
 impl Connection {
@@ -104,11 +120,6 @@ impl Connection {
             peer,
             ..Self::default()
         }
-    }
-
-    fn ended(mut self, why: &str) -> Self {
-        self.notes.push(why.to_string());
-        self
     }
 }
 
@@ -124,8 +135,8 @@ pub struct Options {
     pub seconds: u64,
     /// Stop after the first connection ends.
     pub once: bool,
-    /// Silence allowed between a client's commands.
-    pub idle: Duration,
+    /// The receiving core's limits (silence allowed, connections at once, ...).
+    pub limits: receive::Limits,
     pub password: Option<crate::secrets::AppPassword>,
     /// Whose rules to judge by.
     pub providers: Vec<verdict::Rules>,
@@ -139,12 +150,15 @@ impl Default for Options {
             tls_port: None,
             seconds: MAX_SECONDS,
             once: false,
-            idle: Duration::from_secs(60),
+            limits: receive::Limits::default(),
             password: None,
             providers: verdict::Rules::all(),
         }
     }
 }
+
+/// Message bytes kept per message to read its parts (the rest is only counted).
+pub const KEEP_PER_MESSAGE: usize = 40 * 1024 * 1024;
 
 /// Why the check could not start, in plain words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,7 +187,9 @@ pub struct Running {
     pub tls_port: Option<u16>,
     /// The throw-away certificate's CA, PEM (for clients that check certificates).
     pub ca_pem: String,
-    pub events: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    pub events: tokio::sync::mpsc::Receiver<Event>,
+    /// What the receiving core counted (refused, closed for limits, ...).
+    pub stats: Arc<receive::Stats>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -194,126 +210,171 @@ pub enum Event {
     Ended(String),
 }
 
+/// Binds a port, with the error in plain words.
+pub async fn bind(ip: IpAddr, port: u16) -> Result<tokio::net::TcpListener, ListenError> {
+    tokio::net::TcpListener::bind(SocketAddr::new(ip, port))
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => ListenError::PortTaken(port),
+            std::io::ErrorKind::PermissionDenied => ListenError::PortNeedsAdmin(port),
+            _ => ListenError::Address(ip.to_string(), crate::fsutil::plain_io(&e)),
+        })
+}
+
 /// Starts listening. The ports close when the time runs out, after the first connection with
 /// `once`, or when the returned [`Running`] is dropped.
 pub async fn start(options: Options) -> Result<Running, ListenError> {
-    let (tls, ca_pem) = throwaway_tls()?;
-    let bind_ip = options
-        .address
-        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let bind = |port: u16| async move {
-        tokio::net::TcpListener::bind(SocketAddr::new(bind_ip, port))
-            .await
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AddrInUse => ListenError::PortTaken(port),
-                std::io::ErrorKind::PermissionDenied => ListenError::PortNeedsAdmin(port),
-                _ => ListenError::Address(bind_ip.to_string(), crate::fsutil::plain_io(&e)),
-            })
-    };
-    let plain = bind(options.port).await?;
-    let port = plain.local_addr().map_or(options.port, |a| a.port());
-    let implicit = match options.tls_port {
-        Some(p) => Some(bind(p).await?),
-        None => None,
-    };
-    let tls_port = implicit
-        .as_ref()
-        .and_then(|l| l.local_addr().ok())
-        .map(|a| a.port());
-    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
     let address = options
         .address
         .filter(|a| !a.is_unspecified())
         .or_else(this_computer);
-    let task = tokio::spawn(run(options, plain, implicit, tls, tx));
+    let (tls, ca_pem) = throwaway_tls(address)?;
+    let bind_ip = options
+        .address
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let plain = bind(bind_ip, options.port).await?;
+    let port = plain.local_addr().map_or(options.port, |a| a.port());
+    let mut listeners = vec![receive::Listener {
+        tcp: plain,
+        implicit: false,
+    }];
+    let mut tls_port = None;
+    if let Some(p) = options.tls_port {
+        let l = bind(bind_ip, p).await?;
+        tls_port = Some(l.local_addr().map_or(p, |a| a.port()));
+        listeners.push(receive::Listener {
+            tcp: l,
+            implicit: true,
+        });
+    }
+    let budget = receive::Budget::new(options.limits.memory_budget);
+    let setup = receive::session::Setup {
+        limits: options.limits.clone(),
+        tls,
+        budget: budget.clone(),
+    };
+    let password = options.password.clone();
+    let keep = KEEP_PER_MESSAGE.min(options.limits.memory_budget);
+    let core = receive::start(listeners, setup, move |peer: &receive::server::Peer| {
+        Ok(session::Check::new(
+            peer.addr.ip().to_string(),
+            peer.implicit,
+            password.clone(),
+            keep,
+            budget.clone(),
+        ))
+    });
+    let stats = core.stats.clone();
+    let (tx, events) = tokio::sync::mpsc::channel(64);
+    let task = tokio::spawn(relay_events(options, core, tx));
     Ok(Running {
         address,
         port,
         tls_port,
         ca_pem,
         events,
+        stats,
         task,
     })
 }
 
-async fn run(
+/// Passes the core's events on, judged; stops the core when the time runs out or, with `once`,
+/// after the first connection.
+async fn relay_events(
     options: Options,
-    plain: tokio::net::TcpListener,
-    implicit: Option<tokio::net::TcpListener>,
-    tls: Arc<rustls::ServerConfig>,
-    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    mut core: receive::Running<Connection>,
+    tx: tokio::sync::mpsc::Sender<Event>,
 ) {
-    let limits = session::Limits {
-        idle: options.idle,
-        keep: 64 * 1024 * 1024,
-        password: options.password.clone(),
-    };
+    use receive::Served;
     let deadline = tokio::time::sleep(Duration::from_secs(options.seconds.min(MAX_SECONDS)));
     tokio::pin!(deadline);
-    let mut open = tokio::task::JoinSet::new();
-    let accept_tls = async |l: &Option<tokio::net::TcpListener>| match l {
-        Some(l) => l.accept().await,
-        None => std::future::pending().await,
-    };
+    let mut why = "The time for the check ran out; ScanMail stopped listening.";
+    let mut stopping = false;
     loop {
-        let (accepted, is_implicit) = tokio::select! {
-            () = &mut deadline => {
-                let _ = tx.send(Event::Ended("The time for the check ran out; ScanMail stopped listening.".into()));
-                return;
-            }
-            Some(done) = open.join_next(), if !open.is_empty() => {
-                if let Ok(mut c) = done {
-                    verdict::judge(&mut c, &options.providers);
-                    let _ = tx.send(Event::Finished(Box::new(c)));
-                    if options.once {
-                        let _ = tx.send(Event::Ended("The first connection ended; ScanMail stopped listening.".into()));
-                        return;
-                    }
-                }
+        let served = tokio::select! {
+            () = &mut deadline, if !stopping => {
+                stopping = true;
+                core.stop();
                 continue;
             }
-            a = plain.accept() => (a, false),
-            a = accept_tls(&implicit) => (a, true),
+            s = core.events.recv() => s,
         };
-        let Ok((tcp, peer)) = accepted else {
-            continue;
-        };
-        let peer = peer.ip().to_string();
-        let _ = tx.send(Event::Connected(peer.clone()));
-        let (tls, limits) = (tls.clone(), limits.clone());
-        open.spawn(
-            async move { session::serve(Box::new(tcp), peer, is_implicit, tls, &limits).await },
+        match served {
+            Some(Served::Connected(peer)) => {
+                let _ = tx.send(Event::Connected(peer.ip().to_string())).await;
+            }
+            Some(Served::Finished(mut c, _)) => {
+                verdict::judge(&mut c, &options.providers);
+                let _ = tx.send(Event::Finished(Box::new(c))).await;
+                if options.once && !stopping {
+                    stopping = true;
+                    why = "The first connection ended; ScanMail stopped listening.";
+                    core.stop();
+                }
+            }
+            Some(Served::Stopped) | None => break,
+        }
+    }
+    let refused = core.stats.refused();
+    let mut said = why.to_string();
+    if refused > 0 {
+        said += &format!(
+            " It turned away {refused} connection{} (too many at once).",
+            if refused == 1 { "" } else { "s" }
         );
     }
+    let _ = tx.send(Event::Ended(said)).await;
 }
 
-/// A certificate made at start for this check only (its own CA, and a leaf for this computer's
-/// names), with TLS 1.2 and 1.3 as rustls offers them.
-fn throwaway_tls() -> Result<(Arc<rustls::ServerConfig>, String), ListenError> {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+/// A certificate made at start for this check only: its own CA, allowed to vouch only for the
+/// names this check serves (name constraints) and valid for one day, and a leaf for those names.
+fn throwaway_tls(
+    address: Option<IpAddr>,
+) -> Result<(Arc<rustls::ServerConfig>, String), ListenError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CidrSubnet, GeneralSubtree, IsCa, Issuer, KeyPair,
+        NameConstraints,
+    };
     let err = |e: rcgen::Error| ListenError::Certificate(e.to_string());
+    let mut ips: Vec<IpAddr> = vec![
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    ips.extend(address);
+    let now = time::OffsetDateTime::now_utc();
+    let (from, until) = (
+        now - time::Duration::minutes(5),
+        now + time::Duration::days(1),
+    );
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.not_before = from;
+    ca.not_after = until;
+    let mut permitted = vec![GeneralSubtree::DnsName("localhost".into())];
+    permitted.extend(ips.iter().map(|ip| {
+        GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+            *ip,
+            if ip.is_ipv4() { 32 } else { 128 },
+        ))
+    }));
+    ca.name_constraints = Some(NameConstraints {
+        permitted_subtrees: permitted,
+        excluded_subtrees: Vec::new(),
+    });
     ca.distinguished_name.push(
         rcgen::DnType::CommonName,
         "ScanMail copier check (temporary)",
     );
     let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
     let issuer = Issuer::new(ca, ca_key);
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    if let Some(ip) = this_computer() {
-        names.push(ip.to_string());
-    }
+    let mut names = vec!["localhost".to_string()];
+    names.extend(ips.iter().map(ToString::to_string));
     let leaf_key = KeyPair::generate().map_err(err)?;
-    let leaf = CertificateParams::new(names)
-        .map_err(err)?
-        .signed_by(&leaf_key, &issuer)
-        .map_err(err)?;
+    let mut leaf = CertificateParams::new(names).map_err(err)?;
+    leaf.not_before = from;
+    leaf.not_after = until;
+    let leaf = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
