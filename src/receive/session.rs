@@ -233,6 +233,7 @@ impl Talk<'_> {
                     "4.7.0 Too many errors, closing the connection",
                 ))
                 .await;
+            self.wire.linger().await;
             return Err(End::TooManyErrors);
         }
         self.say(r).await
@@ -285,6 +286,7 @@ async fn conversation<H: Handler>(
             Err(Cut::Stopped) => continue,
             Err(Cut::TooLong) => {
                 let _ = t.say(&Reply::new(500, "5.5.2 Line too long")).await;
+                t.wire.linger().await;
                 return End::LineTooLong;
             }
             Err(Cut::TimedOut) => {

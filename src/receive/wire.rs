@@ -176,6 +176,24 @@ impl Wire {
         }
     }
 
+    /// Closes gently after a goodbye: stops writing, then reads and throws away what the
+    /// client is still sending (at most 1 MB, at most a second), so the goodbye is not lost to
+    /// a reset.
+    pub async fn linger(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_millis(200), self.io.shutdown()).await;
+        let mut sink = [0u8; 8192];
+        let mut left: usize = 1024 * 1024;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while left > 0 {
+                match self.io.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        })
+        .await;
+    }
+
     /// Hands over the stream with the unread bytes in front (for the TLS handshake), and what
     /// the new wire needs.
     pub fn into_parts(mut self) -> (Rewind, watch::Receiver<Stop>, Duration) {
