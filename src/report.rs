@@ -123,7 +123,8 @@ pub fn text(report: &Report, about: &About) -> String {
             }
         }
     }
-    s
+    // A server's words may hold terminal escapes: shown as text, never obeyed by a terminal.
+    crate::cli::escape_controls(&s).into_owned()
 }
 
 /// The report as an HTML page (for "Save report..." as .html).
@@ -139,7 +140,8 @@ pub fn html(report: &Report, about: &About) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    crate::cli::escape_controls(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

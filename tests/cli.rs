@@ -514,6 +514,33 @@ async fn terminal_escapes_from_a_server_are_shown_not_obeyed() {
     assert!(stdout.contains("\\u{1b}[2J"), "{stdout}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn json_stays_valid_whatever_a_server_says() {
+    let mut script = Script::gmail();
+    script.auth_fail = vec![
+        "535 5.7.8 \u{1b}[2J\u{7f}\u{85}\u{9b}31m\"quoted\\ Username and Password not accepted"
+            .into(),
+    ];
+    let p = peers(script).await;
+    let out = run(&p, &["--skip-starttls", "--json"], "wrongwrongwrongw").await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        !stdout.chars().any(|c| c.is_control() && c != '\n'),
+        "a raw control character in the JSON: {stdout:?}"
+    );
+    assert!(
+        !stdout.contains("\\u{"),
+        "the terminal filter rewrote the JSON"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let reply = v["results"][0]["reply"].as_str().unwrap();
+    assert!(
+        reply.contains("\u{7f}") && reply.contains("\u{85}") && reply.contains("\"quoted\\"),
+        "{reply:?}"
+    );
+}
+
 #[test]
 fn a_preset_far_too_big_is_refused_in_plain_words() {
     let dir = tempfile::tempdir().unwrap();

@@ -423,3 +423,45 @@ fn lookup_says_how_a_copier_signs_in() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsafe_sign_in_page_is_not_opened_and_polling_is_held_to_bounds() {
+    let idp = Idp::start(Outcome::ApproveAfter(2)).await;
+    *idp.device_answer.lock().unwrap() = Some(("file:///etc/passwd".into(), 0, 86_400));
+    let app = scanmail::oauth::MicrosoftApp {
+        client_id: idp::CLIENT_ID.into(),
+        tenant: "test.example.edu".into(),
+        authority: Some(idp.base()),
+    };
+    let code = scanmail::oauth::device::start(&app).await.unwrap();
+    assert!(!code.openable, "a file:// page is never opened");
+    assert_eq!(
+        code.interval,
+        Duration::from_secs(1),
+        "interval 0 is held to 1 s"
+    );
+    assert_eq!(
+        code.expires_in,
+        Duration::from_secs(30 * 60),
+        "a day is held to 30 min"
+    );
+    scanmail::oauth::device::finish(&app, &code).await.unwrap();
+    let polls = idp.seen.lock().unwrap().polls.clone();
+    assert_eq!(polls.len(), 3);
+    for pair in polls.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(900),
+            "polled faster than once a second: {:?}",
+            pair[1] - pair[0]
+        );
+    }
+    // The same page from the command line: a warning, the code is not shown.
+    *idp.device_answer.lock().unwrap() = Some(("javascript:alert(1)".into(), 1, 900));
+    let pki = support::Pki::new();
+    let s = setup("unsafe-page", &idp, &pki);
+    let out = run(check(&s, 1, 2, &["--oauth", "microsoft"])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not an https address"), "{stderr}");
+    assert!(!stderr.contains(idp::USER_CODE), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -303,7 +303,9 @@ pub(super) fn check(
     let sign_in = args.oauth.or(saved.as_ref().and_then(|(_, p)| p.sign_in));
     if let (None, Some(provider)) = (&request.token, sign_in) {
         let apps = crate::org::locate(org).preset.oauth;
-        let mut err = std::io::stderr();
+        // The identity provider's words (the code, the address) go through the terminal filter.
+        let mut raw = std::io::stderr();
+        let mut err = super::Safe::new(&mut raw);
         match super::oauth::sign_in(&runtime, provider, &apps, &request.account, &mut err) {
             Ok(token) => request.token = Some(token),
             Err(super::oauth::NoToken::Setup(bad)) => return Err(bad),
@@ -326,7 +328,7 @@ pub(super) fn check(
             report: &report,
             warnings: &warnings,
         };
-        let text = serde_json::to_string_pretty(&output).map_err(|e| BadInput(e.to_string()))?;
+        let text = super::json_text(&output, true)?;
         let _ = writeln!(out, "{text}");
     } else {
         let _ = write!(out, "{}", warnings_text(&warnings));

@@ -31,7 +31,7 @@ pub fn discover(args: &DiscoverArgs, out: &mut dyn Write) -> Result<i32, BadInpu
         struct Out<'a> {
             devices: &'a [crate::discover::Device],
         }
-        let text = serde_json::to_string_pretty(&Out { devices: &devices })?;
+        let text = super::json_text(&Out { devices: &devices }, true)?;
         let _ = writeln!(out, "{text}");
         return Ok(0);
     }

@@ -94,7 +94,7 @@ pub fn listen(
                 Event::Finished(c) => {
                     seen += 1;
                     let text = if args.json {
-                        serde_json::to_string(&c).unwrap_or_default() + "\n"
+                        super::json_text(&c, false).unwrap_or_default() + "\n"
                     } else {
                         listen::describe(&c)
                     };

@@ -203,7 +203,7 @@ pub(super) fn lookup(
         warnings,
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&output)?;
+        let text = super::json_text(&output, true)?;
         let _ = writeln!(out, "{text}");
     } else {
         let _ = write!(out, "{}", human(&output, maker));

@@ -52,19 +52,79 @@ pub enum Command {
 }
 
 /// Writes text with control characters (other than line breaks and tabs) shown escaped, as
-/// `\u{1b}`: terminal escape sequences from a server or a file are printed, never obeyed.
-pub struct Safe<'a>(pub &'a mut dyn Write);
+/// `\u{1b}`: terminal escape sequences from a server or a file are printed, never obeyed. A
+/// character split across two writes is held until it is whole.
+pub struct Safe<'a> {
+    out: &'a mut dyn Write,
+    pending: Vec<u8>,
+}
+
+impl<'a> Safe<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Self {
+        Self {
+            out,
+            pending: Vec::new(),
+        }
+    }
+}
 
 impl Write for Safe<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        self.0.write_all(escape_controls(&text).as_bytes())?;
+        self.pending.extend_from_slice(buf);
+        // Whole characters go out; an incomplete one at the end waits for the next write.
+        let whole = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        let rest = self.pending.split_off(whole);
+        let text = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending = rest;
+        self.out.write_all(escape_controls(&text).as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
+        if !self.pending.is_empty() {
+            let text = String::from_utf8_lossy(&self.pending).into_owned();
+            self.pending.clear();
+            self.out.write_all(escape_controls(&text).as_bytes())?;
+        }
+        self.out.flush()
     }
+}
+
+impl Drop for Safe<'_> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// JSON for scripts: valid whatever a server, a copier or a file put in a string. serde escapes
+/// the C0 controls; DEL and the C1 controls (U+0080..U+009F) are escaped here too, so the text
+/// holds no control character at all and passes the terminal filter unchanged.
+pub fn json_text<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, BadInput> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|e| BadInput(e.to_string()))?;
+    if !text.chars().any(char::is_control) {
+        return Ok(text);
+    }
+    // Outside strings JSON has only ASCII punctuation, digits, letters and white space, so any
+    // other control character is inside a string, where \u00XX is its valid escape.
+    Ok(text
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | ' ') {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect())
 }
 
 /// `s` with every control character but `\n` and `\t` written as `\u{..}`.
@@ -125,6 +185,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    let mut safe_err = Safe::new(err);
+    let err: &mut dyn Write = &mut safe_err;
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -146,7 +208,7 @@ where
     };
     // Server replies, device names and presets can hold control characters: shown escaped, so
     // they cannot rewrite what an admin's terminal shows. (JSON escapes them itself.)
-    let mut safe = Safe(out);
+    let mut safe = Safe::new(out);
     let out: &mut dyn Write = &mut safe;
     let result = match cli.command {
         None => return Parsed::Window(cli.org),
@@ -165,4 +227,30 @@ where
             2
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_character_split_across_writes_arrives_whole() {
+        let mut buf = Vec::new();
+        {
+            let mut safe = Safe::new(&mut buf);
+            let bytes = "é\u{1b}ü".as_bytes();
+            for b in bytes {
+                safe.write_all(std::slice::from_ref(b)).unwrap();
+            }
+        }
+        assert_eq!(String::from_utf8(buf).unwrap(), "é\\u{1b}ü");
+    }
+
+    #[test]
+    fn json_escapes_del_and_c1_itself() {
+        let text = json_text(&serde_json::json!({"a": "x\u{7f}\u{9b}\u{1b}\"y"}), false).unwrap();
+        assert_eq!(text, r#"{"a":"x\u007f\u009b\u001b\"y"}"#);
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["a"], "x\u{7f}\u{9b}\u{1b}\"y");
+    }
 }

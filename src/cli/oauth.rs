@@ -39,6 +39,16 @@ pub fn sign_in(
             let code = runtime
                 .block_on(oauth::device::start(app))
                 .map_err(NoToken::Failed)?;
+            if !code.openable {
+                let _ = writeln!(
+                    err,
+                    "Warning: the sign-in page given is not an https address: {}\nDo not enter the code there. Tell IT: the preset's Microsoft sign-in gives a page that is not https.",
+                    code.verification_uri
+                );
+                return Err(NoToken::Failed(SignInError::Setup(
+                    "The sign-in page is not a safe (https) address.".into(),
+                )));
+            }
             let _ = writeln!(
                 err,
                 "To sign in, open {} and enter the code {}\nSign in as {account}. Waiting up to {} minutes (Ctrl+C stops).",

@@ -103,10 +103,13 @@ pub(super) fn profiles(
             current: Option<&'a str>,
             profiles: &'a [Profile],
         }
-        let text = serde_json::to_string_pretty(&Out {
-            current: file.current.as_deref(),
-            profiles: &file.profiles,
-        })?;
+        let text = super::json_text(
+            &Out {
+                current: file.current.as_deref(),
+                profiles: &file.profiles,
+            },
+            true,
+        )?;
         let _ = writeln!(out, "{text}");
         return Ok(0);
     }
@@ -229,11 +232,14 @@ pub(super) fn org_cmd(
                     problem: Option<&'a str>,
                     preset: &'a org::Preset,
                 }
-                let text = serde_json::to_string_pretty(&Out {
-                    source: &found.source,
-                    problem: found.problem.as_deref(),
-                    preset: &found.preset,
-                })?;
+                let text = super::json_text(
+                    &Out {
+                        source: &found.source,
+                        problem: found.problem.as_deref(),
+                        preset: &found.preset,
+                    },
+                    true,
+                )?;
                 let _ = writeln!(out, "{text}");
             } else {
                 let p = &found.preset;

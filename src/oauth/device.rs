@@ -16,11 +16,23 @@ use std::time::Duration;
 pub struct DeviceCode {
     pub user_code: String,
     pub verification_uri: String,
-    /// How long the code works.
+    /// The address is https (or http to a loopback address with a port, for a local
+    /// provider): only then does ScanMail open it. Anything else is shown as text, with a
+    /// warning.
+    pub openable: bool,
+    /// How long the code works (at most [`MAX_WAIT`], whatever the provider said).
     pub expires_in: Duration,
-    /// How often ScanMail may ask whether the sign-in is done.
+    /// How often ScanMail may ask whether the sign-in is done (1 to 60 seconds).
     pub interval: Duration,
     details: StandardDeviceAuthorizationResponse,
+}
+
+/// The longest ScanMail waits for a sign-in, whatever `expires_in` the provider gave.
+pub const MAX_WAIT: Duration = Duration::from_secs(30 * 60);
+
+/// The polling interval held to 1..60 seconds (a provider's 0 would spin, its 3600 would hang).
+pub fn clamp_interval(d: Duration) -> Duration {
+    d.clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
 fn urls(app: &MicrosoftApp) -> Result<(DeviceAuthorizationUrl, TokenUrl), SignInError> {
@@ -52,11 +64,13 @@ pub async fn start(app: &MicrosoftApp) -> Result<DeviceCode, SignInError> {
         .request_async(&http)
         .await
         .map_err(|e| from_request_error(&e))?;
+    let verification_uri = crate::receive::clean(details.verification_uri(), 2048);
     Ok(DeviceCode {
-        user_code: details.user_code().secret().clone(),
-        verification_uri: details.verification_uri().to_string(),
-        expires_in: details.expires_in(),
-        interval: details.interval(),
+        user_code: crate::receive::clean(details.user_code().secret(), 64),
+        openable: super::check_endpoint(&verification_uri).is_ok(),
+        verification_uri,
+        expires_in: details.expires_in().min(MAX_WAIT),
+        interval: clamp_interval(details.interval()),
         details,
     })
 }
@@ -70,9 +84,11 @@ pub async fn finish(app: &MicrosoftApp, code: &DeviceCode) -> Result<AccessToken
         .set_token_uri(token_url);
     let http = |r: HttpRequest| send(r);
     let minutes = code.expires_in.as_secs().div_ceil(60);
+    // Each wait is held to 1..60 s (also after "slow_down"), the whole to the code's life.
+    let sleep = |d: Duration| tokio::time::sleep(clamp_interval(d));
     let token = client
         .exchange_device_access_token(&code.details)
-        .request_async(&http, tokio::time::sleep, None)
+        .request_async(&http, sleep, Some(code.expires_in))
         .await
         .map_err(|e| match from_request_error(&e) {
             SignInError::Expired(_) => SignInError::Expired(minutes),

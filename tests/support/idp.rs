@@ -37,9 +37,14 @@ pub struct Seen {
     pub refused: Vec<String>,
 }
 
+/// What the device-code endpoint answers instead of the usual (a hostile or broken provider):
+/// the sign-in page's address, the polling interval and the code's life, in seconds.
+pub type DeviceAnswer = Arc<Mutex<Option<(String, u64, u64)>>>;
+
 pub struct Idp {
     pub port: u16,
     pub seen: Arc<Mutex<Seen>>,
+    pub device_answer: DeviceAnswer,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,15 +60,22 @@ impl Idp {
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let seen2 = seen.clone();
+        let device_answer = DeviceAnswer::default();
+        let answer = device_answer.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let seen = seen2.clone();
+                let (seen, answer) = (seen2.clone(), answer.clone());
                 tokio::spawn(async move {
-                    let _ = serve(tcp, port, outcome, seen).await;
+                    let _ = serve(tcp, port, outcome, seen, answer).await;
                 });
             }
         });
-        Idp { port, seen, task }
+        Idp {
+            port,
+            seen,
+            device_answer,
+            task,
+        }
     }
 
     pub fn base(&self) -> String {
@@ -104,6 +116,7 @@ async fn serve(
     port: u16,
     outcome: Outcome,
     seen: Arc<Mutex<Seen>>,
+    answer: DeviceAnswer,
 ) -> std::io::Result<()> {
     let mut rw = BufReader::new(tcp);
     let mut line = String::new();
@@ -145,10 +158,15 @@ async fn serve(
             } else if !scope.contains("https://outlook.office.com/SMTP.Send") {
                 json("400 Bad Request", r#"{"error":"invalid_scope"}"#)
             } else {
+                let (uri, interval, expires) = answer.lock().unwrap().clone().unwrap_or((
+                    format!("http://127.0.0.1:{port}/devicelogin"),
+                    1,
+                    900,
+                ));
                 json(
                     "200 OK",
                     &format!(
-                        r#"{{"device_code":"dc-secret-1","user_code":"{USER_CODE}","verification_uri":"http://127.0.0.1:{port}/devicelogin","expires_in":900,"interval":1,"message":"To sign in, use a web browser."}}"#
+                        r#"{{"device_code":"dc-secret-1","user_code":"{USER_CODE}","verification_uri":"{uri}","expires_in":{expires},"interval":{interval},"message":"To sign in, use a web browser."}}"#
                     ),
                 )
             }

@@ -17,6 +17,8 @@ pub enum Show {
     Code {
         user_code: String,
         uri: String,
+        /// Safe to open (https); otherwise shown as text with a warning.
+        openable: bool,
         minutes: u64,
     },
     /// Google: the browser was sent to this address.
@@ -88,7 +90,9 @@ impl State {
             }
             Message::UseMicrosoftSignIn => return Action::UseSignIn(Provider::Microsoft),
             Message::OpenPage => match &self.signing_in {
-                Some(Show::Code { uri, .. }) => return Action::Open(uri.clone()),
+                Some(Show::Code { uri, openable, .. }) if *openable => {
+                    return Action::Open(uri.clone());
+                }
                 Some(Show::Browser { url }) => return Action::Open(url.clone()),
                 _ => {}
             },
@@ -111,9 +115,21 @@ impl State {
             .spacing(10)
             .into(),
             Show::Code {
+                uri,
+                openable: false,
+                ..
+            } => column![
+                text(format!("The sign-in page ScanMail was given is not a safe web address, so ScanMail will not open it: {uri}")).size(style_of::BODY),
+                text("Do not type the code there. Send IT this message: the Microsoft sign-in in ScanMail's preset gives a sign-in page that is not https.").size(style_of::BODY),
+                cancel,
+            ]
+            .spacing(10)
+            .into(),
+            Show::Code {
                 user_code,
                 uri,
                 minutes,
+                ..
             } => column![
                 text(format!("Sign in to Microsoft 365 as {account}")).size(style_of::BODY),
                 text(format!(
@@ -241,6 +257,7 @@ async fn sign_in(
                 .send(Message::Show(Show::Code {
                     user_code: code.user_code.clone(),
                     uri: code.verification_uri.clone(),
+                    openable: code.openable,
                     minutes: code.expires_in.as_secs().div_ceil(60),
                 }))
                 .await;
