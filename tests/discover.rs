@@ -89,6 +89,32 @@ async fn the_provider_is_found_from_mx_and_srv_records() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_srv_record_names_the_domains_own_server_but_never_a_stranger() {
+    let dns = Dns::start(false).await;
+    let (a1, a2) = (dns.address(), dns.address());
+    let own = tokio::task::spawn_blocking(move || lookup(&a1, "scanner@srvonly.test", None))
+        .await
+        .unwrap();
+    let p = &own["provider"];
+    assert_eq!(p["kind"], "own server", "{own:#}");
+    assert_eq!(p["detected_by"], "srv");
+    assert_eq!(p["server"], "mail.srvonly.test");
+    assert_eq!(p["starttls_port"], 587);
+    let planted = tokio::task::spawn_blocking(move || lookup(&a2, "scanner@planted.test", None))
+        .await
+        .unwrap();
+    assert!(planted["provider"].is_null(), "{planted:#}");
+    let w = planted["warnings"].as_array().unwrap();
+    let w = w.iter().find(|w| w["id"] == "srv-outside-domain").unwrap();
+    assert!(
+        w["advice"]
+            .as_str()
+            .unwrap()
+            .contains("smtp.attacker.example")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_silent_dns_server_costs_a_few_seconds_and_a_warning() {
     let dns = Dns::start(true).await;
     let addr = dns.address();

@@ -762,11 +762,20 @@ fn the_accounts_domain_suggests_its_provider_and_warns_when_the_preset_differs()
     )));
     assert!(shows(
         app,
-        "contoso.test's mail is handled by Microsoft 365"
+        "Mail for contoso.test goes through Microsoft 365"
     ));
     assert!(
-        shows(app, "Ask IT which is right"),
+        shows(app, "Send IT the message below"),
         "the preset's Gmail server differs"
+    );
+    let it = app.test.domain_message_for_it().unwrap();
+    assert!(
+        it.contains("smtp.gmail.com") && it.contains("contoso.test"),
+        "{it}"
+    );
+    assert_eq!(
+        click(app, "Copy the message for IT"),
+        vec![Effect::Copy(it)]
     );
     click(app, "Use smtp.office365.com");
     assert_eq!(app.test.server, "smtp.office365.com");
@@ -774,6 +783,23 @@ fn the_accounts_domain_suggests_its_provider_and_warns_when_the_preset_differs()
     // Asked once per domain.
     app.step = Step::Device;
     assert!(click(app, "Next: test send").is_empty());
+    // A record that points outside the domain is never offered, only reported to IT.
+    app.handle(Message::Test(test_send::Message::DomainFound(
+        "contoso.test".into(),
+        DomainFacts {
+            srv: Some(("smtp.attacker.example".into(), 587, false)),
+            srv_trusted: false,
+            ..DomainFacts::default()
+        },
+    )));
+    assert!(shows(app, "points to a sending server outside it"));
+    assert!(!shows(app, "Use smtp.attacker.example"));
+    assert!(
+        app.test
+            .domain_message_for_it()
+            .unwrap()
+            .contains("smtp.attacker.example")
+    );
 }
 
 /// A browser: follows the identity provider's redirect to ScanMail's loopback address.

@@ -37,9 +37,11 @@ pub struct LookupArgs {
 /// The provider as `lookup` reports it.
 #[derive(Debug, Serialize)]
 pub struct ProviderInfo<'a> {
+    /// `provider` (one the catalog knows) or `own server` (an SRV record inside the domain).
+    pub kind: &'static str,
     pub id: &'a str,
     pub name: &'a str,
-    pub server: Option<&'a str>,
+    pub server: Option<String>,
     pub ssl_port: Option<u16>,
     pub starttls_port: Option<u16>,
     pub recommended: Security,
@@ -54,9 +56,10 @@ pub struct ProviderInfo<'a> {
 impl<'a> From<&'a Provider> for ProviderInfo<'a> {
     fn from(p: &'a Provider) -> Self {
         Self {
+            kind: "provider",
             id: &p.id,
             name: &p.name,
-            server: p.default_server(),
+            server: p.default_server().map(str::to_string),
             ssl_port: p.ssl_port,
             starttls_port: p.starttls_port,
             recommended: p.preferred(),
@@ -133,12 +136,42 @@ fn provider_found<'a>(
             });
         }
     }
-    let info = found.map(|p| {
+    let mut info = found.map(|p| {
         let mut info = ProviderInfo::from(p);
         info.detected_by = facts.detected_by.unwrap_or("mx");
         info.mx = facts.mx.clone();
         info
     });
+    if let (None, Some((host, port, implicit))) = (&info, &facts.srv) {
+        if facts.srv_trusted {
+            // The domain names its own sending server (RFC 6186): worth testing as it is.
+            info = Some(ProviderInfo {
+                kind: "own server",
+                id: "own-server",
+                name: "The domain's own mail server",
+                server: Some(host.clone()),
+                ssl_port: implicit.then_some(*port),
+                starttls_port: (!implicit).then_some(*port),
+                recommended: if *implicit {
+                    Security::Ssl
+                } else {
+                    Security::Starttls
+                },
+                app_password_page: None,
+                rules: &[],
+                detected_by: "srv",
+                mx: facts.mx.clone(),
+            });
+        } else {
+            warnings.push(Warning {
+                id: "srv-outside-domain",
+                title: "The domain points to a server outside it".into(),
+                advice: format!(
+                    "{domain}'s records name {host} as its sending server, which is outside {domain}. ScanMail does not use it on its own. Ask IT whether {host} is right."
+                ),
+            });
+        }
+    }
     (info, warnings)
 }
 
@@ -260,7 +293,7 @@ fn human(o: &LookupOutput<'_>, typed: Option<&str>) -> String {
             "domain" => s += "  Known from the address's domain\n",
             _ => {}
         }
-        if let Some(server) = p.server {
+        if let Some(server) = &p.server {
             let ports: Vec<String> = [
                 (p.ssl_port, Security::Ssl),
                 (p.starttls_port, Security::Starttls),

@@ -25,6 +25,9 @@ pub struct DomainFacts {
     pub mx: Vec<String>,
     /// The submission server an SRV record names, its port, and whether it is SSL/TLS (465).
     pub srv: Option<(String, u16, bool)>,
+    /// The SRV target is inside the domain or a host of a provider in the catalog, so it may be
+    /// offered as "Use ..." (RFC 6186 section 6: a record pointing elsewhere could be planted).
+    pub srv_trusted: bool,
     /// Why nothing could be found, in plain words.
     pub warning: Option<String>,
 }
@@ -148,6 +151,10 @@ async fn look_up_unbounded(domain: &str) -> DomainFacts {
             });
         }
     }
+    facts.srv_trusted = facts
+        .srv
+        .as_ref()
+        .is_some_and(|(t, _, _)| srv_target_trusted(t, &domain));
     if let Some(p) = facts.srv.as_ref().and_then(|(t, _, _)| provider_of_host(t)) {
         facts.provider = Some(p.into());
         facts.detected_by = Some("srv");
@@ -158,6 +165,23 @@ async fn look_up_unbounded(domain: &str) -> DomainFacts {
         facts.detected_by = Some("srv");
     }
     facts
+}
+
+/// An SRV target ScanMail may offer: inside the account's domain, or a host of a provider in
+/// the catalog. Anything else is shown only as a warning for IT.
+pub fn srv_target_trusted(target: &str, domain: &str) -> bool {
+    let t = target.trim_end_matches('.').to_ascii_lowercase();
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    if d.is_empty() || t.is_empty() {
+        return false;
+    }
+    t == d
+        || t.ends_with(&format!(".{d}"))
+        || provider_of_host(&t).is_some()
+        || crate::catalog::catalog()
+            .providers
+            .iter()
+            .any(|p| p.servers.iter().any(|s| s.eq_ignore_ascii_case(&t)))
 }
 
 fn plain(s: &str) -> String {
@@ -178,5 +202,19 @@ mod tests {
         );
         assert_eq!(provider_of_host("mx.example.edu"), None);
         assert_eq!(provider_of_host("google.com.evil.example"), None);
+    }
+
+    #[test]
+    fn an_srv_target_is_trusted_only_inside_the_domain_or_at_a_known_provider() {
+        assert!(srv_target_trusted("mail.example.edu.", "example.edu"));
+        assert!(srv_target_trusted("example.edu", "example.edu"));
+        assert!(srv_target_trusted("smtp.office365.com", "example.edu"));
+        assert!(srv_target_trusted("smtp.gmail.com", "example.edu"));
+        assert!(!srv_target_trusted("mail.attacker.example", "example.edu"));
+        assert!(!srv_target_trusted("evilexample.edu", "example.edu"));
+        assert!(!srv_target_trusted(
+            "example.edu.attacker.example",
+            "example.edu"
+        ));
     }
 }

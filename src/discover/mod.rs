@@ -108,19 +108,65 @@ fn from_resolved(s: &mdns_sd::ResolvedService) -> Seen {
     }
 }
 
-/// One device per UUID (else host name), with everything its announcements said.
+/// One device per UUID, else per host name, else per address: a copier that announces
+/// `_ipp`, `_ipps`, `_printer` and `_http` (with slightly different model strings, and a UUID
+/// in only some of them) is one device.
 pub fn merge(seen: &[Seen]) -> Vec<Device> {
-    let mut groups: BTreeMap<String, Vec<&Seen>> = BTreeMap::new();
-    for s in seen {
-        let key = s
-            .txt
+    let uuid = |s: &Seen| {
+        s.txt
             .get("uuid")
             .map(|u| u.trim().to_ascii_lowercase())
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| s.host.to_ascii_lowercase());
-        groups.entry(key).or_default().push(s);
+    };
+    let mut groups: Vec<Vec<&Seen>> = Vec::new();
+    // Announcements with a UUID first: they name their device for sure.
+    let (with, without): (Vec<&Seen>, Vec<&Seen>) = seen.iter().partition(|s| uuid(s).is_some());
+    for s in with {
+        match groups
+            .iter_mut()
+            .find(|g| g.iter().any(|o| uuid(o) == uuid(s)))
+        {
+            Some(g) => g.push(s),
+            None => groups.push(vec![s]),
+        }
     }
-    groups.values().map(|g| device(g)).collect()
+    for s in without {
+        let host = s.host.to_ascii_lowercase();
+        let same_host = |g: &&mut Vec<&Seen>| {
+            !host.is_empty() && g.iter().any(|o| o.host.eq_ignore_ascii_case(&host))
+        };
+        let same_address = |g: &&mut Vec<&Seen>| {
+            g.iter()
+                .any(|o| o.addresses.iter().any(|a| s.addresses.contains(a)))
+        };
+        let found = match groups.iter_mut().find(same_host) {
+            Some(g) => Some(g),
+            None => groups.iter_mut().find(same_address),
+        };
+        match found {
+            Some(g) => g.push(s),
+            None => groups.push(vec![s]),
+        }
+    }
+    let mut devices: Vec<Device> = groups.iter().map(|g| device(g)).collect();
+    devices.sort_by(|a, b| a.name.cmp(&b.name));
+    devices
+}
+
+/// A settings page is offered only when its host is the device itself: one of the addresses
+/// it announced, or its `.local` name. (A TXT record can name any page at all.)
+fn own_page(url: &url::Url, group: &[&Seen], addresses: &[IpAddr]) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => addresses.contains(&IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => addresses.contains(&IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            group.iter().any(|s| {
+                !s.host.is_empty() && s.host.trim_end_matches('.').eq_ignore_ascii_case(name)
+            })
+        }
+        None => false,
+    }
 }
 
 fn device(group: &[&Seen]) -> Device {
@@ -151,10 +197,11 @@ fn device(group: &[&Seen]) -> Device {
     });
     let mut addresses: Vec<IpAddr> = group.iter().flat_map(|s| s.addresses.clone()).collect();
     addresses.sort_by_key(|a| (!a.is_ipv4(), *a));
-    let admin_url = txt("adminurl").filter(|u| {
-        url::Url::parse(u)
-            .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
-    });
+    addresses.dedup();
+    let admin_url = txt("adminurl")
+        .and_then(|u| url::Url::parse(&u).ok())
+        .filter(|p| matches!(p.scheme(), "http" | "https") && own_page(p, group, &addresses))
+        .map(|p| p.to_string());
     let mut services: Vec<String> = group.iter().map(|s| s.service.clone()).collect();
     services.sort();
     services.dedup();
@@ -262,5 +309,43 @@ mod tests {
                 .unwrap_or_default()
                 .contains('\u{1b}')
         );
+    }
+
+    #[test]
+    fn a_canon_announcing_four_ways_is_one_device_and_foreign_pages_are_not_offered() {
+        let ipp = [
+            ("ty", "Canon iR-ADV C3520 UFR II"),
+            ("adminurl", "http://canon-3f.local/"),
+        ];
+        let ipps = [("ty", "Canon iR-ADV C3520"), ("uuid", "6d4ff0ce-0001")];
+        let printer = [("product", "(Canon iR-ADV C3520 III)")];
+        let http: [(&str, &str); 0] = [];
+        let mut announced = vec![
+            seen("_ipp._tcp", "canon-3f.local", "10.0.0.7", &ipp),
+            seen("_ipps._tcp", "canon-3f.local", "10.0.0.7", &ipps),
+            seen("_printer._tcp", "", "10.0.0.7", &printer),
+            seen("_http._tcp", "CANON-3F.local.", "fe80::7", &http),
+        ];
+        announced[3].addresses.push("10.0.0.7".parse().unwrap());
+        let devices = merge(&announced);
+        assert_eq!(devices.len(), 1, "{devices:#?}");
+        let d = &devices[0];
+        assert_eq!(d.services.len(), 4);
+        assert_eq!(d.admin_url.as_deref(), Some("http://canon-3f.local/"));
+        // A page on another host, or a script, is never offered.
+        for page in [
+            "http://10.0.0.99/login",
+            "https://evil.example/canon",
+            "javascript:alert(1)",
+            "http://canon-3f.local.evil.example/",
+        ] {
+            let d = merge(&[seen(
+                "_ipp._tcp",
+                "canon-3f.local",
+                "10.0.0.7",
+                &[("adminurl", page)],
+            )]);
+            assert_eq!(d[0].admin_url, None, "{page}");
+        }
     }
 }

@@ -35,6 +35,12 @@ fn answer(name: &str, kind: RecordType) -> Option<Vec<RData>> {
         ("_submissions._tcp.ownmail.test.", RecordType::SRV) => {
             vec![RData::SRV(SRV::new(0, 1, 465, n("smtp.ownmail.test.")))]
         }
+        ("_submission._tcp.srvonly.test.", RecordType::SRV) => {
+            vec![RData::SRV(SRV::new(0, 1, 587, n("mail.srvonly.test.")))]
+        }
+        ("_submission._tcp.planted.test.", RecordType::SRV) => {
+            vec![RData::SRV(SRV::new(0, 1, 587, n("smtp.attacker.example.")))]
+        }
         ("_submission._tcp.googlesrv.test.", RecordType::SRV) => {
             vec![RData::SRV(SRV::new(0, 1, 587, n("smtp.gmail.com.")))]
         }

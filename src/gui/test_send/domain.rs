@@ -18,7 +18,7 @@ impl State {
     /// The suggested server and ports from the domain: its SRV target, else its provider's.
     fn domain_suggestion(&self) -> Option<(String, Option<u16>, Option<u16>)> {
         let (_, f) = self.domain.as_ref()?;
-        if let Some((host, port, implicit)) = &f.srv {
+        if let Some((host, port, implicit)) = f.srv.as_ref().filter(|_| f.srv_trusted) {
             return Some(if *implicit {
                 (host.clone(), Some(*port), None)
             } else {
@@ -46,6 +46,29 @@ impl State {
         }
     }
 
+    /// The message for IT when the domain and the server here disagree, or when the domain's
+    /// records point outside it.
+    pub fn domain_message_for_it(&self) -> Option<String> {
+        let (domain, f) = self.domain.as_ref()?;
+        let cat = catalog::catalog();
+        if let Some((host, port, _)) = f.srv.as_ref().filter(|_| !f.srv_trusted) {
+            return Some(format!(
+                "The DNS SRV record _submission._tcp.{domain} names {host} (port {port}), which is outside {domain}. ScanMail did not use it. Is {host} the right SMTP server for the device account on {domain}? (ScanMail is set to {}.)",
+                self.server.trim()
+            ));
+        }
+        let found = f.provider.as_deref().and_then(|id| cat.provider(id))?;
+        let current = cat.provider_for(&self.server, "")?;
+        (current.id != found.id).then(|| {
+            format!(
+                "The MX records of {domain} point to {}, but ScanMail's preset sends through {} ({}). Which SMTP server should the device account on {domain} use?",
+                found.name,
+                self.server.trim(),
+                current.name
+            )
+        })
+    }
+
     pub fn domain_view(&self) -> Option<Element<'_, Message>> {
         let (domain, f) = self.domain.as_ref()?;
         let cat = catalog::catalog();
@@ -53,36 +76,34 @@ impl State {
         let mut c = column![].spacing(6);
         match (found, &f.srv) {
             (Some(p), _) => {
-                let how = if f.detected_by == Some("srv") {
-                    "its submission record (SRV)".to_string()
-                } else {
-                    format!(
-                        "its mail records (MX: {})",
-                        f.mx.first().map_or("", String::as_str)
-                    )
-                };
                 c = c.push(
-                    text(format!("{domain}'s mail is handled by {} ({how}).", p.name))
-                        .size(style::BODY),
+                    text(format!("Mail for {domain} goes through {}.", p.name)).size(style::BODY),
                 );
                 let current = cat.provider_for(&self.server, "");
                 if current.is_some_and(|cp| cp.id != p.id) {
                     c = c.push(
                         text(format!(
-                            "The server here ({}) belongs to {}, not {}. Ask IT which is right before setting up the copier.",
-                            self.server,
+                            "But the server here ({}) belongs to {}. Send IT the message below before you set up the copier.",
+                            self.server.trim(),
                             current.map_or("", |cp| cp.name.as_str()),
-                            p.name
                         ))
                         .size(style::SMALL)
                         .style(style::error),
                     );
                 }
             }
-            (None, Some((host, port, _))) => {
+            (None, Some((host, port, _))) if f.srv_trusted => {
                 c = c.push(
                     text(format!(
-                        "{domain} names its sending server: {host}, port {port}."
+                        "{domain} names its own sending server: {host}, port {port}."
+                    ))
+                    .size(style::BODY),
+                );
+            }
+            (None, Some((host, _, _))) => {
+                c = c.push(
+                    text(format!(
+                        "{domain} points to a sending server outside it: {host}. ScanMail does not use it on its own. Send IT the message below."
                     ))
                     .size(style::BODY),
                 );
@@ -94,6 +115,15 @@ impl State {
                     return None;
                 }
             }
+        }
+        if let Some(m) = self.domain_message_for_it() {
+            c = c.push(
+                container(text(m.clone()).size(style::SMALL))
+                    .padding(8)
+                    .width(Length::Fill)
+                    .style(style::panel),
+            );
+            c = c.push(button(text("Copy the message for IT")).on_press(Message::CopyText(m)));
         }
         if let Some((server, ..)) = self
             .domain_suggestion()

@@ -102,6 +102,8 @@ pub enum Message {
     /// The account's domain's records, looked up.
     DomainFound(String, crate::discover::dns::DomainFacts),
     UseDomainServer,
+    /// Copy this text (a message for IT shown in a panel).
+    CopyText(String),
 }
 
 #[derive(Debug, Clone)]
@@ -331,6 +333,7 @@ impl State {
             Message::SignIn(m) => return self.sign_in_update(m, cx),
             Message::DomainFound(d, f) => self.domain_found(d, f),
             Message::UseDomainServer => self.use_domain_server(),
+            Message::CopyText(text) => return Action::Copy(text),
         }
         Action::None
     }
