@@ -196,24 +196,35 @@ pub fn system_path() -> PathBuf {
     }
 }
 
+/// Where a preset was looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// `--org FILE` or `SCANMAIL_ORG`: named by the person, so a missing one is a problem.
+    Named,
+    /// Beside the program (an installer's folder, such as Program Files).
+    BesideProgram,
+    /// The system location.
+    System,
+}
+
 /// The places a preset is looked for, in order: `--org FILE`, `SCANMAIL_ORG`, next to the
 /// executable, the system location. The first that exists wins; the built-in default is used
-/// when none does. `required` marks places the user named (a missing one is a problem).
-pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
+/// when none does. The last two count only while only administrators can change them.
+pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, Place)> {
     let mut c = Vec::new();
     if let Some(p) = explicit {
-        c.push((p.to_path_buf(), true));
+        c.push((p.to_path_buf(), Place::Named));
     }
     if let Some(p) = std::env::var_os("SCANMAIL_ORG").filter(|v| !v.is_empty()) {
-        c.push((PathBuf::from(p), true));
+        c.push((PathBuf::from(p), Place::Named));
     }
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        c.push((dir.join("org.toml"), false));
+        c.push((dir.join("org.toml"), Place::BesideProgram));
     }
-    c.push((system_path(), false));
+    c.push((system_path(), Place::System));
     c
 }
 
@@ -227,30 +238,21 @@ pub fn load_file(path: &Path) -> Result<Preset, String> {
 pub fn load_bytes(path: &Path) -> Result<(Preset, Vec<u8>), String> {
     let bytes = crate::fsutil::read_capped(path, crate::fsutil::PRESET_CAP)
         .map_err(|e| format!("{}: {}", path.display(), crate::fsutil::plain_io(&e)))?;
-    let text = std::str::from_utf8(&bytes)
+    parse_bytes(path, &bytes).map(|p| (p, bytes))
+}
+
+fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Preset, String> {
+    let text = std::str::from_utf8(bytes)
         .map_err(|_| format!("{}: it is not text (UTF-8)", path.display()))?;
-    let preset = Preset::parse(text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((preset, bytes))
+    Preset::parse(text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Finds the preset in effect.
 pub fn locate(explicit: Option<&Path>) -> Found {
-    let system = system_path();
     let mut distrusted = None;
-    for (path, required) in candidates(explicit) {
-        // The machine-wide preset counts only while only administrators can change it.
-        if path == system
-            && path.exists()
-            && let Some(why) = untrusted_reason(&path)
-        {
-            distrusted = Some(format!(
-                "The organization preset {} was not used: {why}. The built-in Google Workspace settings are used. Tell IT to install the preset again (scanmail org install FILE, as an administrator).",
-                path.display()
-            ));
-            continue;
-        }
-        if !path.exists() {
-            if required {
+    for (path, place) in candidates(explicit) {
+        if std::fs::symlink_metadata(&path).is_err() {
+            if place == Place::Named {
                 return Found {
                     preset: Preset::built_in(),
                     source: Source::BuiltIn,
@@ -262,7 +264,23 @@ pub fn locate(explicit: Option<&Path>) -> Found {
             }
             continue;
         }
-        return match load_file(&path) {
+        let parsed = if place == Place::Named {
+            load_file(&path)
+        } else {
+            // Beside the program and at the system place, a preset counts only while only
+            // administrators can change it: judged on the open file, read through it.
+            match crate::trust::read_guarded(&path, crate::fsutil::PRESET_CAP) {
+                crate::trust::Guarded::Read(bytes) => parse_bytes(&path, &bytes),
+                crate::trust::Guarded::Untrusted(why) => {
+                    if distrusted.is_none() {
+                        distrusted = Some(distrust_words(&path, place, &why));
+                    }
+                    continue;
+                }
+                crate::trust::Guarded::Unreadable(why) => Err(format!("{}: {why}", path.display())),
+            }
+        };
+        return match parsed {
             Ok(preset) => Found {
                 preset,
                 source: Source::File(path),
@@ -294,6 +312,19 @@ pub fn locate(explicit: Option<&Path>) -> Found {
         preset: Preset::built_in(),
         source: Source::BuiltIn,
         problem: distrusted,
+    }
+}
+
+fn distrust_words(path: &Path, place: Place, why: &str) -> String {
+    match place {
+        Place::BesideProgram => format!(
+            "The organization preset beside ScanMail ({}) was not used: {why}. A preset there counts only when only administrators can change it and its folder (as in Program Files). The built-in Google Workspace settings are used. Tell IT to install ScanMail with its preset, or run: scanmail org install FILE (as an administrator).",
+            path.display()
+        ),
+        _ => format!(
+            "The organization preset {} was not used: {why}. The built-in Google Workspace settings are used. Tell IT to install the preset again (scanmail org install FILE, as an administrator).",
+            path.display()
+        ),
     }
 }
 
@@ -579,9 +610,13 @@ mod tests {
         assert_eq!(found.preset, Preset::built_in());
 
         let order = candidates(Some(&good));
-        assert_eq!(order[0], (good.clone(), true));
+        assert_eq!(order[0], (good.clone(), Place::Named));
         assert_eq!(order.last().unwrap().0, system_path());
-        assert!(order.iter().any(|(p, req)| p.ends_with("org.toml") && !req));
+        assert!(
+            order
+                .iter()
+                .any(|(p, place)| p.ends_with("org.toml") && *place == Place::BesideProgram)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -185,6 +185,13 @@ pub fn recall(key: &Key) -> Result<Option<AppPassword>, KeychainError> {
     }
 }
 
+/// The password kept for exactly this account on this server. A 0.1 entry (keyed by the
+/// account alone) is left where it is: it belongs to the server the device saved, so a server
+/// typed over it (`check --server`) never receives it.
+pub fn recall_exact(key: &Key) -> Result<Option<AppPassword>, KeychainError> {
+    get(&key.user())
+}
+
 fn get(user: &str) -> Result<Option<AppPassword>, KeychainError> {
     match entry(user)?.get_password() {
         Ok(p) => Ok(Some(AppPassword::new(p))),
@@ -253,6 +260,21 @@ mod tests {
         assert_eq!(get("legacy@example.edu"), Ok(None), "the old entry is gone");
         assert!(get(&key.user()).unwrap().is_some());
         forget(&key).unwrap();
+    }
+
+    #[test]
+    fn a_server_typed_over_the_devices_never_receives_a_0_1_entry() {
+        use_mock_keychain();
+        let old = entry("override@example.edu").unwrap();
+        old.set_password("overrideoverride").unwrap();
+        let typed = Key::new("mail.attacker.example", "override@example.edu");
+        assert_eq!(recall_exact(&typed), Ok(None));
+        assert!(
+            get("override@example.edu").unwrap().is_some(),
+            "the 0.1 entry stays for the device's own server"
+        );
+        assert_eq!(get(&typed.user()), Ok(None));
+        let _ = delete("override@example.edu");
     }
 
     #[test]

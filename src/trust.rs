@@ -172,6 +172,125 @@ pub fn unix_reason(path: &Path) -> Option<String> {
     None
 }
 
+/// A guarded file (the machine-wide preset, a preset beside the program, the relay's settings)
+/// read through one open handle: its owner and permissions are judged on that very handle, and
+/// the bytes come through it, so nothing can be swapped in between. Links (and, on Windows,
+/// reparse points) are not followed.
+#[derive(Debug)]
+pub enum Guarded {
+    Read(Vec<u8>),
+    /// Someone other than an administrator could change it: why.
+    Untrusted(String),
+    /// It could not be read: why, in plain words.
+    Unreadable(String),
+}
+
+/// Reads `path` as a guarded file (at most `cap` bytes).
+pub fn read_guarded(path: &Path, cap: u64) -> Guarded {
+    use std::io::Read;
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let file = match open_guarded(path) {
+        Ok(Ok(f)) => f,
+        Ok(Err(why)) => return Guarded::Untrusted(format!("{why} (the file)")),
+        Err(e) => return Guarded::Unreadable(crate::fsutil::plain_io(&e)),
+    };
+    if let Some(why) = folder_reason(folder) {
+        return Guarded::Untrusted(format!("{why} (its folder)"));
+    }
+    let mut bytes = Vec::new();
+    if let Err(e) = file.take(cap + 1).read_to_end(&mut bytes) {
+        return Guarded::Unreadable(crate::fsutil::plain_io(&e));
+    }
+    if bytes.len() as u64 > cap {
+        return Guarded::Unreadable(format!(
+            "it is larger than {} KB, far more than a real one",
+            cap / 1024
+        ));
+    }
+    Guarded::Read(bytes)
+}
+
+/// Opens without following a link, and judges the open file: `Ok(Err(why))` when it may not be
+/// trusted.
+#[cfg(unix)]
+fn open_guarded(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
+    use std::os::unix::fs::MetadataExt;
+    let before = std::fs::symlink_metadata(path)?;
+    if before.file_type().is_symlink() {
+        return Ok(Err("it is a link to another file".into()));
+    }
+    let file = std::fs::File::open(path)?;
+    let m = file.metadata()?;
+    if (m.dev(), m.ino()) != (before.dev(), before.ino()) {
+        return Ok(Err("it changed while ScanMail opened it".into()));
+    }
+    if m.uid() != 0 {
+        return Ok(Err(
+            "it belongs to a user, not the administrator (root)".into()
+        ));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Ok(Err("other users can change it".into()));
+    }
+    Ok(Ok(file))
+}
+
+#[cfg(windows)]
+fn open_guarded(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
+    use std::os::windows::fs::{MetadataExt, OpenOptionsExt};
+    // FILE_FLAG_OPEN_REPARSE_POINT: a junction or link is opened itself, never followed;
+    // READ_CONTROL lets the security descriptor be read from this handle.
+    let file = std::fs::OpenOptions::new()
+        .access_mode(0x8000_0000 | 0x2_0000)
+        .custom_flags(0x0020_0000)
+        .open(path)?;
+    if file.metadata()?.file_attributes() & 0x400 != 0 {
+        return Ok(Err("it is a link to another file".into()));
+    }
+    Ok(match crate::winacl::sddl_of_file(&file) {
+        Ok(text) => match sddl_reason(&text) {
+            Some(why) => Err(why),
+            None => Ok(file),
+        },
+        Err(e) => Err(format!("its permissions could not be read ({e})")),
+    })
+}
+
+#[cfg(not(any(unix, windows)))]
+fn open_guarded(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
+    std::fs::File::open(path).map(Ok)
+}
+
+fn folder_reason(folder: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(folder) else {
+            return Some("it could not be checked".into());
+        };
+        if m.uid() != 0 {
+            return Some("it belongs to a user, not the administrator (root)".into());
+        }
+        if m.mode() & 0o022 != 0 {
+            return Some("other users can change it".into());
+        }
+        None
+    }
+    #[cfg(windows)]
+    {
+        use crate::trust::SecurityText;
+        match crate::winacl::Win32.sddl(folder) {
+            Ok(text) => sddl_reason(&text),
+            Err(e) => Some(format!("its permissions could not be read ({e})")),
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = folder;
+        None
+    }
+}
+
 /// Why the machine-wide preset at `path` cannot be trusted on this computer, if it cannot.
 pub fn untrusted_reason(path: &Path) -> Option<String> {
     #[cfg(unix)]

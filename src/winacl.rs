@@ -9,8 +9,8 @@ use std::path::Path;
 use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW,
-    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, SDDL_REVISION_1,
-    SE_FILE_OBJECT, SetNamedSecurityInfoW,
+    ConvertStringSecurityDescriptorToSecurityDescriptorW, GetNamedSecurityInfoW, GetSecurityInfo,
+    SDDL_REVISION_1, SE_FILE_OBJECT, SetNamedSecurityInfoW,
 };
 use windows_sys::Win32::Security::{
     ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, GetSecurityDescriptorOwner,
@@ -50,81 +50,39 @@ impl crate::trust::SecurityText for Win32 {
         if rc != ERROR_SUCCESS {
             return Err(format!("Windows error {rc}"));
         }
-        let mut text: *mut u16 = std::ptr::null_mut();
-        let mut len = 0u32;
-        // SAFETY: `sd` is the valid descriptor just returned; `text` receives a LocalAlloc'd,
-        // NUL-terminated string of `len` characters.
-        let ok = unsafe {
-            ConvertSecurityDescriptorToStringSecurityDescriptorW(
-                sd,
-                SDDL_REVISION_1,
-                info,
-                &raw mut text,
-                &raw mut len,
-            )
-        };
-        let result = if ok == 0 || text.is_null() {
-            Err("its permissions could not be described".to_string())
-        } else {
-            // SAFETY: `text` points at `len` UTF-16 units (the count includes the final NUL).
-            let units = unsafe { std::slice::from_raw_parts(text, len as usize) };
-            let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
-            Ok(String::from_utf16_lossy(&units[..end]))
-        };
-        // SAFETY: both were allocated by the calls above with LocalAlloc and are freed once.
-        unsafe {
-            if !text.is_null() {
-                LocalFree(text.cast());
-            }
-            LocalFree(sd);
-        }
-        result
+        describe(sd, info)
     }
 }
 
-/// Gives `path` the owner and access list in `sddl` (Administrators as owner, a protected list:
-/// nothing inherited from the folder above). Needs an administrator.
-pub fn lock(path: &Path, sddl: &str) -> Result<(), String> {
-    let text: Vec<u16> = sddl.encode_utf16().chain(std::iter::once(0)).collect();
-    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-    // SAFETY: `text` is NUL-terminated; `sd` receives a LocalAlloc'd self-relative descriptor.
+/// The descriptor as SDDL text; frees it.
+fn describe(sd: PSECURITY_DESCRIPTOR, info: u32) -> Result<String, String> {
+    let mut text: *mut u16 = std::ptr::null_mut();
+    let mut len = 0u32;
+    // SAFETY: `sd` is the valid descriptor just returned; `text` receives a LocalAlloc'd,
+    // NUL-terminated string of `len` characters.
     let ok = unsafe {
-        ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            text.as_ptr(),
+        ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd,
             SDDL_REVISION_1,
-            &raw mut sd,
-            std::ptr::null_mut(),
+            info,
+            &raw mut text,
+            &raw mut len,
         )
     };
-    if ok == 0 {
-        return Err("the permissions text was refused".into());
-    }
-    let mut owner: PSID = std::ptr::null_mut();
-    let mut dacl: *mut ACL = std::ptr::null_mut();
-    let (mut defaulted, mut present) = (0, 0);
-    // SAFETY: `sd` is valid; the owner and list pointers point into it and are used before
-    // it is freed.
-    let rc = unsafe {
-        GetSecurityDescriptorOwner(sd, &raw mut owner, &raw mut defaulted);
-        GetSecurityDescriptorDacl(sd, &raw mut present, &raw mut dacl, &raw mut defaulted);
-        let name = wide(path);
-        let rc = SetNamedSecurityInfoW(
-            name.as_ptr(),
-            SE_FILE_OBJECT,
-            OWNER_SECURITY_INFORMATION
-                | DACL_SECURITY_INFORMATION
-                | PROTECTED_DACL_SECURITY_INFORMATION,
-            owner,
-            std::ptr::null_mut(),
-            dacl,
-            std::ptr::null(),
-        );
-        LocalFree(sd);
-        rc
-    };
-    if rc == ERROR_SUCCESS {
-        Ok(())
+    let result = if ok == 0 || text.is_null() {
+        Err("its permissions could not be described".to_string())
     } else {
-        Err(format!("Windows error {rc}"))
+        // SAFETY: `text` points at `len` UTF-16 units (the count includes the final NUL).
+        let units = unsafe { std::slice::from_raw_parts(text, len as usize) };
+        let end = units.iter().position(|&u| u == 0).unwrap_or(units.len());
+        Ok(String::from_utf16_lossy(&units[..end]))
+    };
+    // SAFETY: both were allocated by the calls above with LocalAlloc and are freed once.
+    unsafe {
+        if !text.is_null() {
+            LocalFree(text.cast());
+        }
+        LocalFree(sd);
     }
+    result
 }

@@ -554,3 +554,53 @@ fn a_preset_far_too_big_is_refused_in_plain_words() {
     let (_, stderr) = text(&out);
     assert!(stderr.contains("larger than 256 KB"), "{stderr}");
 }
+
+/// A preset beside the program counts only where only administrators can change it: a copy of
+/// ScanMail in a folder every user may write ignores the org.toml planted beside it, and
+/// `org show` says why. The same files in a folder only root may write are used.
+#[cfg(unix)]
+#[test]
+fn a_preset_planted_beside_a_user_writable_program_is_ignored_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    if not_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("scanmail");
+    std::fs::copy(BIN, &exe).unwrap();
+    std::fs::write(
+        dir.path().join("org.toml"),
+        "organization = \"Planted\"\nserver = \"smtp.attacker.example\"\nssl_port = 465\n",
+    )
+    .unwrap();
+    let show = |mode: u32| {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = Command::new(&exe)
+            .args(["org", "show"])
+            .env_remove("SCANMAIL_ORG")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let planted = show(0o777);
+    assert!(!planted.contains("smtp.attacker.example"), "{planted}");
+    assert!(
+        planted.contains("beside ScanMail")
+            && planted.contains("other users can change it (its folder)"),
+        "{planted}"
+    );
+    let installed = show(0o755);
+    assert!(installed.contains("Organization: Planted"), "{installed}");
+}
+
+/// The owner check needs root to own the files (CI and scripts/test.sh run as root).
+#[cfg(unix)]
+fn not_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    if probe.as_file().metadata().unwrap().uid() != 0 {
+        eprintln!("skipping: files made by this test are not owned by root");
+        return true;
+    }
+    false
+}

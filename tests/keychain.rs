@@ -129,3 +129,73 @@ async fn two_devices_two_passwords_from_the_keychain() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A 0.1 entry (keyed by the account alone) goes only to the server the device saved: a
+/// `--server` typed over it gets nothing, and the entry stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_override_never_receives_a_0_1_entry() {
+    if std::env::var("SCANMAIL_KEYCHAIN_TEST").as_deref() != Ok("1") {
+        println!("skipping: SCANMAIL_KEYCHAIN_TEST is not 1");
+        return;
+    }
+    secrets::use_platform_keychain().expect("the Secret Service started by scripts/test.sh");
+    let account = "old-entry@example.edu";
+    let legacy = keyring_core::Entry::new("scanmail", account).unwrap();
+    legacy.set_password("oldentryoldentry").unwrap();
+    let pki = Pki::new();
+    let tls = pki.server_config(Cert::Good);
+    let mut script = Script::gmail();
+    script.password = "oldentryoldentry".into();
+    let stranger = Peer::start(Mode::Implicit, script.clone(), tls.clone()).await;
+    let own = Peer::start(Mode::Implicit, script, tls).await;
+    let dir = std::env::temp_dir().join(format!("scanmail-legacy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let mut file = ProfileFile::default();
+    file.profiles.push(Profile {
+        name: "Old copier".into(),
+        account: account.into(),
+        server: "127.0.0.1".into(),
+        ssl_port: Some(own.port),
+        remember_password: true,
+        ..Profile::default()
+    });
+    Store::new(dir.clone()).save(&file).unwrap();
+    let check = |more: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scanmail"))
+            .args([
+                "check",
+                "--profile",
+                "Old copier",
+                "--skip-starttls",
+                "--login-only",
+                "--json",
+                "--ca-file",
+            ])
+            .arg(&ca)
+            .args(more)
+            .env("SCANMAIL_CONFIG_DIR", &dir)
+            .output()
+            .unwrap()
+    };
+    let port = stranger.port.to_string();
+    let out = check(&["--server", "localhost", "--ssl-port", &port]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No app password"));
+    assert!(
+        stranger.log().passwords.is_empty(),
+        "the typed-over server got nothing"
+    );
+    assert!(legacy.get_password().is_ok(), "the 0.1 entry stays");
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(own.log().passwords.len(), 1);
+    assert!(
+        legacy.get_password().is_err(),
+        "moved to the device's own server"
+    );
+    secrets::forget(&Key::new("127.0.0.1", account)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -127,10 +127,10 @@ fn overrides(args: &CheckArgs) -> Vec<&'static str> {
 fn read_password(
     args: &CheckArgs,
     stdin: &mut dyn BufRead,
-    keychain: Option<&crate::secrets::Key>,
+    keychain: Option<(&crate::secrets::Key, bool)>,
 ) -> Result<AppPassword, BadInput> {
     if args.password_env.is_none() && !args.password_stdin {
-        let Some(key) = keychain else {
+        let Some((key, saved_server)) = keychain else {
             return Err(BadInput(
                 "Give --password-env VAR or --password-stdin (the password is never a command-line argument).".into(),
             ));
@@ -138,7 +138,13 @@ fn read_password(
         crate::secrets::use_platform_keychain()
             .map_err(|e| BadInput(format!("{e} Use --password-env or --password-stdin.")))?;
         let account = key.account();
-        return match crate::secrets::recall(key) {
+        // Only the device's own saved server may take over a 0.1 entry.
+        let recalled = if saved_server {
+            crate::secrets::recall(key)
+        } else {
+            crate::secrets::recall_exact(key)
+        };
+        return match recalled {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(BadInput(format!(
                 "No app password for {account} is saved on this computer. Save it in the window (Remember the app password), or use --password-env."
@@ -224,10 +230,17 @@ pub fn request_from(
         None
     } else {
         // The keychain is read only for a device that keeps its password there.
-        let keychain = profile
-            .filter(|p| p.remember_password)
-            .map(|_| crate::secrets::Key::new(&r.server, &r.user));
-        Some(read_password(args, stdin, keychain.as_ref())?)
+        let keychain = profile.filter(|p| p.remember_password).map(|p| {
+            (
+                crate::secrets::Key::new(&r.server, &r.user),
+                p.server.trim().eq_ignore_ascii_case(r.server.trim()),
+            )
+        });
+        Some(read_password(
+            args,
+            stdin,
+            keychain.as_ref().map(|(k, saved)| (k, *saved)),
+        )?)
     };
     let warnings = catalog::warnings::warnings(
         catalog::catalog(),
