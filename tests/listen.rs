@@ -86,7 +86,8 @@ async fn a_client_held_to_tls_1_2_is_seen_as_such() {
     let ca = r.ca_pem.clone();
     tokio::task::spawn_blocking(move || {
         let mut roots = rustls::RootCertStore::empty();
-        for c in rustls_pemfile::certs(&mut ca.as_bytes()) {
+        use rustls::pki_types::pem::PemObject;
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca.as_bytes()) {
             roots.add(c.unwrap()).unwrap();
         }
         let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
@@ -453,4 +454,27 @@ fn the_command_line_prints_one_json_line_per_connection() {
     assert_eq!(v["tls"]["mode"], "none");
     assert_eq!(v["verdicts"][0]["provider"], "Microsoft 365");
     assert_eq!(v["peer"], "127.0.0.1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_throwaway_ca_vouches_only_for_this_check_and_for_one_day() {
+    use rustls::pki_types::pem::PemObject;
+    let r = start(false, 5).await;
+    let der = rustls::pki_types::CertificateDer::pem_slice_iter(r.ca_pem.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    let v = cert.validity();
+    let life = v.not_after.timestamp() - v.not_before.timestamp();
+    assert!(life <= 86_400 + 600, "valid for {life} s");
+    let nc = cert
+        .name_constraints()
+        .unwrap()
+        .expect("a name-constrained CA");
+    assert!(nc.critical);
+    let permitted = nc.value.permitted_subtrees.as_ref().unwrap();
+    let names: Vec<String> = permitted.iter().map(|s| format!("{:?}", s.base)).collect();
+    assert!(names.iter().any(|n| n.contains("localhost")), "{names:?}");
+    assert!(names.len() <= 4, "only this check's names: {names:?}");
 }

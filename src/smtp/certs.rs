@@ -157,8 +157,8 @@ pub fn version_name(v: Option<rustls::ProtocolVersion>) -> String {
 
 /// Parses the PEM text of an extra trusted CA.
 pub fn parse_pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let mut reader = pem;
-    let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut reader).collect();
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
     let certs =
         certs.map_err(|_| "The certificate file could not be read as PEM text.".to_string())?;
     if certs.is_empty() {
