@@ -27,6 +27,12 @@ pub struct Card {
     pub tested: Option<(String, String)>,
     /// The device signs in with OAuth 2.0 (no password row).
     pub sign_in: Option<crate::oauth::Provider>,
+    /// Where on this copier the sign-in happens, when the catalog knows (its panel, its web
+    /// page).
+    pub sign_in_where: Option<String>,
+    /// What is coming for these settings (Microsoft 365 before it turns passwords off), in the
+    /// same words as the verdict, and the message for IT that goes with it.
+    pub notice: Option<(String, String)>,
 }
 
 /// What a line of the card is about. Code that treats a row specially (the window shows the
@@ -82,9 +88,13 @@ fn other(security: Security) -> Security {
 }
 
 /// What the password row says: where the password comes from, never the password. "16 letters"
-/// only for providers whose app passwords are 16 letters.
+/// only for providers whose app passwords are 16 letters; the mailbox's own password where the
+/// provider gives devices no app passwords (Microsoft 365).
 pub fn password_hint(server: &str, account: &str) -> String {
     let provider = crate::catalog::catalog().provider_for(server, account);
+    if provider.is_some_and(|p| p.app_password_page.is_none() && p.app_password_length.is_none()) {
+        return "The mailbox's password, as in step 1 (no spaces)".to_string();
+    }
     match provider.and_then(|p| {
         p.app_password_length
             .map(|n| (n, p.app_password_letters_only))
@@ -95,11 +105,19 @@ pub fn password_hint(server: &str, account: &str) -> String {
     }
 }
 
-/// What the Authentication row says for a device that signs in with OAuth 2.0.
-pub fn oauth_text(provider: crate::oauth::Provider) -> String {
+/// What the Authentication row says for a device that signs in with the provider: where the
+/// sign-in happens on this copier, when the catalog knows.
+pub fn oauth_text(provider: crate::oauth::Provider, place: Option<&str>) -> String {
+    let name = match provider {
+        crate::oauth::Provider::Microsoft => "Microsoft",
+        crate::oauth::Provider::Google => "Google",
+    };
+    let place = place.map_or_else(
+        || "Choose it, then sign in on the copier as the login name below.".to_string(),
+        |p| format!("Choose it, then sign in as the login name below. On this copier: {p}."),
+    );
     format!(
-        "OAuth 2.0 with {} (on the copier it may be called \"Modern authentication\"): choose it, then sign in on the copier as the login name below",
-        provider.label()
+        "{name} sign-in (the copier may call it OAuth 2.0 or Modern authentication). {place} Some copiers need IT's approval first."
     )
 }
 
@@ -112,9 +130,10 @@ pub const AT_THE_COPIER: [&str; 4] = [
 ];
 
 /// Why a copier can fail although ScanMail's test from this computer worked.
-pub const IF_THE_COPIER_FAILS: [&str; 4] = [
-    "Another network: the copier may sit on a network that blocks mail ports. Ask IT.",
-    "Old security: older copiers may only speak TLS 1.0 or 1.1, which mail providers refuse. Update the copier's firmware.",
+pub const IF_THE_COPIER_FAILS: [&str; 5] = [
+    "First use Check the copier (in ScanMail, under the card). It shows what the copier itself sends and the one thing to fix.",
+    "Another network: the copier's network may block mail ports. Ask IT to let the copier reach the server on the port above.",
+    "Old encryption: some older copiers only speak TLS 1.0, which Microsoft 365 refuses. Ask IT or the copier's dealer for a software update for the copier.",
     "Wrong clock: a copier with the wrong date cannot check certificates. Set its date and time.",
     "From address: the copier's sender (From) address must be the login address above.",
 ];
@@ -151,6 +170,14 @@ impl Card {
                 .map(|f| f.value.clone()),
             tested: Some((report.started_at.clone(), report.token.clone())),
             sign_in: sign_in.filter(|_| report.auth == crate::smtp::Auth::OAuth),
+            sign_in_where: maker
+                .and_then(|m| m.oauth.pattern.as_ref())
+                .map(|f| f.value.clone()),
+            notice: report
+                .summary
+                .notice
+                .clone()
+                .zip(report.summary.message_for_it.clone()),
         })
     }
 
@@ -182,6 +209,10 @@ impl Card {
                 .map(|f| f.value.clone()),
             tested: Some((test.at.clone(), String::new())).filter(|(at, _)| !at.is_empty()),
             sign_in: p.sign_in,
+            sign_in_where: maker
+                .and_then(|m| m.oauth.pattern.as_ref())
+                .map(|f| f.value.clone()),
+            notice: None,
         })
     }
 
@@ -193,11 +224,15 @@ impl Card {
             Some(w) if w != generic => format!("{w} (this is {generic})"),
             _ => generic.to_string(),
         };
-        let off = self
-            .device_words_off
-            .clone()
-            .unwrap_or_else(|| other(self.security).label().to_string());
-        format!("Turn on {on}. Turn off {off}.")
+        match (&self.device_words, &self.device_words_off) {
+            // One switch for both (Sharp's "Enable SSL/TLS"): the port decides which.
+            (Some(a), Some(b)) if a == b => format!("Turn on {on}. The port above picks which."),
+            // The copier's word for this kind is not known, but its word for the other is:
+            // never tell it to turn off what may be its only encryption setting (Canon).
+            (None, Some(_)) => format!("Turn on {on}."),
+            (_, Some(off)) => format!("Turn on {on}. Turn off {off}."),
+            (_, None) => format!("Turn on {on}. Turn off {}.", other(self.security).label()),
+        }
     }
 
     pub fn rows(&self) -> Vec<Row> {
@@ -206,14 +241,14 @@ impl Card {
             row(RowKind::Server, self.server.clone()),
             row(RowKind::Port, self.port.to_string()),
             row(RowKind::Security, self.security_text()),
-            row(RowKind::Authentication, "On (SMTP AUTH)".into()),
+            row(RowKind::Authentication, "On (SMTP authentication)".into()),
             row(RowKind::Login, self.login.clone()),
             row(RowKind::Password, self.password_hint.clone()),
             row(RowKind::From, self.from.clone()),
         ];
         if let Some(p) = self.sign_in {
             // No password: the copier signs in itself, as the login, with the provider.
-            rows[3].value = oauth_text(p);
+            rows[3].value = oauth_text(p, self.sign_in_where.as_deref());
             rows.remove(5);
         }
         if let Some(m) = &self.menu_path {
@@ -250,6 +285,9 @@ impl Card {
             s += &tested_line(when, token);
             s += "\n";
         }
+        if let Some((notice, for_it)) = &self.notice {
+            s += &format!("\nNote: {notice}\nMessage for IT:\n{for_it}\n");
+        }
         s += "\nAt the copier:\n";
         for (i, l) in AT_THE_COPIER.iter().enumerate() {
             s += &format!("  {}. {l}\n", i + 1);
@@ -282,6 +320,13 @@ impl Card {
             notes += &format!(
                 "<p class=\"small\">{}</p>\n",
                 esc(&tested_line(when, token))
+            );
+        }
+        if let Some((notice, for_it)) = &self.notice {
+            notes += &format!(
+                "<p><strong>Note:</strong> {}</p>\n<pre class=\"small\">{}</pre>\n",
+                esc(notice),
+                esc(for_it)
             );
         }
         notes += "<h2>At the copier</h2>\n<ol>\n";
@@ -475,9 +520,20 @@ mod tests {
             .find(|r| r.kind == RowKind::Authentication)
             .unwrap();
         assert!(
-            auth.value.starts_with("OAuth 2.0 with Microsoft 365"),
+            auth.value
+                .starts_with("Microsoft sign-in (the copier may call it OAuth 2.0"),
             "{}",
             auth.value
+        );
+        assert!(auth.value.contains("IT's approval"), "{}", auth.value);
+        // Where on the copier, from the catalog.
+        let canon = crate::catalog::catalog().find_manufacturer("Canon", "");
+        let card =
+            Card::from_report(&r, canon, "Lab", Some(crate::oauth::Provider::Microsoft)).unwrap();
+        let auth = card.rows()[3].value.clone();
+        assert!(
+            auth.contains("On this copier: a code shown on its web page (Remote UI)"),
+            "{auth}"
         );
         // A password test proves nothing about an OAuth sign-in: the password row stays.
         let card = Card::from_report(

@@ -83,8 +83,16 @@ pub fn text(report: &Report, about: &About) -> String {
         v.headline
     );
     s += &format!("Next step: {}\n", v.next_step);
+    if let Some(n) = &v.notice {
+        s += &format!("Note: {n}\n");
+    }
+    if let Some(w) = &v.ways
+        && v.outcome == Outcome::Fails
+    {
+        s += &crate::catalog::microsoft::ways_text(w);
+    }
     if let Some(m) = &v.message_for_it {
-        s += &format!("Message for IT: {m}\n");
+        s += &format!("Message for IT:\n{m}\n");
     }
     for r in &report.results {
         s += &format!("\n{}\n", port_line(r));

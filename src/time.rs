@@ -4,9 +4,22 @@
 
 use chrono::{DateTime, Local, Utc};
 
-/// Seconds since 1970 now.
+thread_local! {
+    /// A clock held still, on this thread only (tests and screenshots on either side of a date).
+    static PRETEND: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Seconds since 1970 now (or the time [`pretend_now`] set on this thread).
 pub fn now_unix() -> i64 {
-    Utc::now().timestamp()
+    PRETEND
+        .with(std::cell::Cell::get)
+        .unwrap_or_else(|| Utc::now().timestamp())
+}
+
+/// Holds this thread's clock at `secs` (`None`: the real clock again). For tests and
+/// screenshots that show words which follow a date.
+pub fn pretend_now(secs: Option<i64>) {
+    PRETEND.with(|c| c.set(secs));
 }
 
 fn utc(secs: i64) -> DateTime<Utc> {

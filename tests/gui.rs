@@ -218,12 +218,16 @@ async fn a_wrong_password_shows_what_to_do() {
     assert!(shows(
         app,
         &format!(
-            "What to do: Check the address in step 1. The app password may be typed wrong, revoked, or made for a different account. Make a new app password for {USER} and paste it in step 1."
+            "What to do: Check the address in step 1. The app password may be typed wrong, revoked, or made for another account. Make a new one for {USER} and paste it in step 1. If a new one is refused too, send IT the message below."
         )
     ));
+    assert!(
+        shows(app, "Copy message for IT"),
+        "a way out besides another new one"
+    );
     assert!(shows(app, "The app password was not accepted."));
     assert!(shows(app, "Go to step 1"));
-    assert!(!shows(app, "The server said:"), "details stay closed");
+    assert!(!shows(app, "The server said: 535"), "details stay closed");
     interact(app, |ui| {
         ui.click("Details").unwrap();
     });
@@ -565,7 +569,10 @@ async fn a_microsoft_365_device_signs_in_with_a_code_and_gets_a_card_without_a_p
     assert_eq!(ssl.log().tokens[0].2, support::TOKEN);
 
     click(app, "Show the settings card");
-    assert!(shows(app, "OAuth 2.0 with Microsoft 365"));
+    assert!(shows(
+        app,
+        "Microsoft sign-in (the copier may call it OAuth 2.0"
+    ));
     assert!(!shows(app, "The app password"));
     let effects = click(app, "Copy");
     let [Effect::Copy(text)] = effects.as_slice() else {
@@ -605,10 +612,16 @@ async fn a_cancelled_sign_in_leaves_the_step_ready_to_try_again() {
     ));
 }
 
+/// After the end of December 2026 (the clock held there), Microsoft 365 refuses the password:
+/// the verdict names the one best way for this copier (a Konica Minolta can sign in itself),
+/// with the button to test that sign-in, and the other ways wait behind "Other ways (for IT)".
 #[tokio::test(flavor = "multi_thread")]
-async fn microsoft_365_refusing_passwords_shows_the_ways_forward_and_switches_to_the_sign_in() {
+async fn microsoft_365_after_the_date_names_the_best_way_first_and_the_others_for_it() {
     use scanmail::oauth::Provider;
     use support::idp::{Idp, Outcome};
+    scanmail::time::pretend_now(Some(
+        scanmail::catalog::microsoft::PASSWORD_OFF_BY_DEFAULT + 40 * 86_400,
+    ));
     let idp = Idp::start(Outcome::ApproveAfter(0)).await;
     let mut script = Script::microsoft();
     script.auth_always = Some(vec![
@@ -624,15 +637,116 @@ async fn microsoft_365_refusing_passwords_shows_the_ways_forward_and_switches_to
         app,
         "This mailbox can no longer send with a password"
     ));
-    assert!(shows(app, "Ways forward with Microsoft 365"));
-    assert!(shows(app, "High Volume Email"));
-    assert!(shows(app, "ScanMail can test it now"));
-    click(app, "Use the Microsoft 365 sign-in");
+    assert!(shows(
+        app,
+        "Microsoft turned this off for everyone at the end of December 2026"
+    ));
+    assert!(shows(
+        app,
+        "What to do: Best way for this copier: Microsoft sign-in on the copier. Konica Minolta copiers can sign in to Microsoft themselves."
+    ));
+    let it = app
+        .test
+        .report
+        .as_ref()
+        .unwrap()
+        .summary
+        .message_for_it
+        .clone()
+        .unwrap();
+    assert!(
+        it.contains("Konica Minolta bizhub C300i") && it.contains("ScanMail's catalog:"),
+        "{it}"
+    );
+    assert_eq!(click(app, "Copy message for IT"), vec![Effect::Copy(it)]);
+    assert!(shows(app, "Other ways (for IT) ▸"));
+    assert!(!shows(
+        app,
+        "• Microsoft's sending service for devices: IT sets up High Volume Email"
+    ));
+    click(app, "Other ways (for IT) ▸");
+    assert!(shows(
+        app,
+        "• Microsoft's sending service for devices: IT sets up High Volume Email"
+    ));
+    assert!(shows(
+        app,
+        "• Password sending back on for this mailbox: IT turns"
+    ));
+    click(app, "Test the Microsoft sign-in");
     assert_eq!(app.account.sign_in, Some(Provider::Microsoft));
     assert_eq!(
         click(app, "Test send"),
         vec![Effect::StartSignIn(Provider::Microsoft)]
     );
+    scanmail::time::pretend_now(None);
+}
+
+/// Before the end of December 2026, a password test on Microsoft 365 that works: the verdict
+/// stays green, one line says what is coming, and the message for IT (Copy, Email IT) names
+/// the account, the server and the copier. The person is done with the copier today.
+#[tokio::test(flavor = "multi_thread")]
+async fn microsoft_365_working_before_the_date_stays_green_with_one_line_and_a_message_for_it() {
+    scanmail::time::pretend_now(Some(
+        scanmail::catalog::microsoft::PASSWORD_OFF_BY_DEFAULT - 25 * 86_400,
+    ));
+    let base = Preset {
+        help_desk: "it-help@example.edu".into(),
+        ..Preset::built_in()
+    };
+    let mut s = setup_with(Script::microsoft(), base).await;
+    let app = &mut s.app;
+    fill_account(app, PASSWORD);
+    fill_device(app);
+    let effects = click(app, "Test send");
+    // The scripted peer plays Microsoft 365 on loopback; the report names Microsoft's server.
+    for effect in effects {
+        let Effect::StartTest(request) = effect else {
+            continue;
+        };
+        let mut result = smtp::test_send_with(&request, Options::default()).await;
+        if let Ok(r) = result.as_mut() {
+            r.server = "smtp.office365.com".into();
+        }
+        app.handle(Message::Test(test_send::Message::Finished(result)));
+    }
+    let headline = app.test.report.as_ref().map(|r| r.summary.headline.clone());
+    assert!(
+        headline
+            .as_deref()
+            .is_some_and(|h| h.starts_with("Use port")),
+        "{headline:?}"
+    );
+    let line = "This works now. Microsoft turns password sending off at the end of December 2026: send IT the message below so they can choose how this copier keeps sending.";
+    assert!(shows(app, line));
+    let it = app
+        .test
+        .report
+        .as_ref()
+        .unwrap()
+        .summary
+        .message_for_it
+        .clone()
+        .unwrap();
+    for needle in [
+        USER,
+        "smtp.office365.com",
+        "Konica Minolta bizhub C300i",
+        "works today",
+    ] {
+        assert!(it.contains(needle), "{needle}: {it}");
+    }
+    assert_eq!(click(app, "Copy message for IT"), vec![Effect::Copy(it)]);
+    assert!(
+        matches!(click(app, "Email IT").as_slice(), [Effect::OpenUrl(u)] if u.starts_with("mailto:it-help@example.edu"))
+    );
+    assert!(!shows(app, "What to do:"), "nothing to fix today");
+    // The card and the report say the same.
+    click(app, "Show the settings card");
+    assert!(shows(app, line));
+    let (text, _) = app.report_text().unwrap();
+    assert!(text.contains(line), "{text}");
+    scanmail::time::pretend_now(None);
 }
 
 #[tokio::test(flavor = "multi_thread")]

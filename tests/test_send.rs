@@ -73,6 +73,11 @@ fn assert_problem(r: &PortResult, problem: Problem, stage: Stage) {
         account: USER,
         app_password_shaped: true,
         other_tested,
+        other_port_allowed: true,
+        ports_locked: false,
+        app_passwords: true,
+        surface: scanmail::smtp::Surface::Window,
+        now_unix: scanmail::time::now_unix(),
     };
     let settled = advice.what_to_do.starts_with("Nothing to do");
     assert!(

@@ -244,6 +244,18 @@ impl Catalog {
             .map_or(Security::Ssl, Provider::preferred)
     }
 
+    /// What a test's advice may suggest for `server`: the request with the provider's facts
+    /// (both usual ports or one; app passwords or the mailbox's own). Unknown servers: both.
+    pub fn shape_advice(&self, request: &mut crate::smtp::Request) {
+        let provider = self.provider_for(&request.server, &request.account);
+        request.prefer = provider.map_or(Security::Ssl, Provider::preferred);
+        if let Some(p) = provider {
+            request.other_port_allowed = p.ssl_port.is_some() && p.starttls_port.is_some();
+            request.app_passwords =
+                p.app_password_page.is_some() || p.app_password_length.is_some();
+        }
+    }
+
     /// The provider behind a server name, else behind the account's domain.
     pub fn provider_for(&self, server: &str, account: &str) -> Option<&Provider> {
         let server = server.trim().to_ascii_lowercase();

@@ -272,7 +272,8 @@ pub fn request_from(
     request.extra_ca_pem = extra_ca_pem;
     request.login_only = args.login_only;
     request.profile_name = profile.map(Profile::label).filter(|l| !l.is_empty());
-    request.prefer = catalog::catalog().preferred_security(&r.server);
+    request.surface = smtp::Surface::CommandLine;
+    catalog::catalog().shape_advice(&mut request);
     if uses_token && request.token.is_none() {
         request.validate_settings()?; // the token comes from the sign-in that follows
     } else {
@@ -328,7 +329,21 @@ pub(super) fn check(
             }
         }
     }
-    let report = runtime.block_on(smtp::test_send(&request))?;
+    let mut report = runtime.block_on(smtp::test_send(&request))?;
+    let maker = saved
+        .as_ref()
+        .and_then(|(_, p)| catalog::catalog().find_manufacturer(&p.manufacturer, &p.model));
+    let label = saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default();
+    let oauth_ready = crate::org::locate(org).preset.oauth.microsoft.is_some();
+    catalog::microsoft::advise(
+        &mut report,
+        &catalog::microsoft::Copier {
+            maker,
+            label: &label,
+        },
+        oauth_ready,
+        crate::time::now_unix(),
+    );
 
     if args.json {
         #[derive(serde::Serialize)]
@@ -345,18 +360,8 @@ pub(super) fn check(
         let _ = writeln!(out, "{text}");
     } else {
         let _ = write!(out, "{}", warnings_text(&warnings));
-        let maker = saved
-            .as_ref()
-            .and_then(|(_, p)| catalog::catalog().find_manufacturer(&p.manufacturer, &p.model));
-        let label = saved.as_ref().map(|(_, p)| p.label()).unwrap_or_default();
         let card = crate::card::Card::from_report(&report, maker, &label, sign_in);
         let _ = write!(out, "{}", human(&report, card.as_ref()));
-        let oauth_ready = crate::org::locate(org).preset.oauth.microsoft.is_some();
-        let _ = write!(
-            out,
-            "{}",
-            super::check_words::ways_text(&report, oauth_ready)
-        );
     }
     if let Some(path) = &args.report {
         let found = crate::org::locate(org);

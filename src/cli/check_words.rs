@@ -38,8 +38,16 @@ pub fn human(report: &Report, card: Option<&crate::card::Card>) -> String {
     };
     s += &format!("\nVerdict: {outcome}. {}\n", v.headline);
     s += &format!("Next step: {}\n", v.next_step);
+    if let Some(n) = &v.notice {
+        s += &format!("Note: {n}\n");
+    }
+    if let Some(w) = &v.ways
+        && v.outcome == crate::smtp::verdict::Outcome::Fails
+    {
+        s += &crate::catalog::microsoft::ways_text(w);
+    }
     if let Some(m) = &v.message_for_it {
-        s += &format!("Message for IT: {m}\n");
+        s += &format!("Message for IT:\n{}\n", indent(m));
     }
     s += "\n";
     for r in &report.results {
@@ -95,19 +103,10 @@ fn port_lines(r: &PortResult, any_works: bool) -> String {
     s
 }
 
-/// Microsoft 365's ways forward, when they matter for this test: password sending was refused
-/// as switched off, or the server is Microsoft 365 and the test used a password.
-pub fn ways_text(report: &Report, oauth_ready: bool) -> String {
-    if !crate::catalog::microsoft::ways_matter(report) {
-        return String::new();
-    }
-    let mut s =
-        String::from("Ways forward with Microsoft 365 (password sending is being switched off):\n");
-    for (i, w) in crate::catalog::microsoft::ways_forward(oauth_ready, crate::time::now_unix())
-        .iter()
-        .enumerate()
-    {
-        s += &format!("  {}. {}. {}\n     {}\n", i + 1, w.title, w.needs, w.test);
-    }
-    s + "\n"
+/// A message for IT, each line indented under its heading.
+fn indent(m: &str) -> String {
+    m.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

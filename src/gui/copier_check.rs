@@ -10,6 +10,8 @@ use iced::{Element, Length};
 
 /// How long the window listens.
 pub const SECONDS: u64 = 600;
+/// Connections the window keeps (the newest).
+pub const KEEP: usize = 50;
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -74,7 +76,13 @@ impl State {
                 self.running = false;
                 self.said = Some(why);
             }
-            Message::Seen(Event::Finished(c)) => self.connections.push(*c),
+            Message::Seen(Event::Finished(c)) => {
+                // The last 50 connections: a flood cannot grow the window without end.
+                if self.connections.len() >= KEEP {
+                    self.connections.remove(0);
+                }
+                self.connections.push(*c);
+            }
             Message::Seen(Event::Connected(_)) => {}
             Message::Seen(Event::Ended(why)) => {
                 self.running = false;

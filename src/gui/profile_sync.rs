@@ -273,6 +273,21 @@ impl App {
     }
 
     pub(super) fn test_finished(&mut self) -> Effect {
+        // Microsoft 365 after passwords: the same plan the command line and the report show.
+        let label = self.device_label();
+        let maker = self.device.known();
+        let oauth_ready = self.preset.oauth.microsoft.is_some();
+        if let Some(report) = self.test.report.as_mut() {
+            crate::catalog::microsoft::advise(
+                report,
+                &crate::catalog::microsoft::Copier {
+                    maker,
+                    label: &label,
+                },
+                oauth_ready,
+                crate::time::now_unix(),
+            );
+        }
         self.remember_effect()
     }
 

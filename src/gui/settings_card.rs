@@ -173,6 +173,19 @@ impl State {
         if let Some(n) = &self.notice {
             content = content.push(text(n).size(style::SMALL));
         }
+        if let Some((notice, _)) = &card.notice {
+            content = content.push(
+                container(
+                    text(format!(
+                        "Note: {notice} (The message for IT is in step 3 and on the saved card.)"
+                    ))
+                    .size(style::SMALL),
+                )
+                .padding(10)
+                .width(Length::Fill)
+                .style(style::caution),
+            );
+        }
         let mut copier = column![text("At the copier").size(style::BODY)].spacing(4);
         for (i, l) in crate::card::AT_THE_COPIER.iter().enumerate() {
             copier = copier.push(text(format!("{}. {l}", i + 1)).size(style::SMALL));
@@ -212,6 +225,8 @@ mod tests {
             web_ui: None,
             tested: None,
             sign_in: None,
+            sign_in_where: None,
+            notice: None,
         }
     }
 

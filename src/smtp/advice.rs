@@ -7,8 +7,8 @@
 //! same screen (`other_tested`); every problem ends in a step the person can take or a message
 //! for IT.
 
-use super::Security;
 use super::diagnose::Problem;
+use super::{Security, Surface};
 use serde::Serialize;
 
 /// A step the window can offer as a button next to the advice.
@@ -23,6 +23,8 @@ pub enum NextStep {
     TestAgain,
     /// Open Advanced on the Test send step (ports, time limit, certificate file).
     ShowAdvanced,
+    /// Switch this device to the Microsoft sign-in and test it.
+    TestMicrosoftSignIn,
 }
 
 impl NextStep {
@@ -33,6 +35,7 @@ impl NextStep {
             NextStep::NewAppPassword => "Make a new app password",
             NextStep::TestAgain => "Test again",
             NextStep::ShowAdvanced => "Show Advanced",
+            NextStep::TestMicrosoftSignIn => "Test the Microsoft sign-in",
         }
     }
 }
@@ -59,9 +62,17 @@ pub struct Context<'a> {
     pub not_after: Option<&'a str>,
     /// The other usual port was tested too, so its result is on the same screen.
     pub other_tested: bool,
+    /// The other usual port may be suggested (Microsoft 365 has no 465).
+    pub other_port_allowed: bool,
+    /// The preset fixes the server and ports: never send anyone to change them.
+    pub ports_locked: bool,
     /// The password has an app password's shape (16 letters), so "use an app password" would
     /// not help.
     pub app_password_shaped: bool,
+    /// The provider gives devices app passwords (false: the mailbox's own password).
+    pub app_passwords: bool,
+    /// Who reads it: the window (buttons, "under Advanced") or the command line (flags).
+    pub surface: Surface,
     /// The server's words, for the message to IT.
     pub reply: Option<&'a str>,
     /// Now, in seconds since 1970 (advice about dated changes follows the clock).
@@ -78,9 +89,21 @@ impl<'a> Context<'a> {
             account,
             not_after: None,
             other_tested: false,
+            other_port_allowed: true,
+            ports_locked: false,
             app_password_shaped: false,
+            app_passwords: true,
+            surface: Surface::Window,
             reply: None,
             now_unix: crate::time::now_unix(),
+        }
+    }
+
+    /// The window's words or the command line's.
+    fn say(&self, window: &str, command_line: &str) -> String {
+        match self.surface {
+            Surface::Window => window.to_string(),
+            Surface::CommandLine => command_line.to_string(),
         }
     }
 }
@@ -89,37 +112,51 @@ impl<'a> Context<'a> {
 /// organizations at the end of December 2026 (Exchange team blog, 27 January 2026).
 pub const MICROSOFT_DEFAULT_OFF: i64 = 1_798_761_600;
 
+#[allow(clippy::too_many_lines)]
 pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
     use NextStep::{GoToAccount, NewAppPassword, ShowAdvanced, TestAgain};
     let (server, port, account) = (cx.server, cx.port, cx.account);
     let label = cx.security.label();
-    let other = match cx.security {
-        Security::Ssl => "port 587 with STARTTLS",
-        Security::Starttls => "port 465 with SSL/TLS",
+    let (other, other_flag) = match cx.security {
+        Security::Ssl => ("port 587 with STARTTLS", "leave out --skip-starttls"),
+        Security::Starttls => ("port 465 with SSL/TLS", "leave out --skip-ssl"),
     };
-    // "Try the other port" only when its result is not already on the screen.
+    // "Try the other port" only when its result is not on the screen and it may work at all.
     let or_other = |then: &str| {
-        if cx.other_tested {
+        if cx.other_tested || !cx.other_port_allowed || cx.ports_locked {
             then.to_string()
         } else {
-            format!("Test {other} too (under Advanced). {then}")
+            let how = cx.say("under Advanced", other_flag);
+            format!("Test {other} too ({how}). {then}")
         }
     };
+    // Checking the port is a step only where the person may change it.
+    let check_port = |then: &str| {
+        if cx.ports_locked {
+            "Send IT the message below.".to_string()
+        } else {
+            let how = cx.say("under Advanced", "--ssl-port or --starttls-port");
+            format!("Check the port number ({how}). {then}")
+        }
+    };
+    let show_advanced = (!cx.ports_locked).then_some(ShowAdvanced);
+    let step1 = cx.say("in step 1", "you gave");
+    let certificate_file = cx.say("add it under Advanced", "give it with --ca-file");
     let it = |ask: String| Some(ask);
     let on = format!("{server}, port {port} with {label}");
     let (title, happened, todo, next, for_it): (&str, String, String, Option<NextStep>, Option<String>) = match problem {
         Problem::DnsFailed => (
             "The server name was not found",
             format!("This computer could not find a mail server called \"{server}\"."),
-            "Check the server name for typing mistakes (for Google it is smtp.gmail.com) and check that this computer is online, then test again. If the name is right, send IT the message below.".into(),
+            "Check the server name for typing mistakes (for Google it is smtp.gmail.com). Check that this computer is online, then test again. If the name is right, send IT the message below.".into(),
             Some(TestAgain),
             it(format!("ScanMail could not look up the mail server name {server} (port {port}) from this computer. Is the name right for sending mail from {account}, and can this network look it up?")),
         ),
         Problem::ConnectionRefused => (
             "Nothing answers on this port",
             format!("{server} refused the connection on port {port}."),
-            or_other("Check the port number under Advanced. If it is right, send IT the message below."),
-            Some(ShowAdvanced),
+            or_other(&check_port("If it is right, send IT the message below.")),
+            show_advanced,
             it(format!("{server} refuses connections on port {port} from this computer. Which port should {account} use to send mail with a login, and does our network block port {port}?")),
         ),
         Problem::ConnectFailed => (
@@ -139,8 +176,12 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::NoGreeting => (
             "The server did not say hello",
             format!("A connection to {server} on port {port} opened, but no mail server answered on it."),
-            "Check the server name and the port number under Advanced. If they are right, send IT the message below.".into(),
-            Some(ShowAdvanced),
+            if cx.ports_locked {
+                "Send IT the message below.".into()
+            } else {
+                check_port("Check the server name too. If both are right, send IT the message below.")
+            },
+            show_advanced,
             it(format!("{server} accepts connections on port {port}, but no mail server answers there. Is port {port} with {label} right for sending mail from {account}?")),
         ),
         Problem::TlsHandshakeFailed => (
@@ -152,22 +193,22 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         ),
         Problem::TrustStoreUnavailable => (
             "This computer's trusted certificates could not be read",
-            "ScanMail checks every mail server's certificate against this computer's list of trusted certificates, and that list could not be opened. Nothing was sent.".into(),
-            "Restart the computer and test again. If it still fails, send IT the message below. To test meanwhile, IT can give you the server's certificate file to add under Advanced.".into(),
+            "ScanMail checks each server's certificate with a list on this computer. That list could not be opened, so nothing was sent.".into(),
+            format!("Restart the computer and test again. If it still fails, send IT the message below. IT can also give you the server's certificate file: {certificate_file}."),
             Some(TestAgain),
-            it(format!("ScanMail cannot open this computer's certificate store, so it cannot check the certificate of {server} (port {port}, account {account}). Can you repair it, or send me the server's CA certificate file (PEM) for ScanMail's Advanced settings?")),
+            it(format!("ScanMail cannot open the certificate store on this computer, so it cannot check the certificate of {server}. Can you repair the store? Or send me the server's CA certificate file (PEM) for ScanMail's Advanced settings.")),
         ),
         Problem::TlsCertificateUntrusted => (
             "The server's certificate is not trusted",
             format!("{server} showed a security certificate that this computer does not trust. The password was not sent."),
-            "Check the server name. If it is your organization's own mail server, ask IT for its certificate file (the message below) and add it under Advanced.".into(),
-            Some(ShowAdvanced),
-            it(format!("The certificate of {on} is not trusted on this computer. Please send me the CA certificate file (PEM) to add in ScanMail's Advanced settings, or give the server a certificate from a public authority.")),
+            format!("Check the server name. If it is your organization's own mail server, ask IT for its certificate file (send the message below), then {certificate_file}."),
+            show_advanced,
+            it(format!("The certificate of {on} is not trusted on this computer. Please send me the CA certificate file (PEM) to add in ScanMail's Advanced settings. Or give the server a certificate from a public authority.")),
         ),
         Problem::TlsCertificateWrongHost => (
             "The certificate is for a different server",
             format!("The server at \"{server}\" showed a certificate made out to another name. The password was not sent."),
-            "Type the server name your provider or IT gives (for Google: smtp.gmail.com), not an address or a nickname, then test again. If you are not sure of the name, send IT the message below.".into(),
+            "Type the server name your provider or IT gives (for Google: smtp.gmail.com), not an address or a nickname. Then test again. If you are not sure of the name, send IT the message below.".into(),
             Some(TestAgain),
             it(format!("The mail server at {server} (port {port}) shows a certificate made out to another name. What exact server name should {account} use?")),
         ),
@@ -190,10 +231,10 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         ),
         Problem::EncryptionRequired => (
             "The server asked for encryption again",
-            format!("{server} asked for an encrypted connection although ScanMail had already turned encryption on."),
+            format!("{server} asked for encryption, but ScanMail had already turned it on."),
             "Test again. If it happens again, send IT the message below.".into(),
             Some(TestAgain),
-            it(format!("{on} asks ScanMail for encryption (STARTTLS) after encryption was already on, while signing in as {account}.")),
+            it(format!("{on} asks ScanMail for STARTTLS although encryption is already on, while signing in as {account}.")),
         ),
         Problem::AuthNotOffered => (
             "The server does not offer sign-in here",
@@ -205,34 +246,41 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::AuthRejected if cx.app_password_shaped => (
             "The app password was not accepted",
             format!("{server} rejected the address and app password for {account}."),
-            format!("Check the address in step 1. The app password may be typed wrong, revoked, or made for a different account. Make a new app password for {account} and paste it in step 1."),
+            format!("Check the address {step1}. The app password may be typed wrong, revoked, or made for another account. Make a new one for {account} and paste it {step1}. If a new one is refused too, send IT the message below."),
             Some(GoToAccount),
-            None,
+            it(format!("{server} refuses the app password for {account}, even a new one. May this account use app passwords (2-Step Verification on, app passwords allowed by the organization)?")),
+        ),
+        Problem::AuthRejected if !cx.app_passwords => (
+            "The password was not accepted",
+            format!("{server} rejected the address and password for {account}."),
+            format!("Check the address and the password {step1}: use the mailbox's password that IT gave you. If both are right, send IT the message below."),
+            Some(GoToAccount),
+            it(format!("{server} refuses the password for the mailbox {account}. Is the password right, and is Authenticated SMTP (SMTP AUTH) on for this mailbox?")),
         ),
         Problem::AuthRejected => (
             "The login was not accepted",
             format!("{server} rejected the address and password for {account}."),
-            format!("Devices need an app password, not the account's normal password. Make an app password for {account} and paste it in step 1."),
+            format!("Devices need an app password, not the account's normal password. Make an app password for {account} and paste it {step1}. If it is refused too, send IT the message below."),
             Some(GoToAccount),
-            None,
+            it(format!("{server} refuses the login for {account}. May this account use app passwords, or what should a device use to sign in?")),
         ),
         Problem::AppPasswordRequired => (
             "An app password is needed",
-            "The account has 2-Step Verification on, so its normal password cannot be used by devices.".into(),
-            format!("Make an app password for {account} and paste it in step 1 instead of the normal password."),
+            "The account has 2-Step Verification on. So devices cannot use its normal password.".into(),
+            format!("Make an app password for {account} and paste it {step1} instead of the normal password."),
             Some(NewAppPassword),
             None,
         ),
         Problem::WebLoginRequired => (
             "The provider wants a sign-in in a browser first",
-            "The provider blocked this sign-in as unusual until someone signs in to the account in a web browser.".into(),
-            format!("Sign in to {account} in a web browser on this computer, confirm any security prompt, then test again."),
+            "The provider blocked this sign-in as unusual. Someone must sign in to the account in a web browser first.".into(),
+            format!("Sign in to {account} in a web browser on this computer. Confirm any security prompt, then test again."),
             Some(TestAgain),
             None,
         ),
         Problem::SmtpAuthDisabled => (
             "Sending with a password is switched off",
-            "The organization's mail settings do not let devices sign in to send (SMTP AUTH is off). A new app password will not help.".into(),
+            "The organization's mail settings do not let devices sign in to send. A new app password will not help.".into(),
             "Send IT the message below.".into(),
             None,
             it(format!("Please turn on Authenticated SMTP (SMTP AUTH) for the mailbox {account}. ScanMail's test on {on} was refused: SMTP client authentication is disabled.")),
@@ -240,13 +288,13 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::BasicAuthDisabled => (
             "This mailbox can no longer send with a password",
             if cx.now_unix < MICROSOFT_DEFAULT_OFF {
-                format!("{server} refuses passwords for sending, app passwords too. Your organization has already turned this off; Microsoft turns it off for every organization by default at the end of December 2026.")
+                format!("{server} refuses passwords for sending, app passwords too. Your organization has turned this off. Microsoft turns it off for everyone at the end of December 2026.")
             } else {
-                format!("{server} refuses passwords for sending, app passwords too. Microsoft turned this off by default at the end of December 2026 ({}).", crate::time::month_year(cx.now_unix))
+                format!("{server} refuses passwords for sending, app passwords too. Microsoft turned this off for everyone at the end of December 2026.")
             },
-            "A new app password will not help, and turning on Authenticated SMTP alone is not enough. IT has to choose another way for the copier to send. Send IT the message below.".into(),
+            "A new app password will not help. IT has to choose another way for the copier to send. Send IT the message below.".into(),
             None,
-            it(format!("Microsoft 365 refuses password sign-in (Basic authentication) for {account} on {on}. Please choose how this copier should send: OAuth 2.0 sign-in on the copier (if its firmware has it), a relay (connector or High Volume Email), or turning Basic authentication for SMTP AUTH back on for this mailbox while Microsoft still allows it.")),
+            it(format!("Microsoft 365 will not let {account} send with a password (Basic authentication) on {on}.\nPlease choose how this copier should send:\n- OAuth 2.0 (Microsoft sign-in) on the copier, if the copier has it.\n- A relay: a connector, High Volume Email, or a ScanMail relay on a computer that stays on.\n- Basic authentication for SMTP AUTH back on for this mailbox. This lasts only until Microsoft's final date.")),
         ),
         Problem::LoginRequired => (
             "The server wants a signed-in sender",
@@ -265,20 +313,23 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::SenderRejected => (
             "The sender address was refused",
             format!("{server} refused {account} as the sender."),
-            "Check the address in step 1. If it is right, send IT the message below.".into(),
+            format!("Check the address {step1}. If it is right, send IT the message below."),
             Some(GoToAccount),
             it(format!("{on} refuses {account} as a sender. Is the mailbox blocked or without a licence?")),
         ),
         Problem::RecipientRejected => (
             "The recipient address was refused",
-            "The server would not accept the test message's recipient.".into(),
-            "Check the spelling under \"Send the test message to\", or leave it empty to send the test to the device account itself. Then test again.".into(),
+            "The server would not take the test message's recipient.".into(),
+            cx.say(
+                "Check the spelling under \"Send the test message to\", or leave it empty to send the test to the device account itself. Then test again.",
+                "Check the address given with --to, or leave --to out to send the test to the device account itself. Then test again.",
+            ),
             Some(TestAgain),
             None,
         ),
         Problem::RelayDenied => (
             "The server would not pass the mail on",
-            format!("{server} does not forward mail for this sender or recipient."),
+            format!("{server} does not pass on mail for this sender or recipient."),
             "Use your provider's sign-in server (for Google: smtp.gmail.com, not smtp-relay.gmail.com). If you already do, send IT the message below.".into(),
             None,
             it(format!("{on} refuses to relay mail from {account} after it signed in. Which server should this device account use?")),
@@ -286,14 +337,14 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::MessageRejected => (
             "The message was refused",
             format!("{server} accepted the login but refused the test message itself."),
-            "Send IT the message below; the server's words say why.".into(),
+            "Send IT the message below. The server's words say why.".into(),
             None,
             it(format!("{on} accepted the login for {account} but refused ScanMail's small test message.")),
         ),
         Problem::MessageTooBig => (
             "The message is too big for the server",
             format!("{server} said the message is too big."),
-            "ScanMail's test message is small, so this server's size limit is unusually low. Send IT the message below. At the copier, scan at a lower resolution or in parts.".into(),
+            "ScanMail's test message is small, so this server's size limit is very low. Send IT the message below. At the copier, scan at a lower resolution or in parts.".into(),
             None,
             it(format!("{on} refuses messages from {account} as too big, even ScanMail's small test. What is the size limit for this mailbox?")),
         ),
@@ -321,27 +372,31 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::ProtocolError => (
             "The server's answer could not be understood",
             format!("What came back on port {port} does not look like a mail server's answer."),
-            "Check the server name and the port number under Advanced. If they are right, send IT the message below.".into(),
-            Some(ShowAdvanced),
+            if cx.ports_locked {
+                "Send IT the message below.".into()
+            } else {
+                check_port("Check the server name too. If both are right, send IT the message below.")
+            },
+            show_advanced,
             it(format!("What answers on {on} does not speak SMTP the way ScanMail expects. Is this the right server and port for {account}?")),
         ),
         Problem::UnexpectedReply => (
             "The server refused",
             format!("{server} answered with an error ScanMail does not know."),
-            "Send IT the message below; the server's words usually say why.".into(),
+            "Send IT the message below. The server's words usually say why.".into(),
             None,
             it(format!("{on} refused ScanMail's test for {account} with a reply ScanMail does not know.")),
         ),
         Problem::OAuthRejected => (
             "The sign-in was not accepted",
             format!("{server} refused the sign-in for {account}."),
-            format!("The sign-in may have run out, been made with another account, or lack the right to send mail. Test again and sign in as {account}. If it fails again, send IT the message below."),
+            format!("The sign-in may have run out, or been made as another account. Test again and sign in as {account}. If it fails again, send IT the message below."),
             Some(TestAgain),
             it(format!("{on} refused the OAuth 2.0 access token for {account} (XOAUTH2). Is SMTP AUTH on for this mailbox, and may the app send mail (SMTP.Send for Microsoft 365, https://mail.google.com/ for Google)?")),
         ),
         Problem::OAuthNotOffered => (
             "The server does not offer this sign-in",
-            format!("{server} did not offer the Microsoft or Google sign-in (OAuth 2.0) on port {port}."),
+            format!("{server} did not offer the Microsoft or Google sign-in on port {port}."),
             or_other("Send IT the message below."),
             None,
             it(format!("{on} does not offer OAuth 2.0 sign-in (SASL XOAUTH2) for {account}. Which server and port accept OAuth sign-in for sending?")),
@@ -349,7 +404,10 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         Problem::Timeout => (
             "The server stopped answering",
             format!("{server} started answering on port {port}, then took too long."),
-            "Test again. If it happens again, set a longer time limit under Advanced, or send IT the message below.".into(),
+            cx.say(
+                "Test again. If it happens again, set a longer time limit under Advanced, or send IT the message below.",
+                "Test again. If it happens again, give a longer --timeout, or send IT the message below.",
+            ),
             Some(TestAgain),
             it(format!("{on} starts answering ScanMail's test for {account}, then goes silent.")),
         ),
@@ -420,7 +478,7 @@ mod tests {
         let mut c = cx(Security::Ssl, true);
         c.app_password_shaped = true;
         let a = advice(Problem::AuthRejected, &c);
-        for cause in ["typed wrong", "revoked", "different account"] {
+        for cause in ["typed wrong", "revoked", "another account"] {
             assert!(a.what_to_do.contains(cause), "{}", a.what_to_do);
         }
         assert!(!a.what_to_do.contains("not the account's normal password"));

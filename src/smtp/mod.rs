@@ -35,7 +35,7 @@ mod request;
 mod session;
 
 pub(crate) use request::host_only;
-pub use request::{InputError, Request, parse_port, validate_address, validate_server};
+pub use request::{InputError, Request, Surface, parse_port, validate_address, validate_server};
 
 use certs::TlsInfo;
 use diagnose::{Advice, Problem};

@@ -30,6 +30,27 @@ pub struct Request {
     /// The security to recommend when both ports work. The caller asks the catalog (Microsoft
     /// 365 wants STARTTLS for devices); RFC 8314's SSL/TLS otherwise.
     pub prefer: Security,
+    /// Who reads the advice: the window (its buttons and fields) or the command line (flags).
+    pub surface: Surface,
+    /// The other usual port may be suggested: false when the provider has no such port
+    /// (Microsoft 365 has no 465). The caller asks the catalog.
+    pub other_port_allowed: bool,
+    /// The organization preset fixes the server and ports: advice never sends anyone to change
+    /// them.
+    pub ports_locked: bool,
+    /// The provider gives devices app passwords (Google); false where devices use the
+    /// mailbox's own password (Microsoft 365). The caller asks the catalog.
+    pub app_passwords: bool,
+    /// When the test was asked for (seconds since 1970): advice about dated changes follows it.
+    pub now_unix: i64,
+}
+
+/// Who reads the advice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Surface {
+    #[default]
+    Window,
+    CommandLine,
 }
 
 impl Request {
@@ -47,6 +68,11 @@ impl Request {
             login_only: false,
             profile_name: None,
             prefer: Security::Ssl,
+            surface: Surface::Window,
+            other_port_allowed: true,
+            ports_locked: false,
+            app_passwords: true,
+            now_unix: crate::time::now_unix(),
         }
     }
 

@@ -29,6 +29,33 @@ pub struct Summary {
     /// The button to offer with the next step, when one helps.
     #[serde(skip)]
     pub next: Option<NextStep>,
+    /// One line for a test that works today but will stop working (Microsoft 365 before it
+    /// turns password sending off): what is coming, and that the message for IT says more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// The ways this copier can keep sending (Microsoft 365 after passwords): the best one for
+    /// this copier, then the others, for IT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ways: Option<Ways>,
+}
+
+/// The ways forward, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ways {
+    /// The one recommended for this copier.
+    pub best: Way,
+    /// The rest, for IT.
+    pub others: Vec<Way>,
+}
+
+/// One way forward, in plain words: who does it and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Way {
+    /// A stable id (`copier-sign-in`, `scanmail-relay`, `relay-by-it`, ...).
+    pub id: &'static str,
+    pub title: String,
+    /// One or two sentences: who does it, and what it costs.
+    pub text: String,
 }
 
 /// What advice needs to know about the test as a whole.
@@ -39,6 +66,11 @@ pub struct Facts<'a> {
     pub app_password_shaped: bool,
     /// More than one port is on the screen.
     pub other_tested: bool,
+    pub other_port_allowed: bool,
+    pub ports_locked: bool,
+    pub app_passwords: bool,
+    pub surface: super::Surface,
+    pub now_unix: i64,
 }
 
 impl<'a> Facts<'a> {
@@ -50,6 +82,11 @@ impl<'a> Facts<'a> {
             other_tested: both_ports
                 && request.ssl_port.is_some()
                 && request.starttls_port.is_some(),
+            other_port_allowed: request.other_port_allowed,
+            ports_locked: request.ports_locked,
+            app_passwords: request.app_passwords,
+            surface: request.surface,
+            now_unix: request.now_unix,
         }
     }
 }
@@ -60,6 +97,11 @@ pub fn advise(r: &PortResult, facts: &Facts<'_>) -> Option<Advice> {
     let reply = r.reply.as_ref().map(ToString::to_string);
     let cx = Context {
         other_tested: facts.other_tested,
+        other_port_allowed: facts.other_port_allowed,
+        ports_locked: facts.ports_locked,
+        app_passwords: facts.app_passwords,
+        surface: facts.surface,
+        now_unix: facts.now_unix,
         app_password_shaped: facts.app_password_shaped,
         not_after: r.tls.as_ref().map(|t| t.not_after.as_str()),
         reply: reply.as_deref(),
@@ -101,6 +143,8 @@ pub fn settle(
             message_for_it: None,
             problem: None,
             next: None,
+            notice: None,
+            ways: None,
         };
     }
     for r in results.iter_mut() {
@@ -118,14 +162,26 @@ pub fn settle(
             message_for_it: a.for_it,
             problem: Some(problem),
             next: a.next,
+            notice: None,
+            ways: None,
         },
         None => Summary {
             outcome: Outcome::Fails,
             headline: "Nothing was tested.".into(),
-            next_step: "Choose at least one port under Advanced, then test again.".into(),
+            next_step: match facts.surface {
+                super::Surface::Window => {
+                    "Choose at least one port under Advanced, then test again."
+                }
+                super::Surface::CommandLine => {
+                    "Leave out --skip-ssl or --skip-starttls, then test again."
+                }
+            }
+            .into(),
             message_for_it: None,
             problem: None,
             next: Some(NextStep::ShowAdvanced),
+            notice: None,
+            ways: None,
         },
     }
 }
@@ -169,6 +225,11 @@ mod tests {
             account: "lab@example.edu",
             app_password_shaped: true,
             other_tested: true,
+            other_port_allowed: true,
+            ports_locked: false,
+            app_passwords: true,
+            surface: crate::smtp::Surface::Window,
+            now_unix: 0,
         }
     }
 

@@ -96,7 +96,8 @@ impl State {
         r.timeout = Duration::from_secs(self.timeout.trim().parse().unwrap_or(10));
         r.extra_ca_pem = self.ca_pem.clone();
         r.profile_name = Some(cx.device.to_string()).filter(|d| !d.is_empty());
-        r.prefer = catalog::catalog().preferred_security(&self.server);
+        r.ports_locked = self.locked;
+        catalog::catalog().shape_advice(&mut r);
         // A device that signs in with OAuth gets its token from the sign-in that follows.
         let checked = if cx.sign_in.is_some() {
             r.validate_settings()

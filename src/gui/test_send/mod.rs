@@ -66,6 +66,8 @@ pub struct State {
     /// What the account's domain's DNS records say, and the domain last asked about.
     pub domain: Option<(String, crate::discover::dns::DomainFacts)>,
     pub domain_asked: Option<String>,
+    /// "Other ways (for IT)" is open.
+    pub ways_open: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +106,7 @@ pub enum Message {
     UseDomainServer,
     /// Copy this text (a message for IT shown in a panel).
     CopyText(String),
+    ToggleWays,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +180,7 @@ impl State {
             pending: None,
             domain: None,
             domain_asked: None,
+            ways_open: false,
         }
     }
 
@@ -302,6 +306,9 @@ impl State {
             Message::Next(NextStep::NewAppPassword) => return Action::NewAppPassword,
             Message::Next(NextStep::ShowAdvanced) => self.advanced_open = true,
             Message::Next(NextStep::TestAgain) => return self.update(Message::Start, cx),
+            Message::Next(NextStep::TestMicrosoftSignIn) => {
+                return Action::UseSignIn(crate::oauth::Provider::Microsoft);
+            }
             Message::CopyReport if self.report.is_some() => {
                 self.report_notice = Some(
                     "Copied the report. Paste it into an email or a ticket for IT. The password is not in it."
@@ -334,6 +341,7 @@ impl State {
             Message::DomainFound(d, f) => self.domain_found(d, f),
             Message::UseDomainServer => self.use_domain_server(),
             Message::CopyText(text) => return Action::Copy(text),
+            Message::ToggleWays => self.ways_open = !self.ways_open,
         }
         Action::None
     }

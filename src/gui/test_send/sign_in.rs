@@ -146,7 +146,7 @@ impl State {
                 ]
                 .spacing(8),
                 text(format!(
-                    "ScanMail waits until you finish (the code works for {minutes} minutes), then tests both ports."
+                    "ScanMail waits until you finish (the code works for {minutes} minutes). Then it tests sending as this account. This checks the account, not the copier."
                 ))
                 .size(style_of::SMALL)
                 .style(style_of::hint),
@@ -162,7 +162,7 @@ impl State {
                     cancel,
                 ]
                 .spacing(8),
-                text("ScanMail waits up to 5 minutes, then tests both ports. It keeps nothing from the sign-in.")
+                text("ScanMail waits up to 5 minutes. Then it tests sending as this account. It keeps nothing from the sign-in.")
                     .size(style_of::SMALL)
                     .style(style_of::hint),
             ]
@@ -171,45 +171,6 @@ impl State {
         };
         Some(
             container(body)
-                .padding(14)
-                .width(Length::Fill)
-                .style(style_of::panel)
-                .into(),
-        )
-    }
-}
-
-impl State {
-    /// Microsoft 365's ways forward, after a test where they matter.
-    pub fn ways_view(&self, oauth_ready: bool) -> Option<Element<'_, super::Message>> {
-        let report = self.report.as_ref()?;
-        if !crate::catalog::microsoft::ways_matter(report) {
-            return None;
-        }
-        let mut c =
-            column![
-            text("Ways forward with Microsoft 365").size(style_of::BODY),
-            text("Microsoft is switching off password sending. These ways keep the copier sending:")
-                .size(style_of::SMALL),
-        ]
-            .spacing(6);
-        for (i, w) in crate::catalog::microsoft::ways_forward(oauth_ready, crate::time::now_unix())
-            .into_iter()
-            .enumerate()
-        {
-            c = c.push(
-                text(format!("{}. {}. {} {}", i + 1, w.title, w.needs, w.test))
-                    .size(style_of::SMALL),
-            );
-        }
-        if oauth_ready && report.auth == crate::smtp::Auth::Password {
-            c = c.push(
-                button(text("Use the Microsoft 365 sign-in"))
-                    .on_press(super::Message::SignIn(Message::UseMicrosoftSignIn)),
-            );
-        }
-        Some(
-            container(c)
                 .padding(14)
                 .width(Length::Fill)
                 .style(style_of::panel)

@@ -93,7 +93,12 @@ impl State {
                     .style(button::danger)
                     .padding([8, 16]),
                 text(format!(
-                    "Both ports are tested at once. This takes up to {} seconds.",
+                    "{} This takes up to {} seconds.",
+                    if self.ssl_on && self.starttls_on {
+                        "Both ports are tested at once."
+                    } else {
+                        "The port is tested."
+                    },
                     self.limit_secs()
                 ))
                 .size(style::SMALL)
@@ -112,13 +117,25 @@ impl State {
 
         let mut content = column![
             text("3. Test send").size(style::TITLE),
-            text("ScanMail signs in on both usual ports at once and sends a real test message, so you know what works before you go to the device.")
+            text("ScanMail signs in the way the device will and sends a real test message. So you know what works before you go to the device.")
                 .size(style::BODY),
-            container(column![fields, advanced].spacing(8)).padding(14).width(Length::Fill).style(style::panel),
-            warn_col,
-            start,
         ]
         .spacing(style::GAP);
+        // After a test the verdict comes first, visible without scrolling.
+        if !self.running
+            && let Some(banner) = self.banner(cx)
+        {
+            content = content.push(banner);
+        }
+        content = content
+            .push(
+                container(column![fields, advanced].spacing(8))
+                    .padding(14)
+                    .width(Length::Fill)
+                    .style(style::panel),
+            )
+            .push(warn_col)
+            .push(start);
         for panel in [self.domain_view(), self.sign_in_view(cx.account)]
             .into_iter()
             .flatten()
@@ -146,12 +163,6 @@ impl State {
         }
         for (i, r) in self.rows.iter().enumerate() {
             content = content.push(self.row_view(i, r));
-        }
-        if let Some(banner) = self.banner(cx) {
-            content = content.push(banner);
-        }
-        if let Some(panel) = self.ways_view(cx.microsoft_ready) {
-            content = content.push(panel);
         }
         if let Some(n) = &self.report_notice {
             content = content.push(text(n.clone()).size(style::SMALL));
