@@ -11,6 +11,8 @@ command -v dbus-run-session >/dev/null || need+=(dbus)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 # The mDNS discovery test makes its own network namespace (ip netns, from iproute2).
 command -v ip >/dev/null || need+=(iproute2)
+# Real SMTP clients against the copier check and the relay: curl's and Python's smtplib.
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi

@@ -775,12 +775,13 @@ async fn the_copier_check_shows_the_settings_each_connection_and_the_way_back() 
     };
     let mut stream = std::pin::pin!(copier_check::run(options));
     let first = stream.next().await.unwrap();
-    let copier_check::Message::Started(_, port) = first.clone() else {
+    let copier_check::Message::Started(_, port, _) = first.clone() else {
         panic!("{first:?}")
     };
     app.handle(Message::Copier(first));
     assert!(shows(app, &format!("Port: {port}")));
     assert!(shows(app, "SMTP server: 127.0.0.1"));
+    assert!(shows(app, "Security: STARTTLS"));
     // A copier that sends without encryption.
     tokio::task::spawn_blocking(move || {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -805,10 +806,115 @@ async fn the_copier_check_shows_the_settings_each_connection_and_the_way_back() 
             break;
         }
     }
-    assert!(shows(app, "From 127.0.0.1 (it calls itself old-copier)"));
-    assert!(shows(app, "Encryption: none"));
+    assert!(shows(app, "Not ready: the copier sent without encryption."));
+    assert!(shows(app, "Encryption: no"));
+    assert!(
+        !shows(app, "old-copier"),
+        "the EHLO name waits behind Details"
+    );
+    click(app, "Details ▸");
+    assert!(shows(app, "It calls itself (EHLO): old-copier"));
     assert_eq!(click(app, "Cancel"), vec![Effect::StopCopierCheck]);
     assert!(shows(app, "put the copier's real settings back"));
+}
+
+/// A real copier client (curl) with another password and another sender: the check counts
+/// both, and says "Not ready" with the one thing to fix first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copier_with_another_password_and_sender_is_not_ready() {
+    use iced::futures::StreamExt;
+    use scanmail::gui::copier_check;
+    let mut s = setup(Script::gmail()).await;
+    let app = &mut s.app;
+    fill_account(app, PASSWORD);
+    fill_device(app);
+    let effects = click(app, "Test send");
+    run_effects(app, effects).await;
+    click(app, "Show the settings card");
+    click(app, "Start the copier check");
+    let options = scanmail::listen::Options {
+        address: Some("127.0.0.1".parse().unwrap()),
+        port: 0,
+        next_free_port: false,
+        ..app.copier_options()
+    };
+    assert_eq!(options.expect.login.as_deref(), Some(USER));
+    let mut stream = std::pin::pin!(copier_check::run(options));
+    let first = stream.next().await.unwrap();
+    let copier_check::Message::Started(_, port, implicit) = first.clone() else {
+        panic!("{first:?}")
+    };
+    app.handle(Message::Copier(first));
+    let security = if implicit { "SSL/TLS" } else { "STARTTLS" };
+    assert!(
+        shows(app, &format!("Security: {security}")),
+        "the card's security"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let msg = dir.path().join("scan.eml");
+    std::fs::write(
+        &msg,
+        "From: printer@lab.example\r\nTo: me@lab.example\r\nSubject: Scan\r\n\r\npage 1\r\n",
+    )
+    .unwrap();
+    let scheme = if implicit { "smtps" } else { "smtp" };
+    let url = format!("{scheme}://127.0.0.1:{port}");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl")
+            .args(["-sS", "--url", &url, "--ssl-reqd", "-k"])
+            .args(["--user", &format!("{USER}:another-password-123")])
+            .args([
+                "--mail-from",
+                "printer@lab.example",
+                "--mail-rcpt",
+                "me@lab.example",
+            ])
+            .arg("--upload-file")
+            .arg(&msg)
+            .output()
+            .expect("curl (scripts/test.sh installs it)")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    loop {
+        let m = stream.next().await.unwrap();
+        let done = matches!(
+            m,
+            copier_check::Message::Seen(scanmail::listen::Event::Finished(_))
+        );
+        app.handle(Message::Copier(m));
+        if done {
+            break;
+        }
+    }
+    assert!(shows(
+        app,
+        "Not ready: the copier's password is not the one in step 1. Type the password again on the copier."
+    ));
+    assert!(shows(app, &format!("Encryption: yes ({security})")));
+    assert!(shows(
+        app,
+        &format!("Signed in as {USER} with a password (NOT the one in step 1)")
+    ));
+    assert!(shows(app, "Sender: printer@lab.example"));
+    let c = &app.copier.connections[0];
+    assert!(!c.ready.as_ref().unwrap().ok);
+    // The other sender is counted too: with the password right, it is the thing to fix.
+    let mut fixed = c.clone();
+    fixed.auth.as_mut().unwrap().password_matches = Some(true);
+    let r = scanmail::listen::ready::judge(
+        &fixed,
+        &scanmail::listen::ready::Expect {
+            login: Some(USER.into()),
+            ..Default::default()
+        },
+    );
+    assert!(r.line.contains("sends as printer@lab.example"), "{r:?}");
+    let copied = click(app, "Copy for IT");
+    assert!(
+        matches!(copied.as_slice(), [Effect::Copy(t)] if t.contains("Sign-in method: PLAIN") && !t.contains("another-password"))
+    );
 }
 
 #[test]

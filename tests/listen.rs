@@ -181,7 +181,7 @@ async fn a_tls_1_0_only_hello_is_described_though_the_handshake_fails() {
     assert_eq!(ms.ok, Some(false));
     assert!(
         ms.why
-            .contains("offers only TLS 1.0: Microsoft 365 will refuse it"),
+            .contains("too old (TLS 1.0): Microsoft 365 will refuse it"),
         "{ms:?}"
     );
     assert!(
@@ -343,7 +343,7 @@ s.quit()
         .unwrap();
     assert!(
         ms.why
-            .contains("sends From printer@lab.example but logs in as"),
+            .contains("sends as printer@lab.example but signs in as"),
         "{ms:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -35,6 +35,15 @@ pub struct ListenArgs {
     /// TLS, in constant time; neither is ever shown).
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
+    /// The login the card gives the copier (the device account): another login is called out.
+    #[arg(long, value_name = "ADDRESS")]
+    pub user: Option<String>,
+    /// The security on the card: with ssl, --port speaks TLS from the first byte.
+    #[arg(long, value_name = "SECURITY", value_parser = ["starttls", "ssl"])]
+    pub security: Option<String>,
+    /// The copier's address: a connection from anywhere else is called out.
+    #[arg(long, value_name = "IP")]
+    pub copier: Option<IpAddr>,
     /// Seconds a client may stay silent between commands.
     #[arg(long, value_name = "SECONDS", default_value_t = 60, hide = true)]
     pub idle: u64,
@@ -73,6 +82,18 @@ pub fn listen(
         },
         password,
         providers,
+        expect: crate::listen::ready::Expect {
+            login: args.user.clone(),
+            security: args.security.as_deref().map(|s| {
+                if s == "ssl" {
+                    crate::smtp::Security::Ssl
+                } else {
+                    crate::smtp::Security::Starttls
+                }
+            }),
+            copier: args.copier,
+        },
+        next_free_port: false,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,7 +102,11 @@ pub fn listen(
     runtime.block_on(async {
         let mut running = listen::start(options).await.map_err(|e| BadInput(e.to_string()))?;
         if !args.json {
-            let _ = write!(out, "{}", settings_text(&running, &preset.server, args.seconds));
+            let _ = write!(
+                out,
+                "{}",
+                settings_text(&running, &preset.server, args.seconds, args.user.as_deref())
+            );
             let _ = out.flush();
         }
         let mut seen = 0;
@@ -102,7 +127,7 @@ pub fn listen(
                 }
                 Event::Ended(why) => {
                     if !args.json {
-                        let _ = writeln!(out, "{why} Connections seen: {seen}. Now put the copier's real settings back (the settings card).");
+                        let _ = writeln!(out, "{why} Connections seen: {seen}. Now put the copier's real settings back, exactly as on the settings card: server, port, security and login.");
                     }
                     break;
                 }
@@ -113,12 +138,13 @@ pub fn listen(
     })
 }
 
-fn settings_text(r: &listen::Running, server: &str, seconds: u64) -> String {
+fn settings_text(r: &listen::Running, server: &str, seconds: u64, login: Option<&str>) -> String {
     let address = r
         .address
         .map_or_else(|| "this computer's address".to_string(), |a| a.to_string());
+    let security = if r.implicit { "SSL/TLS" } else { "STARTTLS" };
     let mut s = format!(
-        "Copier check: listening for {}. Nothing sent here is delivered.\n\nType these into the copier for now:\n  SMTP server: {address}\n  Port:        {}\n  Security:    STARTTLS\n",
+        "Copier check: listening for {}. Nothing sent here is delivered.\n\nType these into the copier for now:\n  SMTP server: {address}\n  Port:        {}\n  Security:    {security}\n",
         match seconds {
             s if s < 120 => format!("{s} seconds"),
             s => format!("{} minutes", s.div_ceil(60)),
@@ -129,7 +155,8 @@ fn settings_text(r: &listen::Running, server: &str, seconds: u64) -> String {
         s += &format!("  (or Port {p} with SSL/TLS)\n");
     }
     s += &format!(
-        "  Login:       the device account, as on the settings card\n\nThen send a scan to yourself. Afterwards set the server back to {server}.\n\n"
+        "  Login:       {}\n\nThen send a scan to yourself. Afterwards put the copier's real settings back, exactly as on the settings card (server {server}, its port, security and login).\n\n",
+        login.unwrap_or("the device account, as on the settings card")
     );
     s
 }

@@ -209,6 +209,13 @@ impl App {
     }
 
     /// The settings card, once a port works.
+    /// The mail provider's name for the server in step 3 ("the mail provider" when unknown).
+    pub fn provider_name(&self) -> String {
+        crate::catalog::catalog()
+            .provider_for(&self.test.server, &self.account.address)
+            .map_or_else(|| "the mail provider".to_string(), |p| p.name.clone())
+    }
+
     pub fn settings_card(&self) -> Option<&Card> {
         self.card_cache.as_ref()
     }
@@ -389,7 +396,9 @@ impl App {
                 self.card
                     .view(self.card_cache.as_ref(), &password)
                     .map(Message::Card),
-                self.copier.view(&self.account.address).map(Message::Copier),
+                self.copier
+                    .view(&self.account.address, &self.provider_name())
+                    .map(Message::Copier),
             ]
             .spacing(super::style::GAP)
             .into(),

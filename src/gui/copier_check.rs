@@ -1,11 +1,13 @@
-//! After the settings card: "Check the copier (optional)". ScanMail listens for a few minutes
-//! (`listen`), shows the temporary settings to type into the copier, a countdown and Cancel,
-//! each connection as it happens with what the provider would do, and then reminds the person
-//! to put the real settings back.
+//! After the settings card: "Check the copier (optional)". ScanMail stands in for the mail
+//! server for a few minutes (`listen`), with the card's security (SSL/TLS or STARTTLS): it shows
+//! the settings to type into the copier, a countdown and Cancel, and for each connection one line
+//! first ("Ready", or "Not ready" and the one thing to fix), what the copier did in plain words,
+//! the details behind a button, and a way to copy it all for IT. Then it reminds the person to
+//! put the real settings back.
 
 use super::style;
 use crate::listen::{self, Connection, Event};
-use iced::widget::{button, column, container, text};
+use iced::widget::{Column, button, column, container, row, text};
 use iced::{Element, Length};
 
 /// How long the window listens.
@@ -19,8 +21,12 @@ pub struct State {
     /// Where to point the copier: this computer's address and the port.
     pub address: Option<String>,
     pub port: Option<u16>,
+    /// The port speaks TLS at once (the card says SSL/TLS).
+    pub implicit: bool,
     pub seconds_left: u64,
     pub connections: Vec<Connection>,
+    /// Connections whose details are open (by index).
+    pub open: Vec<bool>,
     /// Why it could not start, or how it ended.
     pub said: Option<String>,
     pub(super) handle: Option<iced::task::Handle>,
@@ -30,11 +36,15 @@ pub struct State {
 pub enum Message {
     Start,
     Cancel,
-    /// Listening: the address (if this computer has one on a network) and the port.
-    Started(Option<String>, u16),
+    /// Listening: the address (if this computer has one on a network), the port, and whether
+    /// it speaks TLS at once.
+    Started(Option<String>, u16, bool),
     Failed(String),
     Seen(Event),
     Tick,
+    ToggleDetails(usize),
+    /// Copy one connection, details included, for IT.
+    CopyForIt(usize),
 }
 
 /// What the window must do.
@@ -43,6 +53,7 @@ pub enum Action {
     None,
     Start,
     Cancel,
+    Copy(String),
 }
 
 impl State {
@@ -60,17 +71,19 @@ impl State {
             Message::Cancel if self.running => {
                 self.running = false;
                 self.said = Some(
-                    "Stopped. Now put the copier's real settings back (the card above).".into(),
+                    "Stopped. Now put the copier's real settings back, exactly as on the card above (server, port, security and login)."
+                        .into(),
                 );
                 return Action::Cancel;
             }
             Message::Cancel => {}
-            Message::Started(address, port) => {
+            Message::Started(address, port, implicit) => {
                 if address.is_none() {
                     self.said = Some("This computer has no network address the copier can reach. Connect it to the copier's network (not a guest network), then start again.".into());
                 }
                 self.address = address;
                 self.port = Some(port);
+                self.implicit = implicit;
             }
             Message::Failed(why) => {
                 self.running = false;
@@ -80,25 +93,40 @@ impl State {
                 // The last 50 connections: a flood cannot grow the window without end.
                 if self.connections.len() >= KEEP {
                     self.connections.remove(0);
+                    self.open.remove(0);
                 }
                 self.connections.push(*c);
+                self.open.push(false);
             }
             Message::Seen(Event::Connected(_)) => {}
             Message::Seen(Event::Ended(why)) => {
                 self.running = false;
                 self.said = Some(format!(
-                    "{why} Now put the copier's real settings back (the card above)."
+                    "{why} Now put the copier's real settings back, exactly as on the card above (server, port, security and login)."
                 ));
             }
             Message::Tick => self.seconds_left = self.seconds_left.saturating_sub(1),
+            Message::ToggleDetails(i) => {
+                if let Some(o) = self.open.get_mut(i) {
+                    *o = !*o;
+                }
+            }
+            Message::CopyForIt(i) => {
+                if let Some(c) = self.connections.get(i) {
+                    return Action::Copy(format!(
+                        "ScanMail's copier check saw this connection:\n{}",
+                        listen::describe(c)
+                    ));
+                }
+            }
         }
         Action::None
     }
 
-    pub fn view(&self, account: &str) -> Element<'_, Message> {
+    pub fn view(&self, account: &str, provider: &str) -> Element<'_, Message> {
         let mut c = column![
             text("Check the copier (optional)").size(style::BODY),
-            text("ScanMail can listen for a few minutes and show what the copier itself sends: its encryption, its sign-in, the size of a scan, and whether the provider will take it. Nothing sent here is delivered.")
+            text(format!("ScanMail can stand in for the mail server for a few minutes. Set the copier to send to it, then send a scan. ScanMail shows what the copier sent, and whether {provider} will take it. Nothing sent here is delivered."))
                 .size(style::SMALL),
         ]
         .spacing(8);
@@ -109,9 +137,10 @@ impl State {
                 } else {
                     account.trim()
                 };
+                let security = if self.implicit { "SSL/TLS" } else { "STARTTLS" };
                 c = c.push(
                     text(format!(
-                        "Type these into the copier for now:\n  SMTP server: {address}\n  Port: {port}\n  Security: STARTTLS\n  Login: {login}, as on the card\nThen send a scan to yourself."
+                        "Type these into the copier for now:\n  SMTP server: {address}\n  Port: {port}\n  Security: {security}\n  Login: {login}, as on the card\nThen send a scan to yourself."
                     ))
                     .size(style::BODY)
                     .font(iced::Font::MONOSPACE),
@@ -136,13 +165,8 @@ impl State {
         } else {
             c = c.push(button(text("Start the copier check")).on_press(Message::Start));
         }
-        for conn in &self.connections {
-            c = c.push(
-                container(text(listen::describe(conn).trim_end().to_string()).size(style::SMALL))
-                    .padding(8)
-                    .width(Length::Fill)
-                    .style(style::panel),
-            );
+        for (i, conn) in self.connections.iter().enumerate() {
+            c = c.push(self.connection_view(i, conn));
         }
         if let Some(s) = &self.said {
             c = c.push(text(s.as_str()).size(style::BODY));
@@ -151,6 +175,37 @@ impl State {
             .padding(14)
             .width(Length::Fill)
             .style(style::panel)
+            .into()
+    }
+
+    fn connection_view<'a>(&'a self, i: usize, conn: &'a Connection) -> Element<'a, Message> {
+        let ok = conn.ready.as_ref().is_some_and(|r| r.ok);
+        let mut col = Column::new()
+            .spacing(6)
+            .push(text(listen::summary(conn).trim_end().to_string()).size(style::SMALL));
+        let open = self.open.get(i).copied().unwrap_or(false);
+        col = col.push(
+            row![
+                button(text(if open { "Details ▾" } else { "Details ▸" }).size(style::SMALL))
+                    .on_press(Message::ToggleDetails(i))
+                    .style(button::text),
+                button(text("Copy for IT").size(style::SMALL))
+                    .on_press(Message::CopyForIt(i))
+                    .style(button::secondary),
+            ]
+            .spacing(8),
+        );
+        if open {
+            col = col.push(
+                text(listen::details(conn).trim_end().to_string())
+                    .size(style::SMALL)
+                    .font(iced::Font::MONOSPACE),
+            );
+        }
+        container(col)
+            .padding(8)
+            .width(Length::Fill)
+            .style(if ok { style::good } else { style::caution })
             .into()
     }
 }
@@ -172,6 +227,7 @@ pub fn run(options: listen::Options) -> impl iced::futures::Stream<Item = Messag
                 .send(Message::Started(
                     running.address.map(|a| a.to_string()),
                     running.port,
+                    running.implicit,
                 ))
                 .await;
             while let Some(event) = running.events.recv().await {

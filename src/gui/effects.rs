@@ -104,13 +104,7 @@ impl App {
                 Task::none()
             }
             Effect::StartCopierCheck => {
-                let options = crate::listen::Options {
-                    seconds: super::copier_check::SECONDS,
-                    password: Some(self.account.password()).filter(|p| !p.is_empty()),
-                    providers: crate::listen::verdict::Rules::for_server(&self.test.server)
-                        .map_or_else(crate::listen::verdict::Rules::all, |r| vec![r]),
-                    ..crate::listen::Options::default()
-                };
+                let options = self.copier_options();
                 let (task, handle) =
                     Task::run(super::copier_check::run(options), Message::Copier).abortable();
                 if let Some(old) = self.copier.handle.replace(handle) {

@@ -78,6 +78,34 @@ impl App {
             super::copier_check::Action::None => Effect::None,
             super::copier_check::Action::Start => Effect::StartCopierCheck,
             super::copier_check::Action::Cancel => Effect::StopCopierCheck,
+            super::copier_check::Action::Copy(text) => Effect::Copy(text),
+        }
+    }
+
+    /// What the copier check listens with: the card's security (SSL/TLS: TLS at once), the
+    /// login and password of step 1, the copier's address from step 2, the provider's rules,
+    /// and the next free port when the usual one is taken.
+    pub fn copier_options(&self) -> crate::listen::Options {
+        use crate::listen::{self, ready::Expect};
+        let security = self.settings_card().map(|c| c.security);
+        let ssl = security == Some(crate::smtp::Security::Ssl);
+        listen::Options {
+            port: if ssl {
+                listen::DEFAULT_TLS_PORT
+            } else {
+                listen::DEFAULT_PORT
+            },
+            seconds: super::copier_check::SECONDS,
+            password: Some(self.account.password()).filter(|p| !p.is_empty()),
+            providers: listen::verdict::Rules::for_server(&self.test.server)
+                .map_or_else(listen::verdict::Rules::all, |r| vec![r]),
+            expect: Expect {
+                login: Some(self.account.address.trim().to_string()).filter(|a| !a.is_empty()),
+                security,
+                copier: self.device.address.trim().parse().ok(),
+            },
+            next_free_port: true,
+            ..listen::Options::default()
         }
     }
 

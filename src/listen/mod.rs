@@ -12,11 +12,12 @@
 
 pub use crate::receive::hello;
 pub mod parts;
+pub mod ready;
 pub mod session;
 pub mod verdict;
 mod words;
 
-pub use words::describe;
+pub use words::{describe, details, summary};
 
 use crate::receive;
 use serde::Serialize;
@@ -25,6 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEFAULT_PORT: u16 = 2525;
+/// The check's port when the card says SSL/TLS (TLS from the first byte).
+pub const DEFAULT_TLS_PORT: u16 = 2465;
 pub const MAX_SECONDS: u64 = 600;
 
 /// TLS as the client used it.
@@ -49,6 +52,9 @@ pub struct TlsFacts {
     /// Why the handshake failed, in rustls's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The client sent TLS at once on a STARTTLS port (it is set to SSL/TLS).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_once: bool,
 }
 
 impl Default for TlsFacts {
@@ -64,6 +70,7 @@ impl Default for TlsFacts {
             version: None,
             cipher: None,
             failure: None,
+            at_once: false,
         }
     }
 }
@@ -112,6 +119,9 @@ pub struct Connection {
     pub from_header: Option<String>,
     /// The connection was still open when the check ended, and was cut.
     pub cut: bool,
+    /// "Ready" or "Not ready: the one thing to fix", judged against the card and step 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<ready::Ready>,
 }
 
 impl Connection {
@@ -140,6 +150,12 @@ pub struct Options {
     pub password: Option<crate::secrets::AppPassword>,
     /// Whose rules to judge by.
     pub providers: Vec<verdict::Rules>,
+    /// What the card and step 1 say (login, security, the copier's address). With SSL/TLS the
+    /// check's port speaks TLS at once, as the card's port would.
+    pub expect: ready::Expect,
+    /// When the port is taken, use the next free one (up to 10 further): the window has no
+    /// port field, so it offers the next free port itself.
+    pub next_free_port: bool,
 }
 
 impl Default for Options {
@@ -153,6 +169,8 @@ impl Default for Options {
             limits: receive::Limits::default(),
             password: None,
             providers: verdict::Rules::all(),
+            expect: ready::Expect::default(),
+            next_free_port: false,
         }
     }
 }
@@ -164,9 +182,13 @@ pub const KEEP_PER_MESSAGE: usize = 40 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListenError {
     #[error(
-        "Port {0} is already in use on this computer. Close the program using it, or choose another port (for example 2526) and type that into the copier."
+        "Port {0} is already in use on this computer. Close the program using it (another copier check, or a mail program), or choose another port with --port (for example {next}).", next = .0 + 1
     )]
     PortTaken(u16),
+    #[error(
+        "Ports {0} to {1} are all in use on this computer. Close other programs that receive mail (for example another copier check), then start the check again."
+    )]
+    PortsTaken(u16, u16),
     #[error(
         "Port {0} needs administrator rights on this computer. Use a port above 1024, such as 2525."
     )]
@@ -175,7 +197,9 @@ pub enum ListenError {
         "ScanMail could not listen on {0}: {1}. Check the address, or leave it out to use all of this computer's addresses."
     )]
     Address(String, String),
-    #[error("ScanMail could not make its temporary certificate: {0}")]
+    #[error(
+        "ScanMail could not make its temporary certificate ({0}). Start the check again. If it fails again, send IT this: \"ScanMail's copier check could not make its certificate: {0}\"."
+    )]
     Certificate(String),
 }
 
@@ -184,6 +208,8 @@ pub struct Running {
     /// The address to type into the copier (this computer's address on the network).
     pub address: Option<IpAddr>,
     pub port: u16,
+    /// `port` speaks TLS at once (the card says SSL/TLS).
+    pub implicit: bool,
     pub tls_port: Option<u16>,
     /// The throw-away certificate's CA, PEM (for clients that check certificates).
     pub ca_pem: String,
@@ -221,6 +247,18 @@ pub async fn bind(ip: IpAddr, port: u16) -> Result<tokio::net::TcpListener, List
         })
 }
 
+/// Binds `first`, or the next free port up to 10 further.
+async fn bind_next_free(ip: IpAddr, first: u16) -> Result<tokio::net::TcpListener, ListenError> {
+    let last = first.saturating_add(10);
+    for port in first..=last {
+        match bind(ip, port).await {
+            Err(ListenError::PortTaken(_)) => {}
+            other => return other,
+        }
+    }
+    Err(ListenError::PortsTaken(first, last))
+}
+
 /// Starts listening. The ports close when the time runs out, after the first connection with
 /// `once`, or when the returned [`Running`] is dropped.
 pub async fn start(options: Options) -> Result<Running, ListenError> {
@@ -232,11 +270,16 @@ pub async fn start(options: Options) -> Result<Running, ListenError> {
     let bind_ip = options
         .address
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let plain = bind(bind_ip, options.port).await?;
-    let port = plain.local_addr().map_or(options.port, |a| a.port());
+    let implicit = options.expect.security == Some(crate::smtp::Security::Ssl);
+    let main = if options.next_free_port && options.port != 0 {
+        bind_next_free(bind_ip, options.port).await?
+    } else {
+        bind(bind_ip, options.port).await?
+    };
+    let port = main.local_addr().map_or(options.port, |a| a.port());
     let mut listeners = vec![receive::Listener {
-        tcp: plain,
-        implicit: false,
+        tcp: main,
+        implicit,
     }];
     let mut tls_port = None;
     if let Some(p) = options.tls_port {
@@ -270,6 +313,7 @@ pub async fn start(options: Options) -> Result<Running, ListenError> {
     Ok(Running {
         address,
         port,
+        implicit,
         tls_port,
         ca_pem,
         events,
@@ -305,6 +349,7 @@ async fn relay_events(
             }
             Some(Served::Finished(mut c, _)) => {
                 verdict::judge(&mut c, &options.providers);
+                c.ready = Some(ready::judge(&c, &options.expect));
                 let _ = tx.send(Event::Finished(Box::new(c))).await;
                 if options.once && !stopping {
                     stopping = true;

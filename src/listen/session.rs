@@ -85,7 +85,7 @@ impl Handler for Check {
     }
 
     fn tls(&mut self, outcome: TlsOutcome) {
-        if self.c.tls.mode == "none" {
+        if self.c.tls.mode == "none" && outcome != TlsOutcome::AtOnce {
             self.c.tls.mode = "starttls".into();
         }
         match outcome {
@@ -108,6 +108,12 @@ impl Handler for Check {
             TlsOutcome::TimedOut => {
                 self.c.tls.handshake = "failed".into();
                 self.push_note("The client never finished starting the encryption.");
+            }
+            TlsOutcome::AtOnce => {
+                self.c.tls.mode = "implicit".into();
+                self.c.tls.handshake = "failed".into();
+                self.c.tls.at_once = true;
+                self.push_note("The copier started encryption at once (it is set to SSL/TLS), but this port expects STARTTLS.");
             }
         }
     }

@@ -55,6 +55,10 @@ pub fn judge(c: &mut Connection, providers: &[Rules]) {
     c.verdicts = providers.iter().map(|p| one(c, p)).collect();
 }
 
+/// The words for asking IT or the copier's dealer for newer copier software.
+pub const UPDATE: &str =
+    "Ask IT or the copier's dealer for a software update for the copier (one that speaks TLS 1.2).";
+
 fn one(c: &Connection, p: &Rules) -> Verdict {
     let name = &p.name;
     let r = &p.rules;
@@ -62,32 +66,46 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
     let mut unknown: Vec<&str> = Vec::new();
     let mut good: Vec<String> = Vec::new();
     let highest = c.tls.highest_version.clone();
+    let ports = if p.id == "microsoft" {
+        "STARTTLS (Port 587)".to_string()
+    } else {
+        "STARTTLS (Port 587) or SSL/TLS (Port 465)".to_string()
+    };
     // Encryption and its version.
     if c.tls.mode == "none" {
-        bad.push(format!("The copier sent without encryption: {name} will refuse its sign-in. Set the copier's security to STARTTLS (port 587) or SSL/TLS (port 465)."));
+        bad.push(format!(
+            "The copier sent without encryption: {name} will refuse its sign-in. Set the copier's security to {ports}."
+        ));
     } else if let Some(min) = &r.min_tls {
         match &highest {
             Some(h) if hello::rank(h) >= hello::rank(&min.value) => good.push(format!(
-                "Your copier offers {}: {name} will accept it.",
+                "Its encryption ({}) is new enough for {name}.",
                 words(h)
             )),
             Some(h) => bad.push(format!(
-                "Your copier offers only {}: {name} will refuse it. Update the copier's firmware, or ask IT for a relay.",
+                "The copier's encryption is too old ({}): {name} will refuse it. {UPDATE} Or use a relay.",
                 words(h)
             )),
-            None => unknown.push("which TLS version the copier offers"),
+            None => unknown.push("which encryption the copier offers"),
         }
     } else {
-        unknown.push("which TLS versions this provider accepts");
+        unknown.push("which encryption this provider accepts");
     }
     if c.tls.mode != "none" {
-        if let (Some(_), Some(false)) = (&r.modern_cipher, c.tls.modern_cipher) {
+        if let (Some(_), Some(false), true) =
+            (&r.modern_cipher, c.tls.modern_cipher, bad.is_empty())
+        {
             bad.push(format!(
-                "The copier offers none of the ciphers {name} now requires (ECDHE with AES-GCM). Update its firmware."
+                "The copier's encryption lacks the kind {name} now requires. {UPDATE}"
             ));
         }
-        if c.tls.handshake == "failed" && bad.is_empty() {
-            bad.push("The encryption did not start (the TLS handshake failed), so no message came through. Update the copier's firmware.".into());
+        if c.tls.handshake == "failed"
+            && bad.is_empty()
+            && !super::ready::refused_our_certificate(c)
+        {
+            bad.push(format!(
+                "The encryption did not start, so no message came through. {UPDATE}"
+            ));
         }
     }
     // Signing in.
@@ -96,28 +114,34 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
             "The copier did not sign in: {name} needs the login. Turn on SMTP authentication on the copier and enter the login."
         )),
         Some(a) if p.id == "microsoft" => good.push(format!(
-            "It signs in as {} with a password ({}). Microsoft 365 turns password sign-in off by default at the end of December 2026: plan OAuth 2.0 or a relay.",
-            a.user, a.mechanism
+            "It signs in as {} with a password. Microsoft turns password sending off at the end of December 2026: see the Microsoft 365 plan in step 3.",
+            a.user
         )),
         _ => {}
     }
-    // From = login.
-    if let (Some(auth), Some(from)) = (&c.auth, c.from_header.as_ref().or(c.mail_from.as_ref()))
-        && !from.eq_ignore_ascii_case(&auth.user)
-    {
-        match &r.from_must_match {
-            Some(_) => bad.push(format!(
-                "The copier sends From {from} but logs in as {}: {name} refuses this. Set the copier's From (sender) address to {}.",
-                auth.user, auth.user
-            )),
-            None => unknown.push("whether the From address may differ from the login"),
+    // The sender: both the envelope (MAIL FROM) and the From header must be the login for
+    // Microsoft 365.
+    if let Some(auth) = &c.auth {
+        let senders = [c.mail_from.as_ref(), c.from_header.as_ref()];
+        if let Some(from) = senders
+            .into_iter()
+            .flatten()
+            .find(|f| !f.eq_ignore_ascii_case(&auth.user))
+        {
+            match &r.from_must_match {
+                Some(_) => bad.push(format!(
+                    "The copier sends as {from} but signs in as {}: {name} refuses this. Set the copier's From (sender) address to {}.",
+                    auth.user, auth.user
+                )),
+                None => unknown.push("whether the sender may differ from the login"),
+            }
         }
     }
     // Size.
     if let Some(size) = c.size_bytes {
         match r.max_message_bytes.as_ref().and_then(|f| f.value.parse::<u64>().ok()) {
             Some(max) if size > max => bad.push(format!(
-                "Your scan was {}; {name} takes at most {} per message: set the copier's maximum email size or split setting, or scan at a lower resolution.",
+                "Your scan was {}. {name} takes at most {} per message. On the copier, scan at a lower resolution, or set a maximum email size so large scans are split.",
                 mb(size),
                 mb(max)
             )),
@@ -134,7 +158,10 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
     };
     let mut why = if bad.is_empty() { good } else { bad };
     if ok.is_none() && !unknown.is_empty() {
-        why.push(format!("Not known: {}.", unknown.join("; ")));
+        why.push(format!(
+            "ScanMail does not know {} for {name}. If scans do not arrive, copy this connection for IT.",
+            unknown.join(", or ")
+        ));
     }
     Verdict {
         provider: name.clone(),
@@ -192,7 +219,9 @@ mod tests {
         assert_eq!(c.verdicts.len(), 2);
         assert_eq!(c.verdicts[0].ok, Some(true), "{:?}", c.verdicts[0]);
         assert!(
-            c.verdicts[0].why.contains("offers TLS 1.2: Google"),
+            c.verdicts[0]
+                .why
+                .contains("(TLS 1.2) is new enough for Google"),
             "{:?}",
             c.verdicts[0]
         );
@@ -204,9 +233,10 @@ mod tests {
         assert_eq!(ms.ok, Some(false));
         assert!(
             ms.why
-                .contains("offers only TLS 1.0: Microsoft 365 will refuse it"),
+                .contains("too old (TLS 1.0): Microsoft 365 will refuse it"),
             "{ms:?}"
         );
+        assert!(ms.why.contains("copier's dealer"), "says who: {ms:?}");
     }
 
     #[test]
@@ -221,7 +251,7 @@ mod tests {
         let ms = &c.verdicts[1];
         assert!(
             ms.why
-                .contains("sends From printer@lab.example but logs in as scanner@lab.example"),
+                .contains("sends as printer@lab.example but signs in as scanner@lab.example"),
             "{ms:?}"
         );
         // Google's From rule is not in the catalog: said to be unknown, not guessed.
@@ -232,8 +262,14 @@ mod tests {
         assert!(
             c.verdicts[0]
                 .why
-                .contains("Not known: whether the From address")
+                .contains("does not know whether the sender may differ")
         );
+        // The envelope counts too: a matching From header does not hide another MAIL FROM.
+        let mut c = seen("TLS1.3", true);
+        c.from_header = Some("scanner@lab.example".into());
+        c.mail_from = Some("printer@lab.example".into());
+        judge(&mut c, &Rules::all());
+        assert_eq!(c.verdicts[1].ok, Some(false), "{:?}", c.verdicts[1]);
         let mut plain = Connection {
             mail_from: Some("a@b.example".into()),
             ..Connection::default()
@@ -241,5 +277,10 @@ mod tests {
         judge(&mut plain, &Rules::all());
         assert!(plain.verdicts.iter().all(|v| v.ok == Some(false)));
         assert!(plain.verdicts[0].why.contains("without encryption"));
+        assert!(
+            !plain.verdicts[1].why.contains("465"),
+            "Microsoft 365 has no port 465: {:?}",
+            plain.verdicts[1]
+        );
     }
 }

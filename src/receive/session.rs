@@ -85,6 +85,8 @@ pub enum TlsOutcome {
     /// The client sent something that is not TLS, or nothing.
     NotTls,
     TimedOut,
+    /// The client started TLS at once on a port that offers STARTTLS (it is set to SSL/TLS).
+    AtOnce,
 }
 
 /// How the body of a message ended.
@@ -195,6 +197,8 @@ struct Talk<'a> {
     mail: bool,
     rcpts: usize,
     errors: usize,
+    /// The first bytes after the greeting were looked at (TLS at once on a STARTTLS port?).
+    looked: bool,
 }
 
 impl Talk<'_> {
@@ -256,6 +260,7 @@ async fn conversation<H: Handler>(
         mail: false,
         rcpts: 0,
         errors: 0,
+        looked: implicit,
     };
     if implicit {
         match upgrade(t.wire, setup, h, limits.data_idle).await {
@@ -276,6 +281,31 @@ async fn conversation<H: Handler>(
                 ))
                 .await;
             return End::Stopped;
+        }
+        if !t.looked {
+            // A client set to SSL/TLS sends its TLS hello at once instead of EHLO.
+            t.looked = true;
+            if t.wire.unread().is_empty() {
+                match t.wire.fill(t.within(limits.idle), Stop::Drain).await {
+                    Ok(()) => {}
+                    Err(Cut::Stopped) => continue,
+                    Err(Cut::TimedOut) => {
+                        let end = t.ended(Cut::TimedOut);
+                        let _ = t
+                            .say(&Reply::new(
+                                421,
+                                "4.4.2 Idle too long, closing the connection",
+                            ))
+                            .await;
+                        return end;
+                    }
+                    Err(c) => return t.ended(c),
+                }
+            }
+            if t.wire.unread().starts_with(&[0x16, 0x03]) {
+                h.tls(TlsOutcome::AtOnce);
+                return End::NoTls;
+            }
         }
         let line = match t
             .wire

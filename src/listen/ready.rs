@@ -1,0 +1,232 @@
+//! One line at the top of each connection: "Ready: the copier will work with the card's
+//! settings", or "Not ready: <the one thing to fix>". It counts everything the copier did against
+//! what the card and step 1 say: where it connected from, its encryption (the card's security,
+//! not always STARTTLS), its login and password, its sender (the envelope and the From header),
+//! whether it finished, and the provider's own rules.
+
+use super::{Connection, hello};
+use crate::smtp::Security;
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// What the card and step 1 say the copier should do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The card's login (the device account).
+    pub login: Option<String>,
+    /// The card's security: SSL/TLS (the check listens with TLS at once) or STARTTLS.
+    pub security: Option<Security>,
+    /// The copier's address, when step 2 has one.
+    pub copier: Option<IpAddr>,
+}
+
+/// The line at the top of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ready {
+    pub ok: bool,
+    pub line: String,
+}
+
+/// True when the handshake failed because the copier refused ScanMail's temporary certificate
+/// (it checks certificates: good, but this check cannot pass it).
+pub fn refused_our_certificate(c: &Connection) -> bool {
+    c.tls.failure.as_deref().is_some_and(|f| {
+        [
+            "UnknownCA",
+            "BadCertificate",
+            "CertificateUnknown",
+            "UnsupportedCertificate",
+        ]
+        .iter()
+        .any(|a| f.contains(a))
+    })
+}
+
+/// Judges one connection; the first thing to fix wins.
+pub fn judge(c: &Connection, expect: &Expect) -> Ready {
+    let not = |line: String| Ready {
+        ok: false,
+        line: format!("Not ready: {line}"),
+    };
+    if let (Some(copier), Ok(peer)) = (expect.copier, c.peer.parse::<IpAddr>())
+        && copier != peer
+    {
+        return not(format!(
+            "this came from {peer}, not from the copier's address in step 2 ({copier}). Is that your copier? If it is, fix its address in step 2."
+        ));
+    }
+    let card = expect.security.map(Security::label);
+    if c.tls.at_once {
+        return not(
+            "the copier started encryption at once (SSL/TLS), but the card says STARTTLS. Set the copier's security to STARTTLS.".into(),
+        );
+    }
+    if c.tls.mode == "none" {
+        let set = card.unwrap_or("STARTTLS");
+        return not(format!(
+            "the copier sent without encryption. Set its security to {set}, as on the card."
+        ));
+    }
+    if c.tls.handshake != "ok" {
+        if refused_our_certificate(c) {
+            return not("the copier did not accept ScanMail's temporary certificate. It checks certificates, which is good, but this check cannot pass that. Turn off the copier's certificate check only for this check, or skip the check.".into());
+        }
+        let old = c
+            .tls
+            .highest_version
+            .as_deref()
+            .is_some_and(|v| hello::rank(v) < 3);
+        return not(if old {
+            format!(
+                "the copier's encryption is too old ({}). {}",
+                c.tls
+                    .highest_version
+                    .as_deref()
+                    .unwrap_or("")
+                    .replace("TLS", "TLS "),
+                super::verdict::UPDATE
+            )
+        } else {
+            format!(
+                "the encryption did not start. Check that the copier's security is {}, as on the card.",
+                card.unwrap_or("STARTTLS")
+            )
+        });
+    }
+    let Some(auth) = &c.auth else {
+        return not(if c.cut {
+            "the check ended before the copier signed in. Start the check again, then send a scan."
+                .into()
+        } else {
+            "the copier did not sign in. Turn on SMTP authentication on the copier and enter the login from the card.".into()
+        });
+    };
+    if let Some(login) = &expect.login
+        && !auth.user.eq_ignore_ascii_case(login.trim())
+    {
+        return not(format!(
+            "the copier signs in as {}, but the card's login is {}. Type the login from the card.",
+            auth.user,
+            login.trim()
+        ));
+    }
+    if auth.password_matches == Some(false) {
+        return not("the copier's password is not the one in step 1. Type the password again on the copier.".into());
+    }
+    for from in [c.mail_from.as_ref(), c.from_header.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if !from.eq_ignore_ascii_case(&auth.user) {
+            return not(format!(
+                "the copier sends as {from}, but signs in as {}. Set the copier's From (sender) address to {}.",
+                auth.user, auth.user
+            ));
+        }
+    }
+    if c.size_bytes.is_none() {
+        return not(if c.cut {
+            "the check ended before the scan arrived. Start the check again, then send a scan."
+                .into()
+        } else {
+            "the copier signed in but sent no scan. Send a scan to yourself from the copier.".into()
+        });
+    }
+    if let Some(v) = c.verdicts.iter().find(|v| v.ok == Some(false)) {
+        return not(lower_first(&v.why));
+    }
+    Ready {
+        ok: true,
+        line: "Ready: the copier will work with the card's settings.".into(),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| {
+        f.to_lowercase().chain(c).collect::<String>()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listen::{AuthFacts, TlsFacts};
+
+    fn good() -> Connection {
+        Connection {
+            peer: "10.0.0.9".into(),
+            tls: TlsFacts {
+                mode: "starttls".into(),
+                highest_version: Some("TLS1.2".into()),
+                handshake: "ok".into(),
+                ..TlsFacts::default()
+            },
+            auth: Some(AuthFacts {
+                mechanism: "LOGIN".into(),
+                user: "scanner@lab.example".into(),
+                password_matches: Some(true),
+            }),
+            mail_from: Some("scanner@lab.example".into()),
+            from_header: Some("scanner@lab.example".into()),
+            size_bytes: Some(1000),
+            ..Connection::default()
+        }
+    }
+
+    fn expect() -> Expect {
+        Expect {
+            login: Some("scanner@lab.example".into()),
+            security: Some(Security::Starttls),
+            copier: Some("10.0.0.9".parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn each_thing_the_copier_did_counts() {
+        assert!(judge(&good(), &expect()).ok);
+        let mut c = good();
+        c.peer = "10.0.0.7".into();
+        assert!(judge(&c, &expect()).line.contains("came from 10.0.0.7"));
+        let mut c = good();
+        c.auth.as_mut().unwrap().password_matches = Some(false);
+        assert!(
+            judge(&c, &expect())
+                .line
+                .contains("password is not the one in step 1")
+        );
+        let mut c = good();
+        c.mail_from = Some("printer@lab.example".into());
+        let r = judge(&c, &expect());
+        assert!(
+            !r.ok && r.line.contains("sends as printer@lab.example"),
+            "{r:?}"
+        );
+        let mut c = good();
+        c.tls.at_once = true;
+        assert!(
+            judge(&c, &expect())
+                .line
+                .contains("Set the copier's security to STARTTLS")
+        );
+        let mut c = good();
+        c.tls.mode = "none".into();
+        let ssl = Expect {
+            security: Some(Security::Ssl),
+            ..expect()
+        };
+        assert!(judge(&c, &ssl).line.contains("Set its security to SSL/TLS"));
+        let mut c = good();
+        c.size_bytes = None;
+        c.cut = true;
+        assert!(
+            judge(&c, &expect())
+                .line
+                .contains("ended before the scan arrived")
+        );
+        let mut c = good();
+        c.tls.handshake = "failed".into();
+        c.tls.failure = Some("received fatal alert: UnknownCA".into());
+        assert!(judge(&c, &expect()).line.contains("temporary certificate"));
+    }
+}
