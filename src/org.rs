@@ -296,14 +296,14 @@ pub fn locate(explicit: Option<&Path>) -> Found {
                 },
                 source: Source::File(path),
                 problem: Some(format!(
-                    "The organization preset has a mistake ({e}). It sets the mail server for everyone, so ScanMail will not test until IT fixes it. Tell IT."
+                    "The organization preset has a mistake, and it sets the mail server for everyone. So ScanMail will not test until IT fixes it. Tell IT: \"ScanMail's organization preset has a mistake: {e}\""
                 )),
             },
             Err(e) => Found {
                 preset: Preset::built_in(),
                 source: Source::BuiltIn,
                 problem: Some(format!(
-                    "The organization preset has a mistake ({e}), so the built-in Google Workspace settings are used. Tell IT."
+                    "The organization preset has a mistake, so the built-in Google Workspace settings are used. Tell IT: \"ScanMail's organization preset has a mistake: {e}\""
                 )),
             },
         };

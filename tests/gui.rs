@@ -717,7 +717,7 @@ async fn microsoft_365_working_before_the_date_stays_green_with_one_line_and_a_m
             .is_some_and(|h| h.starts_with("Use port")),
         "{headline:?}"
     );
-    let line = "This works now. Microsoft turns password sending off at the end of December 2026: send IT the message below so they can choose how this copier keeps sending.";
+    let line = "This works now. Microsoft turns password sending off at the end of December 2026. Send IT the message below, so they can choose how this copier keeps sending.";
     assert!(shows(app, line));
     let it = app
         .test
@@ -932,7 +932,7 @@ fn found_copiers_fill_the_device_step_in_one_click() {
     let found = |r| Message::Device(device::Message::Finder(device_finder::Message::Found(r)));
     app.handle(found(Ok(Vec::new())));
     assert!(
-        shows(app, "another network or VLAN"),
+        shows(app, "may be on another network"),
         "nothing found is explained"
     );
     click(app, "Find copiers on this network");

@@ -419,7 +419,7 @@ fn lookup_says_how_a_copier_signs_in() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Sign-in: Sharp copiers can sign in to Microsoft 365 themselves (OAuth 2.0)"),
+        text.contains("Sign-in: Sharp copiers can sign in to Microsoft 365 themselves, with the provider's own sign-in"),
         "{text}"
     );
 }

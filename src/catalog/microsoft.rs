@@ -190,9 +190,9 @@ pub fn advise(report: &mut Report, copier: &Copier<'_>, oauth_ready: bool, now_u
     let v = &mut report.summary;
     if works {
         v.notice = Some(if before {
-            "This works now. Microsoft turns password sending off at the end of December 2026: send IT the message below so they can choose how this copier keeps sending.".into()
+            "This works now. Microsoft turns password sending off at the end of December 2026. Send IT the message below, so they can choose how this copier keeps sending.".into()
         } else {
-            "This works now, because IT turned password sending back on for this mailbox. It stops at Microsoft's final date: send IT the message below so they can choose how this copier keeps sending.".into()
+            "This works now, because IT turned password sending back on for this mailbox. It stops at Microsoft's final date. Send IT the message below, so they can choose how this copier keeps sending.".into()
         });
     } else {
         v.next_step = format!("Best way for this copier: {}. {}", best.title, best.text);

@@ -77,7 +77,8 @@ impl Manufacturer {
         .map(|f| f.value.as_str())
     }
 
-    /// One line for people: what is known about the copier signing in with OAuth 2.0.
+    /// What is known about the copier signing in to the provider itself (OAuth 2.0), in short
+    /// sentences: who can, how the sign-in happens, and where.
     pub fn oauth_line(&self) -> Option<String> {
         let o = &self.oauth;
         let with = match (&o.microsoft, &o.google) {
@@ -87,22 +88,19 @@ impl Manufacturer {
             (None, None) => return None,
         };
         let mut line = format!(
-            "{} copiers can sign in to {with} themselves (OAuth 2.0)",
+            "{} copiers can sign in to {with} themselves, with the provider's own sign-in (OAuth 2.0).",
             self.name
         );
         if let Some(p) = &o.pattern {
-            line += &format!(": {}", p.value);
+            line += &format!(
+                " The sign-in happens with {}.",
+                p.value.trim_end_matches('.')
+            );
         }
-        let detail = o
-            .microsoft
-            .as_ref()
-            .or(o.google.as_ref())
-            .map(|f| f.value.as_str());
-        if let Some(d) = detail {
-            line += &format!(". {d}");
+        if let Some(d) = o.microsoft.as_ref().or(o.google.as_ref()) {
+            line += &format!(" Where: {}.", d.value.trim_end_matches('.'));
         }
-        line.push('.');
-        Some(line.replace("..", "."))
+        Some(line)
     }
 
     fn names(&self) -> impl Iterator<Item = &str> {
@@ -387,7 +385,7 @@ mod tests {
         assert!(with.len() >= 8, "{with:?}");
         let line = c.manufacturer("Canon").unwrap().oauth_line().unwrap();
         assert!(
-            line.starts_with("Canon copiers can sign in to Microsoft 365 and Google themselves (OAuth 2.0): a code shown on its web page"),
+            line.starts_with("Canon copiers can sign in to Microsoft 365 and Google themselves, with the provider's own sign-in (OAuth 2.0). The sign-in happens with a code shown on its web page"),
             "{line}"
         );
         assert!(!line.contains(".."), "{line}");

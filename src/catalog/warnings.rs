@@ -54,21 +54,21 @@ pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<W
         warn(
             "smtp-relay-gmail",
             "smtp-relay.gmail.com will likely not work",
-            "smtp-relay.gmail.com is Google's relay for Workspace administrators: it checks the network address and the organization's domain, not a device account's app password. Use smtp.gmail.com instead.".into(),
+            "smtp-relay.gmail.com is for whole organizations, set up by their Google admin. It does not take a device account's app password. Use smtp.gmail.com instead.".into(),
         );
     }
     if input.ssl_port == Some(25) || input.starttls_port == Some(25) {
         warn(
             "port-25",
             "Port 25 is not for devices",
-            "Port 25 is for mail servers passing mail to each other. Many networks block it and providers refuse signed-in sending there. Use 465 with SSL/TLS or 587 with STARTTLS.".into(),
+            "Port 25 is for mail servers passing mail to each other. Many networks block it, and providers refuse signed-in sending there. Use 465 with SSL/TLS or 587 with STARTTLS.".into(),
         );
     }
     if matches!(provider_id, Some("microsoft365" | "outlook")) && input.ssl_port.is_some() {
         warn(
             "microsoft-no-465",
             "Microsoft does not take port 465",
-            "Microsoft's sign-in sending works on port 587 with STARTTLS only, so the SSL/TLS test will fail. Set the device to 587 with STARTTLS.".into(),
+            "Microsoft takes signed-in sending only on port 587 with STARTTLS. So the SSL/TLS test will fail. Set the device to 587 with STARTTLS.".into(),
         );
     }
     if provider_id == Some("microsoft365") {
@@ -82,7 +82,7 @@ pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<W
         warn(
             "outlook-modern-sign-in",
             "Outlook.com may refuse password sign-in",
-            "Personal Outlook.com accounts want modern (OAuth) sign-in, which most copiers cannot do. A Google Workspace or organization account is more likely to work.".into(),
+            "Personal Outlook.com accounts want Microsoft's own sign-in, which most copiers cannot do. Use a Google Workspace account or your organization's account instead.".into(),
         );
     }
     if let Some(from) = input.from.map(str::trim).filter(|f| !f.is_empty())
@@ -92,7 +92,7 @@ pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<W
             "from-not-login",
             "The From address is not the login",
             format!(
-                "Gmail and Microsoft 365 refuse or rewrite mail whose From address differs from the login. Set the device's From (sender, return) address to {}.",
+                "Gmail and Microsoft 365 refuse or change mail whose From address is not the login. Set the device's From (sender) address to {}.",
                 input.account.trim()
             ),
         );
@@ -102,7 +102,7 @@ pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<W
             warn(
                 "password-spaces",
                 "Spaces were removed from the app password",
-                "App passwords are shown in groups with spaces but are typed without them. ScanMail removed the spaces; type it into the device without spaces too.".into(),
+                "App passwords are shown in groups with spaces, but they are typed without them. ScanMail removed the spaces. Type it into the device without spaces too.".into(),
             );
         }
         let bare: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
@@ -121,7 +121,7 @@ pub fn warnings_at(catalog: &Catalog, input: &Input<'_>, now_unix: i64) -> Vec<W
                     "not-an-app-password",
                     "This does not look like an app password",
                     format!(
-                        "{} app passwords are {shape}. This looks like a normal password, which devices cannot use. Create an app password for this device and paste it here.",
+                        "{} app passwords are {shape}. This looks like a normal password, which devices cannot use. Make an app password for this device and paste it here.",
                         p.name
                     ),
                 );

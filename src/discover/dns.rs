@@ -81,7 +81,7 @@ pub async fn look_up(domain: &str) -> DomainFacts {
         Ok(f) => f,
         Err(_) => DomainFacts {
             warning: Some(format!(
-                "The DNS server did not answer about {domain} in time, so ScanMail could not tell who handles its mail."
+                "ScanMail could not find out in time who handles mail for {domain}. Use the server the preset or IT gives you."
             )),
             ..DomainFacts::default()
         },
@@ -93,7 +93,9 @@ async fn look_up_unbounded(domain: &str) -> DomainFacts {
     let resolver = match resolver() {
         Ok(r) => r,
         Err(e) => {
-            facts.warning = Some(format!("ScanMail could not look up {domain}: {e}."));
+            facts.warning = Some(format!(
+                "ScanMail could not find out who handles mail for {domain} ({e}). Use the server the preset or IT gives you."
+            ));
             return facts;
         }
     };
@@ -141,11 +143,11 @@ async fn look_up_unbounded(domain: &str) -> DomainFacts {
             let text = e.to_string();
             facts.warning = Some(if text.contains("NXDomain") || text.contains("no record") {
                 format!(
-                    "The domain {domain} has no mail records (MX), so ScanMail could not tell who handles its mail. Check the address."
+                    "ScanMail found no mail server for {domain}. Check the address in step 1, or use the server the preset or IT gives you."
                 )
             } else {
                 format!(
-                    "ScanMail could not look up who handles mail for {domain} ({}). Type the server yourself, or ask IT.",
+                    "ScanMail could not find out who handles mail for {domain} ({}). Use the server the preset or IT gives you.",
                     plain(&text)
                 )
             });

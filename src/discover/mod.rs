@@ -52,7 +52,11 @@ pub struct Seen {
 /// Browses for `duration` and returns the devices found, each once.
 pub async fn discover(duration: Duration) -> Result<Vec<Device>, String> {
     let daemon = mdns_sd::ServiceDaemon::new()
-        .map_err(|e| format!("ScanMail could not look for devices on this network ({e})."))?;
+        .map_err(|e| {
+            format!(
+                "ScanMail could not look for copiers on this network ({e}). Type the manufacturer and model instead. The copier's panel shows its address."
+            )
+        })?;
     let receivers: Vec<_> = SERVICES
         .iter()
         .filter_map(|s| daemon.browse(s).ok())
@@ -238,7 +242,7 @@ fn clean(s: &str) -> String {
 }
 
 /// Why nothing was found, in plain words (the manual path stays).
-pub const NOTHING_FOUND: &str = "No copiers answered. That happens when the copier is on another network or VLAN, when Windows calls this network \"Public\", or when the copier's Bonjour/AirPrint is off. Type the manufacturer and model instead; the copier's configuration page shows its address.";
+pub const NOTHING_FOUND: &str = "No copiers answered. The copier may be on another network, Windows may treat this network as \"Public\", or the copier may not announce itself. Type the manufacturer and model instead. The copier's panel shows its address.";
 
 #[cfg(test)]
 mod tests {

@@ -12,10 +12,10 @@ use iced::{Element, Length};
 pub const ADDRESS_ID: &str = "account-address";
 
 /// What to have at hand, said before anything else.
-pub const BEFORE_YOU_START: &str = "Before you start: you need a device account (or IT to make one), your phone if the account uses 2-Step Verification, and the copier's model and admin password. It takes about 15 minutes.";
+pub const BEFORE_YOU_START: &str = "Before you start, have these at hand:\n- a device account (IT can make one)\n- your phone, if the account uses 2-Step Verification\n- the copier's model and its admin password\nIt takes about 15 minutes.";
 
 /// Signing in as the device account without signing out of your own.
-pub const PRIVATE_WINDOW: &str = "Tip: sign in as the device account in a private window, so your own account stays signed in: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox, Cmd+Shift+N in Safari.";
+pub const PRIVATE_WINDOW: &str = "Tip: sign in as the device account in a private window. Your own account stays signed in in your other windows. Open one with Ctrl+Shift+N (Chrome, Edge), Ctrl+Shift+P (Firefox) or Cmd+Shift+N (Safari).";
 pub const PASSWORD_ID: &str = "account-password";
 
 #[derive(Debug, Default)]

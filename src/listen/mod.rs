@@ -182,11 +182,11 @@ pub const KEEP_PER_MESSAGE: usize = 40 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ListenError {
     #[error(
-        "Port {0} is already in use on this computer. Close the program using it (another copier check, or a mail program), or choose another port with --port (for example {next}).", next = .0 + 1
+        "Port {0} is already in use on this computer. Close the program that uses it, such as another copier check. Or choose another port with --port, for example {next}.", next = .0 + 1
     )]
     PortTaken(u16),
     #[error(
-        "Ports {0} to {1} are all in use on this computer. Close other programs that receive mail (for example another copier check), then start the check again."
+        "Ports {0} to {1} are all in use on this computer. Close other programs that take in mail, such as another copier check. Then start the check again."
     )]
     PortsTaken(u16, u16),
     #[error(

@@ -69,7 +69,7 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
     }
     if c.tls.handshake != "ok" {
         if refused_our_certificate(c) {
-            return not("the copier did not accept ScanMail's temporary certificate. It checks certificates, which is good, but this check cannot pass that. Turn off the copier's certificate check only for this check, or skip the check.".into());
+            return not("the copier did not trust ScanMail's test certificate. It checks certificates, which is good, but this check cannot pass that. Turn off the copier's certificate check only for this check, or skip the check.".into());
         }
         let old = c
             .tls
@@ -227,6 +227,6 @@ mod tests {
         let mut c = good();
         c.tls.handshake = "failed".into();
         c.tls.failure = Some("received fatal alert: UnknownCA".into());
-        assert!(judge(&c, &expect()).line.contains("temporary certificate"));
+        assert!(judge(&c, &expect()).line.contains("test certificate"));
     }
 }

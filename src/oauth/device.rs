@@ -38,7 +38,7 @@ pub fn clamp_interval(d: Duration) -> Duration {
 fn urls(app: &MicrosoftApp) -> Result<(DeviceAuthorizationUrl, TokenUrl), SignInError> {
     let setup = |what: &str| {
         SignInError::Setup(format!(
-            "The organization preset's Microsoft sign-in address is not valid ({what}). Tell IT."
+            "The organization preset's Microsoft sign-in address is not valid ({what}). Send IT the message below."
         ))
     };
     if let Some(a) = &app.authority {

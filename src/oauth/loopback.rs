@@ -25,7 +25,7 @@ pub struct Pending {
 
 fn setup(what: &str) -> SignInError {
     SignInError::Setup(format!(
-        "The organization preset's Google sign-in is not set up right ({what}). Tell IT."
+        "The organization preset's Google sign-in is not set up right ({what}). Send IT the message below."
     ))
 }
 

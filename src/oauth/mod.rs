@@ -197,17 +197,37 @@ pub enum SignInError {
     #[error("Nobody finished signing in within {0} minutes. Start again when you are ready.")]
     TimedOut(u64),
     #[error(
-        "The organization's app registration was refused ({0}). Tell IT: check the client_id and that this sign-in is allowed for the app."
+        "The sign-in service refused the organization's sign-in app ({0}). Send IT the message below."
     )]
     AppRefused(String),
     #[error(
         "ScanMail could not reach the sign-in service at {host}: {reason}. Check that this computer is online, then try again."
     )]
     Network { host: String, reason: String },
-    #[error("The sign-in service answered: {0}. Try again; if it keeps happening, tell IT.")]
+    #[error(
+        "The sign-in service answered: {0}. Try again. If it keeps happening, send IT the message below."
+    )]
     Service(String),
     #[error("{0}")]
     Setup(String),
+}
+
+impl SignInError {
+    /// The exact message for IT, when only IT can fix it.
+    pub fn for_it(&self, provider: &str, account: &str) -> Option<String> {
+        match self {
+            SignInError::AppRefused(code) => Some(format!(
+                "ScanMail's {provider} sign-in for {account} was refused by the identity provider ({code}). Please check the app in ScanMail's organization preset ([oauth] client_id and tenant), and that it may ask for the permission to send mail."
+            )),
+            SignInError::Service(said) => Some(format!(
+                "ScanMail's {provider} sign-in for {account} keeps failing. The sign-in service answered: {said}"
+            )),
+            SignInError::Setup(why) => Some(format!(
+                "ScanMail's {provider} sign-in for {account} cannot start: {why} Please check the [oauth] section of ScanMail's organization preset (scanmail org show)."
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Makes a server's error words safe to show: controls dropped, cut at 200 characters.

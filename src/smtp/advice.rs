@@ -200,8 +200,8 @@ pub fn advice(problem: Problem, cx: &Context<'_>) -> Advice {
         ),
         Problem::TlsCertificateUntrusted => (
             "The server's certificate is not trusted",
-            format!("{server} showed a security certificate that this computer does not trust. The password was not sent."),
-            format!("Check the server name. If it is your organization's own mail server, ask IT for its certificate file (send the message below), then {certificate_file}."),
+            format!("{server} showed a certificate that this computer does not trust. The password was not sent."),
+            format!("Check the server name. Is it your organization's own mail server? Then ask IT for its certificate file (send the message below), and {certificate_file}."),
             show_advanced,
             it(format!("The certificate of {on} is not trusted on this computer. Please send me the CA certificate file (PEM) to add in ScanMail's Advanced settings. Or give the server a certificate from a public authority.")),
         ),

@@ -51,7 +51,7 @@ impl State {
         let mut errors = Vec::new();
         if self.locked && self.server.trim().is_empty() {
             errors.push(
-                "Your organization sets the mail server, but its preset has a mistake, so ScanMail will not test. Tell IT."
+                "Your organization sets the mail server, but its preset has a mistake, so ScanMail will not test. Send IT the message below."
                     .to_string(),
             );
         } else if let Err(e) = smtp::validate_server(&self.server) {

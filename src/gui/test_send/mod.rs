@@ -52,6 +52,8 @@ pub struct State {
     pub report: Option<Report>,
     /// Why the test could not start (bad input), in plain words.
     pub input_error: Option<String>,
+    /// The message for IT that goes with `input_error`, when only IT can fix it.
+    pub input_for_it: Option<String>,
     /// The saved device's last test, shown until a new one runs.
     pub last: Option<crate::profile::LastTest>,
     /// When the running test started, and the latest clock tick: the rows' time moves with it.
@@ -172,6 +174,7 @@ impl State {
             rows: Vec::new(),
             report: None,
             input_error: None,
+            input_for_it: None,
             last: None,
             started: None,
             now: None,
@@ -229,7 +232,12 @@ impl State {
                 match self.request(cx) {
                     Ok(request) if cx.sign_in.is_some() => return self.sign_in_first(request, cx),
                     Ok(request) => return self.begin(request),
-                    Err(e) => self.input_error = Some(e),
+                    Err(e) => {
+                        self.input_for_it = (self.locked && self.server.trim().is_empty()).then(|| {
+                            "ScanMail's organization preset (org.toml) has a mistake, so ScanMail locks the mail server to nothing and will not test. Please fix or install the preset again; scanmail org show says what is wrong.".to_string()
+                        });
+                        self.input_error = Some(e);
+                    }
                 }
             }
             Message::Cancel => {
@@ -349,6 +357,7 @@ impl State {
     /// Starts the test send of `request`: the rows for its ports, the clock, and the action.
     fn begin(&mut self, request: Request) -> Action {
         self.input_error = None;
+        self.input_for_it = None;
         self.running = true;
         self.cancelled = false;
         self.report = None;
@@ -559,7 +568,10 @@ mod tests {
         s.update(Message::ServerChanged("evil.example".into()), &cx());
         assert!(matches!(s.update(Message::Start, &cx()), Action::None));
         assert!(
-            s.input_error.as_deref().unwrap_or("").contains("Tell IT"),
+            s.input_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("message below"),
             "{:?}",
             s.input_error
         );

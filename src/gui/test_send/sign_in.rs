@@ -44,6 +44,7 @@ impl State {
             return Action::None;
         };
         self.input_error = None;
+        self.input_for_it = None;
         self.report = None;
         self.report_notice = None;
         self.rows.clear();
@@ -80,6 +81,7 @@ impl State {
                     Err(e) => {
                         let who = cx.sign_in.map_or("", Provider::label);
                         self.input_error = Some(format!("The {who} sign-in did not work: {e}"));
+                        self.input_for_it = e.for_it(who, cx.account.trim());
                     }
                 }
             }
@@ -206,7 +208,7 @@ async fn sign_in(
     use iced::futures::SinkExt;
     let missing = || {
         SignInError::Setup(format!(
-            "The organization preset has no {} sign-in. Tell IT.",
+            "The organization preset has no {} sign-in. Send IT the message below.",
             provider.label()
         ))
     };

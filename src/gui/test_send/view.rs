@@ -143,8 +143,18 @@ impl State {
             content = content.push(panel);
         }
         if let Some(e) = &self.input_error {
+            let mut col = column![text(e).size(style::BODY)].spacing(8);
+            if let Some(m) = &self.input_for_it {
+                col = col
+                    .push(text(format!("Message for IT: {m}")).size(style::SMALL))
+                    .push(
+                        button(text("Copy the message for IT").size(style::SMALL))
+                            .on_press(Message::CopyText(m.clone()))
+                            .style(button::secondary),
+                    );
+            }
             content = content.push(
-                container(text(e).size(style::BODY))
+                container(col)
                     .padding(10)
                     .width(Length::Fill)
                     .style(style::bad),
