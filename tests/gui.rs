@@ -28,6 +28,21 @@ fn interact(app: &mut App, act: impl FnOnce(&mut Simulator<'_, Message>)) -> Vec
         .collect()
 }
 
+/// With SCANMAIL_SCREENSHOTS=1: the window as a person sees it at 1000 x `height` (the top of
+/// the page, nothing scrolled), saved to resources/screenshots/NAME.png for the README.
+fn screenshot(app: &App, name: &str, height: f32) {
+    if std::env::var("SCANMAIL_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let mut ui = Simulator::with_size(iced::Settings::default(), (1000.0, height), app.view());
+    let snap = ui.snapshot(&iced::Theme::Light).unwrap();
+    let path = format!("resources/screenshots/{name}");
+    let written = format!("{path}-tiny-skia.png");
+    let _ = std::fs::remove_file(&written);
+    assert!(snap.matches_image(&path).unwrap());
+    std::fs::rename(&written, format!("{path}.png")).unwrap();
+}
+
 /// True when some text on screen contains `needle`.
 fn shows(app: &App, needle: &str) -> bool {
     let mut ui = Simulator::with_size(iced::Settings::default(), (1100.0, 2600.0), app.view());
@@ -665,6 +680,7 @@ async fn microsoft_365_after_the_date_names_the_best_way_first_and_the_others_fo
         "• Microsoft's sending service for devices: IT sets up High Volume Email"
     ));
     click(app, "Other ways (for IT) ▸");
+    screenshot(app, "light-9-microsoft-after-the-date", 760.0);
     assert!(shows(
         app,
         "• Microsoft's sending service for devices: IT sets up High Volume Email"
@@ -706,7 +722,16 @@ async fn microsoft_365_working_before_the_date_stays_green_with_one_line_and_a_m
         };
         let mut result = smtp::test_send_with(&request, Options::default()).await;
         if let Ok(r) = result.as_mut() {
+            // Microsoft 365's server and port, as the real test would show them.
             r.server = "smtp.office365.com".into();
+            r.results
+                .retain(|p| p.security == scanmail::smtp::Security::Starttls);
+            r.results[0].port = 587;
+            r.recommended = Some(scanmail::smtp::Recommended {
+                port: 587,
+                security: scanmail::smtp::Security::Starttls,
+            });
+            r.summary.headline = "Use port 587 with STARTTLS.".into();
         }
         app.handle(Message::Test(test_send::Message::Finished(result)));
     }
@@ -736,6 +761,7 @@ async fn microsoft_365_working_before_the_date_stays_green_with_one_line_and_a_m
     ] {
         assert!(it.contains(needle), "{needle}: {it}");
     }
+    screenshot(app, "light-9-microsoft-works-before-the-date", 760.0);
     assert_eq!(click(app, "Copy message for IT"), vec![Effect::Copy(it)]);
     assert!(
         matches!(click(app, "Email IT").as_slice(), [Effect::OpenUrl(u)] if u.starts_with("mailto:it-help@example.edu"))
@@ -900,6 +926,7 @@ async fn a_copier_with_another_password_and_sender_is_not_ready() {
     assert!(shows(app, "Sender: printer@lab.example"));
     let c = &app.copier.connections[0];
     assert!(!c.ready.as_ref().unwrap().ok);
+    screenshot(app, "light-10-copier-check-not-ready", 1500.0);
     // The other sender is counted too: with the password right, it is the thing to fix.
     let mut fixed = c.clone();
     fixed.auth.as_mut().unwrap().password_matches = Some(true);

@@ -180,10 +180,9 @@ pub fn advise(report: &mut Report, copier: &Copier<'_>, oauth_ready: bool, now_u
         "{status}\n{}\nPlease choose how this copier keeps sending:\n",
         copier_fact(copier)
     );
-    for w in std::iter::once(&best)
-        .filter(|b| b.id != "ask-it")
-        .chain(&others)
-    {
+    // IT reads every way in the same general words (the best one's person-facing text speaks
+    // to the person at the copier).
+    for w in ways(now_unix) {
         it += &format!("- {}: {}\n", w.title, w.text);
     }
     it += &format!("(Device account: {account}. Server: {server}, port 587 with STARTTLS.)");
