@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod org;
 pub mod profile;
 pub mod receive;
+pub mod relay;
 pub mod report;
 pub mod secrets;
 pub mod smtp;

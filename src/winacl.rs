@@ -86,3 +86,77 @@ fn describe(sd: PSECURITY_DESCRIPTOR, info: u32) -> Result<String, String> {
     }
     result
 }
+
+/// The owner and access list of an open file, as SDDL text: read from the handle itself, so the
+/// file judged is the file read.
+pub fn sddl_of_file(file: &std::fs::File) -> Result<String, String> {
+    use std::os::windows::io::AsRawHandle;
+    let info = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: the handle is open for as long as `file` lives (all of this call); the out
+    // pointers we do not want are null, which the function accepts; `sd` receives a
+    // LocalAlloc'd descriptor.
+    let rc = unsafe {
+        GetSecurityInfo(
+            file.as_raw_handle(),
+            SE_FILE_OBJECT,
+            info,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &raw mut sd,
+        )
+    };
+    if rc != ERROR_SUCCESS {
+        return Err(format!("Windows error {rc}"));
+    }
+    describe(sd, info)
+}
+
+/// Gives `path` the owner and access list in `sddl` (Administrators as owner, a protected list:
+/// nothing inherited from the folder above). Needs an administrator.
+pub fn lock(path: &Path, sddl: &str) -> Result<(), String> {
+    let text: Vec<u16> = sddl.encode_utf16().chain(std::iter::once(0)).collect();
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `text` is NUL-terminated; `sd` receives a LocalAlloc'd self-relative descriptor.
+    let ok = unsafe {
+        ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            text.as_ptr(),
+            SDDL_REVISION_1,
+            &raw mut sd,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err("the permissions text was refused".into());
+    }
+    let mut owner: PSID = std::ptr::null_mut();
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let (mut defaulted, mut present) = (0, 0);
+    // SAFETY: `sd` is valid; the owner and list pointers point into it and are used before
+    // it is freed.
+    let rc = unsafe {
+        GetSecurityDescriptorOwner(sd, &raw mut owner, &raw mut defaulted);
+        GetSecurityDescriptorDacl(sd, &raw mut present, &raw mut dacl, &raw mut defaulted);
+        let name = wide(path);
+        let rc = SetNamedSecurityInfoW(
+            name.as_ptr(),
+            SE_FILE_OBJECT,
+            OWNER_SECURITY_INFORMATION
+                | DACL_SECURITY_INFORMATION
+                | PROTECTED_DACL_SECURITY_INFORMATION,
+            owner,
+            std::ptr::null_mut(),
+            dacl,
+            std::ptr::null(),
+        );
+        LocalFree(sd);
+        rc
+    };
+    if rc == ERROR_SUCCESS {
+        Ok(())
+    } else {
+        Err(format!("Windows error {rc}"))
+    }
+}

@@ -41,6 +41,11 @@ pub fn ways(now_unix: i64) -> Vec<Way> {
             text: "IT or the copier's dealer turns on Microsoft sign-in (OAuth 2.0) in the copier's settings. It costs nothing, but only newer copiers have it.".into(),
         },
         Way {
+            id: "scanmail-relay",
+            title: "A ScanMail relay on a computer that is always on".into(),
+            text: "IT runs ScanMail's relay on a computer that stays on, on the copier's network. The copier sends to it with its own login, and the relay signs in to Microsoft for it. It costs nothing but that computer.".into(),
+        },
+        Way {
             id: "relay-by-it",
             title: "A relay run by IT".into(),
             text: "IT lets the copier send through the organization's own mail server, or through a Microsoft 365 connector. It costs IT's time, not money.".into(),
@@ -230,10 +235,11 @@ mod tests {
             "{after}"
         );
         let w = ways(PASSWORD_OFF_BY_DEFAULT - 1);
-        assert_eq!(w.len(), 5);
-        assert!(w[4].text.starts_with("IT keeps"));
+        assert_eq!(w.len(), 6);
+        assert_eq!(w[1].id, "scanmail-relay");
+        assert!(w[5].text.starts_with("IT keeps"));
         assert!(
-            ways(PASSWORD_OFF_BY_DEFAULT + 1)[4]
+            ways(PASSWORD_OFF_BY_DEFAULT + 1)[5]
                 .text
                 .starts_with("IT turns")
         );

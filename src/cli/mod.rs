@@ -7,6 +7,7 @@ mod discover;
 mod listen;
 mod lookup;
 mod oauth;
+mod relay;
 mod saved;
 
 pub use check::{CheckArgs, request_from};
@@ -49,6 +50,9 @@ pub enum Command {
     Listen(listen::ListenArgs),
     /// Copiers and scanners that announce themselves on this network (a few seconds).
     Discover(discover::DiscoverArgs),
+    /// The bridge: a relay copiers sign in to on the local network, which sends on with OAuth.
+    #[command(subcommand)]
+    Relay(relay::RelayCommand),
 }
 
 /// Writes text with control characters (other than line breaks and tabs) shown escaped, as
@@ -219,6 +223,7 @@ where
         Some(Command::Org(cmd)) => saved::org_cmd(&cmd, cli.org.as_deref(), out),
         Some(Command::Listen(args)) => listen::listen(&args, cli.org.as_deref(), out),
         Some(Command::Discover(args)) => discover::discover(&args, out),
+        Some(Command::Relay(cmd)) => relay::relay_cmd(&cmd, cli.org.as_deref(), stdin, out, err),
     };
     Parsed::Exit(match result {
         Ok(code) => code,

@@ -80,7 +80,7 @@ pub fn sign_in(
 }
 
 /// Tries to open the browser (not when `SCANMAIL_NO_BROWSER` is set: scripts and tests).
-fn open_browser(url: &str) {
+pub(super) fn open_browser(url: &str) {
     if std::env::var_os("SCANMAIL_NO_BROWSER").is_some() {
         return;
     }

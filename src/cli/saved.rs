@@ -41,8 +41,14 @@ pub enum ProfilesCommand {
 #[derive(Debug, Args)]
 pub struct CardArgs {
     /// The saved device whose settings card to print.
-    #[arg(long, value_name = "NAME")]
-    pub profile: String,
+    #[arg(long, value_name = "NAME", required_unless_present = "relay")]
+    pub profile: Option<String>,
+    /// The card of a copier that sends through the relay (its login in relay.toml).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub relay: Option<String>,
+    /// The relay's settings, with --relay [default: the machine-wide relay.toml].
+    #[arg(long, value_name = "FILE", requires = "relay")]
+    pub config: Option<PathBuf>,
     /// Print the card as an HTML page instead of text.
     #[arg(long)]
     pub html: bool,
@@ -199,11 +205,26 @@ fn keychain(
 }
 
 pub(super) fn card(args: &CardArgs, out: &mut dyn Write) -> Result<i32, BadInput> {
+    if let Some(name) = &args.relay {
+        let path = crate::relay::config::path_or_default(args.config.as_deref());
+        let cfg = crate::relay::config::load(&path).map_err(BadInput)?;
+        let dev = cfg.device(name).ok_or_else(|| {
+            BadInput(format!("The relay has no copier called \"{name}\". Add it: scanmail relay add-device {name}"))
+        })?;
+        let card = crate::relay::card::RelayCard::new(
+            &cfg,
+            dev,
+            &crate::relay::card::this_address(&cfg),
+            None,
+        );
+        let _ = write!(out, "{}", card.text());
+        return Ok(0);
+    }
     let file = load()?;
-    let p = file.find(&args.profile).ok_or_else(|| {
+    let profile = args.profile.clone().unwrap_or_default();
+    let p = file.find(&profile).ok_or_else(|| {
         BadInput(format!(
-            "No saved device is called \"{}\". See: scanmail profiles list",
-            args.profile
+            "No saved device is called \"{profile}\". See: scanmail profiles list"
         ))
     })?;
     let maker = catalog::catalog().find_manufacturer(&p.manufacturer, &p.model);

@@ -224,6 +224,7 @@ impl Handler for Check {
             End::TooLong => "The connection stayed open too long, so ScanMail closed it.",
             End::NoTls => "",
             End::Stopped => "The check ended while this connection was still open: it was cut.",
+            End::Refused => "ScanMail closed the connection.",
             End::Broken => "The connection broke off.",
         };
         if !why.is_empty() {

@@ -83,7 +83,7 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
                 words(h)
             )),
             Some(h) => bad.push(format!(
-                "The copier's encryption is too old ({}): {name} will refuse it. {UPDATE} Or ask IT for a relay: a server that passes the mail on.",
+                "The copier's encryption is too old ({}): {name} will refuse it. {UPDATE} Or ask IT to run ScanMail's relay: a computer that passes the copier's mail on with new encryption.",
                 words(h)
             )),
             None => unknown.push("which encryption the copier offers"),

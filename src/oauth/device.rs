@@ -7,7 +7,7 @@ use super::{AccessToken, MICROSOFT_SCOPE, MicrosoftApp, SignInError, from_reques
 use oauth2::basic::BasicClient;
 use oauth2::{
     ClientId, DeviceAuthorizationUrl, HttpRequest, Scope, StandardDeviceAuthorizationResponse,
-    TokenResponse, TokenUrl,
+    TokenUrl,
 };
 use std::time::Duration;
 
@@ -78,6 +78,14 @@ pub async fn start(app: &MicrosoftApp) -> Result<DeviceCode, SignInError> {
 /// Waits for the person to finish signing in (polling at Microsoft's interval, slowing down
 /// when asked), until the code runs out. Dropping the future cancels.
 pub async fn finish(app: &MicrosoftApp, code: &DeviceCode) -> Result<AccessToken, SignInError> {
+    finish_tokens(app, code).await.map(|t| t.access)
+}
+
+/// [`finish`], keeping the refresh token and the access token's end (for the relay).
+pub async fn finish_tokens(
+    app: &MicrosoftApp,
+    code: &DeviceCode,
+) -> Result<super::TokenSet, SignInError> {
     let (device_url, token_url) = urls(app)?;
     let client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_device_authorization_url(device_url)
@@ -94,5 +102,5 @@ pub async fn finish(app: &MicrosoftApp, code: &DeviceCode) -> Result<AccessToken
             SignInError::Expired(_) => SignInError::Expired(minutes),
             other => other,
         })?;
-    Ok(AccessToken::new(token.access_token().secret().clone()))
+    Ok(super::TokenSet::from_response(&token))
 }

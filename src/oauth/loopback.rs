@@ -8,7 +8,7 @@ use super::{AccessToken, GOOGLE_SCOPE, GoogleApp, SignInError, from_request_erro
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenUrl,
 };
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,7 +29,7 @@ fn setup(what: &str) -> SignInError {
     ))
 }
 
-fn client(
+pub(super) fn client(
     app: &GoogleApp,
 ) -> Result<
     BasicClient<
@@ -94,6 +94,15 @@ pub async fn finish(
     pending: Pending,
     limit: Duration,
 ) -> Result<AccessToken, SignInError> {
+    finish_tokens(app, pending, limit).await.map(|t| t.access)
+}
+
+/// [`finish`], keeping the refresh token and the access token's end (for the relay).
+pub async fn finish_tokens(
+    app: &GoogleApp,
+    pending: Pending,
+    limit: Duration,
+) -> Result<super::TokenSet, SignInError> {
     let minutes = limit.as_secs().div_ceil(60);
     let code = tokio::time::timeout(limit, accept(&pending))
         .await
@@ -106,7 +115,7 @@ pub async fn finish(
         .request_async(&http)
         .await
         .map_err(|e| from_request_error(&e))?;
-    Ok(AccessToken::new(token.access_token().secret().clone()))
+    Ok(super::TokenSet::from_response(&token))
 }
 
 const DONE_PAGE: &str = "<!doctype html><meta charset=utf-8><title>ScanMail</title><p style=\"font:18px sans-serif\">Signed in. You can close this tab and go back to ScanMail.";

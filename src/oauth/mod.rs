@@ -14,6 +14,7 @@
 pub mod device;
 pub mod http;
 pub mod loopback;
+pub mod refresh;
 
 pub use crate::secrets::AccessToken;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,47 @@ pub const GOOGLE_SCOPE: &str = "https://mail.google.com/";
 const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
 const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// What a sign-in gives a relay that must keep sending: the access token, when it runs out, and
+/// the refresh token to get the next one. Both are secrets; `Debug` shows neither.
+pub struct TokenSet {
+    pub access: AccessToken,
+    /// Seconds since 1970 when the access token runs out.
+    pub expires_at: i64,
+    /// A new refresh token (providers rotate it: the old one must be replaced).
+    pub refresh: Option<AccessToken>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TokenSet {{ access: <hidden>, expires_at: {}, refresh: {} }}",
+            self.expires_at,
+            if self.refresh.is_some() {
+                "<hidden>"
+            } else {
+                "none"
+            }
+        )
+    }
+}
+
+impl TokenSet {
+    /// From the `oauth2` crate's token answer.
+    fn from_response<R: oauth2::TokenResponse>(r: &R) -> Self {
+        let lifetime = r
+            .expires_in()
+            .map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(3600));
+        TokenSet {
+            access: AccessToken::new(r.access_token().secret().clone()),
+            expires_at: crate::time::now_unix() + lifetime,
+            refresh: r
+                .refresh_token()
+                .map(|t| AccessToken::new(t.secret().clone())),
+        }
+    }
+}
 
 /// Whose sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -210,6 +252,10 @@ pub enum SignInError {
     Service(String),
     #[error("{0}")]
     Setup(String),
+    #[error(
+        "The sign-in has run out or was withdrawn (it ends after 90 days without use, or when IT withdraws it). Sign in again."
+    )]
+    Revoked,
 }
 
 impl SignInError {
@@ -244,6 +290,7 @@ fn from_code(code: &str, description: Option<&str>) -> SignInError {
     match code {
         "access_denied" | "authorization_declined" => SignInError::Denied,
         "expired_token" => SignInError::Expired(15),
+        "invalid_grant" => SignInError::Revoked,
         "invalid_client" | "unauthorized_client" | "invalid_scope" => {
             SignInError::AppRefused(code.into())
         }

@@ -121,6 +121,8 @@ pub enum End {
     NoTls,
     /// The server stopped while the connection was open.
     Stopped,
+    /// The feature closed it with a 421 (an address that must wait, for example).
+    Refused,
     /// The connection broke.
     Broken,
 }
@@ -227,8 +229,14 @@ impl Talk<'_> {
         })
     }
 
-    /// Answers a refusal and counts it; past the limit, says goodbye.
+    /// Answers a refusal and counts it; past the limit, says goodbye. A 421 from the feature
+    /// closes the connection (RFC 5321: the service is closing the channel).
     async fn refuse(&mut self, r: &Reply) -> Result<(), End> {
+        if r.code == 421 {
+            let _ = self.say(r).await;
+            self.wire.linger().await;
+            return Err(End::Refused);
+        }
         self.errors += 1;
         if self.errors > self.limits.max_errors {
             let _ = self

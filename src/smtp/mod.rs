@@ -26,13 +26,13 @@ pub mod diagnose;
 pub mod reply;
 pub mod verdict;
 
-mod conn;
-mod connect;
+pub(crate) mod conn;
+pub(crate) mod connect;
 mod failure;
 mod message;
 mod probe;
 mod request;
-mod session;
+pub(crate) mod session;
 
 pub(crate) use request::host_only;
 pub use request::{InputError, Request, Surface, parse_port, validate_address, validate_server};

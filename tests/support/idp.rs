@@ -37,6 +37,27 @@ pub struct Seen {
     pub refused: Vec<String>,
 }
 
+/// The refresh-token grant: the refresh token that is valid now (each use rotates it: the old one
+/// stops working), the access tokens' life, whether IT withdrew the sign-in, and the uses.
+#[derive(Debug, Clone)]
+pub struct Refresh {
+    pub current: String,
+    pub expires_in: u64,
+    pub revoked: bool,
+    pub used: Vec<String>,
+}
+
+impl Default for Refresh {
+    fn default() -> Self {
+        Self {
+            current: REFRESH.into(),
+            expires_in: 3599,
+            revoked: false,
+            used: Vec::new(),
+        }
+    }
+}
+
 /// What the device-code endpoint answers instead of the usual (a hostile or broken provider):
 /// the sign-in page's address, the polling interval and the code's life, in seconds.
 pub type DeviceAnswer = Arc<Mutex<Option<(String, u64, u64)>>>;
@@ -45,6 +66,7 @@ pub struct Idp {
     pub port: u16,
     pub seen: Arc<Mutex<Seen>>,
     pub device_answer: DeviceAnswer,
+    pub refresh: Arc<Mutex<Refresh>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -62,11 +84,13 @@ impl Idp {
         let seen2 = seen.clone();
         let device_answer = DeviceAnswer::default();
         let answer = device_answer.clone();
+        let refresh = Arc::new(Mutex::new(Refresh::default()));
+        let refresh2 = refresh.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (seen, answer) = (seen2.clone(), answer.clone());
+                let (seen, answer, refresh) = (seen2.clone(), answer.clone(), refresh2.clone());
                 tokio::spawn(async move {
-                    let _ = serve(tcp, port, outcome, seen, answer).await;
+                    let _ = serve(tcp, port, outcome, seen, answer, refresh).await;
                 });
             }
         });
@@ -74,6 +98,7 @@ impl Idp {
             port,
             seen,
             device_answer,
+            refresh,
             task,
         }
     }
@@ -117,6 +142,7 @@ async fn serve(
     outcome: Outcome,
     seen: Arc<Mutex<Seen>>,
     answer: DeviceAnswer,
+    refresh: Arc<Mutex<Refresh>>,
 ) -> std::io::Result<()> {
     let mut rw = BufReader::new(tcp);
     let mut line = String::new();
@@ -167,6 +193,31 @@ async fn serve(
                     "200 OK",
                     &format!(
                         r#"{{"device_code":"dc-secret-1","user_code":"{USER_CODE}","verification_uri":"{uri}","expires_in":{expires},"interval":{interval},"message":"To sign in, use a web browser."}}"#
+                    ),
+                )
+            }
+        }
+        ("POST", "/test.example.edu/oauth2/v2.0/token" | "/token")
+            if body.get("grant_type").map(String::as_str) == Some("refresh_token") =>
+        {
+            let given = body.get("refresh_token").cloned().unwrap_or_default();
+            let mut r = refresh.lock().unwrap();
+            r.used.push(given.clone());
+            if r.revoked || given != r.current || !client_ok {
+                json(
+                    "400 Bad Request",
+                    r#"{"error":"invalid_grant","error_description":"AADSTS70043: The refresh token has expired or is invalid."}"#,
+                )
+            } else {
+                // Rotation: a new refresh token, and the old one no longer works.
+                r.current = format!("rt-rotated-{}", r.used.len());
+                json(
+                    "200 OK",
+                    &format!(
+                        r#"{{"access_token":"{}","token_type":"Bearer","expires_in":{},"refresh_token":"{}"}}"#,
+                        super::TOKEN,
+                        r.expires_in,
+                        r.current
                     ),
                 )
             }

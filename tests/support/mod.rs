@@ -124,6 +124,8 @@ pub enum Fault {
     Garbage,
     /// Stops answering (but keeps reading) once a command starting with this word arrives.
     SilentOn(&'static str),
+    /// Closes the connection after this many bytes of a message's body.
+    HangUpInData(usize),
 }
 
 /// What the peer says. Reply lines are complete (code included), without CR LF.
@@ -572,6 +574,11 @@ async fn serve(
                         break;
                     }
                     message.push_str(&l);
+                    if let Fault::HangUpInData(n) = script.fault
+                        && message.len() >= n
+                    {
+                        return Ok(());
+                    }
                 }
                 log.lock().unwrap().messages.push(message);
                 say(&mut rw, &script.data_end).await?;

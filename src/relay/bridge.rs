@@ -1,0 +1,540 @@
+//! One copier's connection to the relay, as a [`Handler`] of the receiving core. The relay's
+//! rules: a copier signs in as a device (over TLS, or in the clear only from `allow_plain_from`;
+//! only from its `addresses` when it has some); nothing is sent for a copier that has not; the
+//! envelope sender is always the relay's account; recipients outside the device's list are
+//! refused; and the copier hears `250` only after the provider said `250`. Nothing is written
+//! to disk: the body streams to the provider as it arrives.
+
+use super::config::{self, Device, RelayConfig};
+use super::guard::Guard;
+use super::headers::Rewriter;
+use super::status;
+use super::tokens::Credentials;
+use super::upstream::{Route, Session, UpError};
+use crate::receive::data::DotStuffer;
+use crate::receive::{DataEnd, End, Handler, Login, Reply};
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock, RwLock};
+
+/// What every connection shares.
+pub struct Shared {
+    pub config: RwLock<Arc<RelayConfig>>,
+    pub config_path: std::path::PathBuf,
+    stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    pub route: Route,
+    pub creds: Arc<Credentials>,
+    pub guard: Guard,
+    pub status: Arc<status::Shared>,
+}
+
+impl Shared {
+    pub fn new(
+        config: RelayConfig,
+        config_path: std::path::PathBuf,
+        route: Route,
+        creds: Arc<Credentials>,
+        status: Arc<status::Shared>,
+    ) -> Self {
+        let stamp = stamp_of(&config_path);
+        Self {
+            config: RwLock::new(Arc::new(config)),
+            config_path,
+            stamp: std::sync::Mutex::new(stamp),
+            route,
+            creds,
+            guard: Guard::default(),
+            status,
+        }
+    }
+
+    /// The config, read again when the file changed (a device added or removed takes effect at
+    /// the next connection; the upstream's settings need a restart).
+    pub fn current(&self) -> Arc<RelayConfig> {
+        let now = stamp_of(&self.config_path);
+        let changed = self.stamp.lock().is_ok_and(|s| *s != now);
+        if changed {
+            match config::load(&self.config_path) {
+                Ok(mut fresh) => {
+                    if let Ok(mut c) = self.config.write() {
+                        fresh.upstream = c.upstream.clone();
+                        *c = Arc::new(fresh);
+                    }
+                    log("the settings changed on disk: devices read again");
+                }
+                Err(e) => log(&format!(
+                    "the settings changed but could not be read, the old ones stay: {e}"
+                )),
+            }
+            if let Ok(mut s) = self.stamp.lock() {
+                *s = now;
+            }
+        }
+        self.config
+            .read()
+            .map_or_else(|_| Arc::new(placeholder()), |c| c.clone())
+    }
+}
+
+fn placeholder() -> RelayConfig {
+    // Only reached if a lock was poisoned: a config that lets nobody in.
+    RelayConfig {
+        listen: Vec::new(),
+        listen_tls: Vec::new(),
+        allow_plain_from: Vec::new(),
+        certificate: None,
+        key: None,
+        max_message_bytes: None,
+        max_connections: None,
+        max_connections_per_address: None,
+        upstream: config::Upstream {
+            provider: config::ProviderKind::Server,
+            account: String::new(),
+            auth: config::AuthKind::Password,
+            server: None,
+            port: None,
+            security: None,
+            ca_file: None,
+            oauth: crate::oauth::Apps::default(),
+            secrets: config::SecretStore::Keychain,
+            secrets_file: None,
+        },
+        devices: Vec::new(),
+    }
+}
+
+fn stamp_of(p: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    std::fs::metadata(p)
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())))
+}
+
+/// One log line to standard error (the service's log): device, peer address, sizes, reply
+/// codes. Never a password, a token, a recipient or the message.
+pub fn log(line: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "{} scanmail-relay: {}",
+            crate::time::utc_rfc3339(crate::time::now_unix()),
+            crate::receive::clean(line, 400)
+        );
+    }
+}
+
+/// A hash of nothing: unknown logins cost the same time as wrong passwords.
+static DECOY: LazyLock<String> = LazyLock::new(|| {
+    super::device::hash(&crate::secrets::AppPassword::new("decoy-decoy-decoy")).unwrap_or_default()
+});
+
+pub struct Bridge {
+    shared: Arc<Shared>,
+    cfg: Arc<RelayConfig>,
+    peer: IpAddr,
+    plain_ok: bool,
+    device: Option<Device>,
+    session: Option<Session>,
+    /// The provider broke off during the body: what the copier hears at its end.
+    broken: Option<Reply>,
+    rewriter: Rewriter,
+    stuffer: DotStuffer,
+    held: Vec<u8>,
+    out: Vec<u8>,
+    sent: u32,
+    /// DATA went to the provider; its go-ahead is read before the first byte of the body.
+    awaiting: bool,
+}
+
+impl Bridge {
+    pub fn new(shared: Arc<Shared>, peer: IpAddr) -> Self {
+        let cfg = shared.current();
+        let plain_ok = config::allowed(&cfg.allow_plain_from, peer);
+        Self {
+            shared,
+            cfg,
+            peer,
+            plain_ok,
+            device: None,
+            session: None,
+            broken: None,
+            rewriter: Rewriter::new(None),
+            stuffer: DotStuffer::default(),
+            held: Vec::new(),
+            out: Vec::new(),
+            sent: 0,
+            awaiting: false,
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.device.as_ref().map_or("-", |d| d.name.as_str())
+    }
+
+    async fn close_session(&mut self) {
+        if let Some(s) = self.session.take() {
+            s.quit().await;
+        }
+    }
+
+    fn note_error(&self, why: &str) {
+        if let Some(d) = &self.device {
+            let why = why.to_string();
+            self.shared
+                .status
+                .device(&d.name, |s| s.last_error = Some(why));
+        }
+    }
+
+    /// Reads the provider's answer to DATA once, before the body goes on.
+    async fn wait_go_ahead(&mut self) {
+        if !self.awaiting {
+            return;
+        }
+        self.awaiting = false;
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        match session.go_ahead().await {
+            Ok(Ok(())) => {}
+            Ok(Err(r)) => {
+                self.session = None;
+                self.broken = Some(r);
+            }
+            Err(e) => {
+                self.session = None;
+                self.broken = Some(Reply::new(
+                    451,
+                    "4.4.2 The connection to the mail provider broke off: try again",
+                ));
+                log(&format!("device {}: {}", self.name(), e.words()));
+            }
+        }
+    }
+
+    fn recipient_allowed(&self, to: &str) -> bool {
+        let Some(d) = &self.device else { return false };
+        if d.allowed_recipients.is_empty() {
+            return true;
+        }
+        let to = to.trim().to_ascii_lowercase();
+        d.allowed_recipients.iter().any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            match p.strip_prefix('*') {
+                Some(suffix) => to.ends_with(suffix) && to.len() > suffix.len(),
+                None => p == to,
+            }
+        })
+    }
+}
+
+impl Handler for Bridge {
+    type Output = ();
+
+    fn greeting(&self) -> String {
+        "scanmail-relay ESMTP ScanMail relay".into()
+    }
+
+    fn plain_auth_allowed(&self) -> bool {
+        self.plain_ok
+    }
+
+    async fn auth(&mut self, login: Login) -> Reply {
+        let shared = self.shared.clone();
+        if shared.guard.locked(self.peer) {
+            log(&format!(
+                "sign-in refused: {} must wait after failed sign-ins",
+                self.peer
+            ));
+            return Reply::new(
+                421,
+                "4.7.0 Too many failed sign-ins from your address: try again in 5 minutes",
+            );
+        }
+        let device = self.cfg.device(&login.user).cloned();
+        let from_ok = device
+            .as_ref()
+            .is_some_and(|d| d.addresses.is_empty() || config::allowed(&d.addresses, self.peer));
+        let hash = device
+            .as_ref()
+            .map_or_else(|| DECOY.clone(), |d| d.password_hash.clone());
+        let right = super::device::verify(login.password, hash).await;
+        match device {
+            Some(d) if right && from_ok => {
+                shared.guard.succeeded(self.peer);
+                log(&format!("device {} signed in from {}", d.name, self.peer));
+                self.device = Some(d);
+                Reply::new(235, "2.7.0 Signed in")
+            }
+            other => {
+                let why = match &other {
+                    None => "an unknown login",
+                    Some(_) if right => "a device from an address not in its list",
+                    Some(_) => "a wrong password",
+                };
+                log(&format!("sign-in refused from {}: {why}", self.peer));
+                if let Some(d) = &other {
+                    let w = format!("A sign-in was refused from {} ({why}).", self.peer);
+                    shared.status.device(&d.name, |s| s.last_error = Some(w));
+                }
+                if shared.guard.failed(self.peer) {
+                    log(&format!(
+                        "{} waits 5 minutes after 5 failed sign-ins",
+                        self.peer
+                    ));
+                    return Reply::new(
+                        421,
+                        "4.7.0 Too many failed sign-ins from your address: try again in 5 minutes",
+                    );
+                }
+                Reply::new(535, "5.7.8 Authentication credentials invalid")
+            }
+        }
+    }
+
+    async fn mail(&mut self, _from: &str) -> Reply {
+        let Some(device) = self.device.clone() else {
+            log(&format!("mail refused from {}: not signed in", self.peer));
+            return Reply::new(530, "5.7.0 Authentication required: sign in first");
+        };
+        let per_minute = self.cfg.upstream.per_minute();
+        if !self.shared.guard.may_send(&device.name, per_minute) {
+            log(&format!(
+                "device {}: more than {per_minute} messages a minute, asked to wait",
+                device.name
+            ));
+            return Reply::new(
+                451,
+                "4.7.1 This copier sent many messages this minute: try again shortly",
+            );
+        }
+        let account = self.cfg.upstream.account.trim().to_string();
+        // The session of this copier's last message, when it is still open: no new sign-in.
+        if let Some(mut session) = self.session.take()
+            && let Ok(r) = session.mail(&account, None).await
+        {
+            if r.is_positive() {
+                self.session = Some(session);
+            }
+            return r;
+        }
+        let credential = match self.shared.creds.get().await {
+            Ok(c) => c,
+            Err(why) => {
+                log(&format!(
+                    "device {}: the relay is not signed in: {why}",
+                    device.name
+                ));
+                self.note_error(&why);
+                return Reply::new(
+                    454,
+                    "4.7.0 The relay is not signed in to the mail provider: try again later",
+                );
+            }
+        };
+        let mut session = match Session::open(&self.shared.route, &credential).await {
+            Ok(s) => s,
+            Err(e) => {
+                if matches!(e, UpError::SignIn(_)) {
+                    self.shared.creds.forget_access().await;
+                    let w = e.words();
+                    self.shared
+                        .status
+                        .update(|s| s.upstream.last_error = Some(w));
+                }
+                log(&format!("device {}: {}", device.name, e.words()));
+                self.note_error(&e.words());
+                return e.reply();
+            }
+        };
+        match session.mail(&account, None).await {
+            Ok(r) if r.is_positive() => {
+                self.session = Some(session);
+                r
+            }
+            Ok(r) => {
+                log(&format!(
+                    "device {}: the provider refused MAIL FROM: {}",
+                    device.name, r.code
+                ));
+                self.note_error(&format!("The mail provider refused the sender: {r}"));
+                session.quit().await;
+                r
+            }
+            Err(e) => {
+                self.note_error(&e.words());
+                e.reply()
+            }
+        }
+    }
+
+    async fn rcpt(&mut self, to: &str) -> Reply {
+        if self.device.is_none() {
+            return Reply::new(530, "5.7.0 Authentication required: sign in first");
+        }
+        if !self.recipient_allowed(to) {
+            log(&format!(
+                "device {}: a recipient outside its list was refused",
+                self.name()
+            ));
+            return Reply::new(550, "5.7.1 This copier may not send to that address");
+        }
+        let Some(session) = self.session.as_mut() else {
+            return Reply::new(
+                451,
+                "4.4.1 The connection to the mail provider is gone: try again",
+            );
+        };
+        match session.rcpt(to).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.session = None;
+                self.note_error(&e.words());
+                e.reply()
+            }
+        }
+    }
+
+    async fn data(&mut self) -> Reply {
+        let Some(session) = self.session.as_mut() else {
+            return Reply::new(
+                451,
+                "4.4.1 The connection to the mail provider is gone: try again",
+            );
+        };
+        // The copier may start at once; the provider's own go-ahead is read before the first
+        // byte goes to it (its refusal then comes back at the end of the message).
+        match session.start_data().await {
+            Ok(()) => {
+                let rewrite = self
+                    .device
+                    .as_ref()
+                    .is_some_and(|d| d.rewrite_from)
+                    .then(|| self.cfg.upstream.account.trim().to_string());
+                self.rewriter = Rewriter::new(rewrite);
+                self.stuffer = DotStuffer::default();
+                self.broken = None;
+                self.awaiting = true;
+                Reply::new(354, "Go ahead")
+            }
+            Err(e) => {
+                self.session = None;
+                self.note_error(&e.words());
+                e.reply()
+            }
+        }
+    }
+
+    async fn chunk(&mut self, bytes: &[u8]) {
+        self.wait_go_ahead().await;
+        if self.broken.is_some() {
+            return;
+        }
+        self.held.clear();
+        self.rewriter.feed(bytes, &mut self.held);
+        self.out.clear();
+        self.stuffer.feed(&self.held, &mut self.out);
+        if self.out.is_empty() {
+            return;
+        }
+        let Some(session) = self.session.as_mut() else {
+            self.broken = Some(Reply::new(
+                451,
+                "4.4.2 The connection to the mail provider broke off: try again",
+            ));
+            return;
+        };
+        if let Err(e) = session.body(&self.out).await {
+            log(&format!("device {}: {}", self.name(), e.words()));
+            self.session = None;
+            self.broken = Some(Reply::new(
+                451,
+                "4.4.2 The connection to the mail provider broke off: try again",
+            ));
+        }
+    }
+
+    async fn end(&mut self, how: DataEnd) -> Reply {
+        let DataEnd::Complete { size } = how else {
+            // Too long a line or too big: the provider gets no end of data, so it drops it.
+            self.session = None;
+            self.awaiting = false;
+            return Reply::new(451, "4.3.0 Message dropped");
+        };
+        self.wait_go_ahead().await;
+        if let Some(r) = self.broken.take() {
+            self.note_error(&format!("The message did not go through: {r}"));
+            return r;
+        }
+        self.held.clear();
+        self.rewriter.flush(&mut self.held);
+        self.out.clear();
+        self.stuffer.feed(&self.held, &mut self.out);
+        self.stuffer.finish(&mut self.out);
+        let Some(mut session) = self.session.take() else {
+            return Reply::new(
+                451,
+                "4.4.2 The connection to the mail provider broke off: try again",
+            );
+        };
+        let r = match session.finish(&self.out).await {
+            Ok(r) => r,
+            Err(e) => {
+                log(&format!("device {}: {}", self.name(), e.words()));
+                self.note_error(&e.words());
+                return Reply::new(
+                    451,
+                    "4.4.2 The mail provider did not confirm the message: try again",
+                );
+            }
+        };
+        // The session stays open for this copier's next message.
+        if r.is_positive() {
+            self.session = Some(session);
+        } else {
+            session.quit().await;
+        }
+        let name = self.name().to_string();
+        log(&format!(
+            "device {name}: a message of {size} bytes, the provider answered {}",
+            r.code
+        ));
+        let now = crate::time::utc_rfc3339(crate::time::now_unix());
+        if r.is_positive() {
+            self.sent += 1;
+            self.shared.status.device(&name, |s| {
+                s.messages += 1;
+                s.bytes += size;
+                s.last_message = Some(now);
+                s.last_error = None;
+            });
+            self.shared
+                .status
+                .update(|s| s.upstream.refused_in_a_row = 0);
+        } else {
+            let words = format!("The mail provider refused a message: {r}");
+            self.note_error(&words);
+            if r.code >= 500 {
+                self.shared.status.update(|s| {
+                    s.upstream.refused_in_a_row += 1;
+                    s.upstream.last_error = Some(words);
+                });
+            }
+        }
+        r
+    }
+
+    async fn reset(&mut self) {
+        self.close_session().await;
+    }
+
+    async fn finish(mut self, end: End) {
+        self.close_session().await;
+        if self.device.is_some() || end != End::Quit {
+            log(&format!(
+                "connection from {} ended ({end:?}), device {}, {} message(s)",
+                self.peer,
+                self.name(),
+                self.sent
+            ));
+        }
+    }
+}

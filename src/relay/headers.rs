@@ -1,0 +1,164 @@
+//! The From header, rewritten on the way through: Microsoft 365 refuses mail whose From is not
+//! the signed-in mailbox (550 5.7.60), and a copier's From is often the copier itself. The header
+//! section is held (at most 64 KB) until its end, the From line becomes the relay's account, and
+//! the original From is kept as Reply-To when the message has none; the body then streams on
+//! untouched.
+
+/// Header bytes held at most; a header section longer than this passes on unchanged.
+pub const MAX_HEADER: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub struct Rewriter {
+    /// `Some(account)` to rewrite; `None` passes everything on.
+    account: Option<String>,
+    held: Vec<u8>,
+    done: bool,
+}
+
+impl Rewriter {
+    pub fn new(account: Option<String>) -> Self {
+        Self {
+            done: account.is_none(),
+            account,
+            held: Vec::new(),
+        }
+    }
+
+    /// Takes body bytes (unstuffed); appends what may go on now to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.done {
+            out.extend_from_slice(bytes);
+            return;
+        }
+        self.held.extend_from_slice(bytes);
+        if let Some(end) = find_end(&self.held) {
+            let rest = self.held.split_off(end);
+            let head = std::mem::take(&mut self.held);
+            out.extend_from_slice(&self.rewrite(&head));
+            out.extend_from_slice(&rest);
+            self.done = true;
+        } else if self.held.len() > MAX_HEADER {
+            out.append(&mut self.held);
+            self.done = true;
+        }
+    }
+
+    /// The end of the message: whatever is still held (a message of headers only).
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
+        if !self.done {
+            let head = std::mem::take(&mut self.held);
+            out.extend_from_slice(&self.rewrite(&head));
+            self.done = true;
+        }
+    }
+
+    fn rewrite(&self, head: &[u8]) -> Vec<u8> {
+        let Some(account) = &self.account else {
+            return head.to_vec();
+        };
+        let text = String::from_utf8_lossy(head);
+        // Header fields with their folded continuation lines.
+        let mut fields: Vec<String> = Vec::new();
+        for line in text.split_inclusive('\n') {
+            if (line.starts_with(' ') || line.starts_with('\t')) && !fields.is_empty() {
+                if let Some(last) = fields.last_mut() {
+                    last.push_str(line);
+                }
+            } else {
+                fields.push(line.to_string());
+            }
+        }
+        let name = |f: &str| {
+            f.split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        };
+        let has_reply_to = fields.iter().any(|f| name(f) == "reply-to");
+        let mut out = String::new();
+        let mut replaced = false;
+        for f in &fields {
+            if name(f) == "from" && !replaced {
+                replaced = true;
+                let original = f.split_once(':').map_or("", |(_, v)| v).trim();
+                let same = original
+                    .to_ascii_lowercase()
+                    .contains(&account.to_ascii_lowercase())
+                    && !original.contains(',');
+                if same {
+                    out.push_str(f);
+                    continue;
+                }
+                out.push_str(&format!("From: {account}\r\n"));
+                if !has_reply_to && !original.is_empty() {
+                    out.push_str(&format!("Reply-To: {}\r\n", one_line(original)));
+                }
+            } else {
+                out.push_str(f);
+            }
+        }
+        if !replaced {
+            // No From at all: the message gets the account's, before the blank line.
+            let at = out.rfind("\r\n\r\n").map_or(out.len(), |i| i + 2);
+            out.insert_str(at, &format!("From: {account}\r\n"));
+        }
+        out.into_bytes()
+    }
+}
+
+/// Unfolds a header value onto one line.
+fn one_line(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Where the header section ends (just after its blank line), if it has ended.
+fn find_end(b: &[u8]) -> Option<usize> {
+    if b.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    b.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| b.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(msg: &str, account: Option<&str>, chunk: usize) -> String {
+        let mut r = Rewriter::new(account.map(str::to_string));
+        let mut out = Vec::new();
+        for c in msg.as_bytes().chunks(chunk) {
+            r.feed(c, &mut out);
+        }
+        r.flush(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn from_becomes_the_account_and_the_original_a_reply_to() {
+        let msg = "From: \"Copier 3F\" <copier@lab.example>\r\nTo: a@b.example\r\nSubject: Scan\r\n\r\nbody\r\nFrom: not a header\r\n";
+        for chunk in [1, 3, 7, 1000] {
+            let out = run(msg, Some("scan@contoso.example"), chunk);
+            assert!(out.starts_with("From: scan@contoso.example\r\nReply-To: \"Copier 3F\" <copier@lab.example>\r\nTo: a@b.example"), "{out}");
+            assert!(
+                out.ends_with("\r\n\r\nbody\r\nFrom: not a header\r\n"),
+                "{out}"
+            );
+        }
+        // An existing Reply-To stays; a folded From is one field.
+        let out = run("From: x@y\r\n z\r\nReply-To: r@y\r\n\r\nb", Some("a@c"), 2);
+        assert_eq!(out, "From: a@c\r\nReply-To: r@y\r\n\r\nb");
+        // Already the account: unchanged. No rewriting: unchanged.
+        let same = "From: A <a@c>\r\n\r\nb";
+        assert_eq!(run(same, Some("a@c"), 4), same);
+        assert_eq!(run(msg, None, 5), msg);
+        // No From: one is added.
+        assert_eq!(
+            run("Subject: s\r\n\r\nb", Some("a@c"), 3),
+            "Subject: s\r\nFrom: a@c\r\n\r\nb"
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! The bridge: a relay on a computer that stays on. Copiers sign in to it on the local network
+//! (each with its own login, over TLS, or in the clear only from addresses IT allows), and it
+//! sends their mail on to the provider signed in with OAuth 2.0 (or a password). It stands on the
+//! receiving core ([`crate::receive`]); its own rules sit in [`bridge`]. It never writes a message
+//! to disk, and a copier hears `250` only after the provider took the message.
+//!
+//! - [`config`]: the relay's settings file.
+//! - [`device`]: copiers' generated passwords and their Argon2id hashes.
+//! - [`secret`]: the refresh token or password, in the keychain (or a service's private file).
+//! - [`tokens`]: access tokens, refreshed ahead, one refresh at a time, rotation kept.
+//! - [`upstream`]: one session with the provider.
+//! - [`headers`]: the From header rewritten to the account.
+//! - [`guard`]: lock-out after failed sign-ins, a per-copier rate.
+//! - [`status`]: the state file and `relay status`.
+
+pub mod bridge;
+pub mod card;
+pub mod config;
+pub mod device;
+pub mod guard;
+pub mod headers;
+pub mod secret;
+pub mod status;
+pub mod tokens;
+pub mod upstream;
+
+use crate::receive;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a stop lets messages being received finish.
+pub const GRACE: Duration = Duration::from_secs(60);
+
+/// The folder that holds the relay's state and secret file: beside its config.
+pub fn state_dir(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Runs the relay until `stop` completes, then lets messages in flight finish (up to
+/// [`GRACE`]). `ready` is told where it listens once the ports are open.
+pub async fn run(
+    config_path: &Path,
+    stop: impl std::future::Future<Output = ()>,
+    ready: impl FnOnce(&[String]),
+) -> Result<(), String> {
+    let cfg = config::load(config_path)?;
+    let dir = state_dir(config_path);
+    let status = Arc::new(status::Shared::open(status::path_for(config_path)));
+    let store = secret::Store::for_config(&cfg, &dir);
+    let creds = Arc::new(tokens::Credentials::new(
+        cfg.upstream.clone(),
+        store,
+        status.clone(),
+    ));
+    let route = upstream::Route::new(cfg.upstream.clone())?;
+    let tls = server_tls(&cfg, config_path)?;
+    let mut listeners = Vec::new();
+    for (addr, implicit) in cfg.listen_addrs()? {
+        let tcp = crate::listen::bind(addr.ip(), addr.port())
+            .await
+            .map_err(|e| e.to_string())?;
+        listeners.push(receive::Listener { tcp, implicit });
+    }
+    let limits = receive::Limits {
+        max_connections: cfg.max_connections.unwrap_or(32),
+        max_per_address: cfg.max_connections_per_address.unwrap_or(4),
+        max_message_bytes: cfg.max_message_bytes(),
+        idle: Duration::from_secs(120),
+        data_idle: Duration::from_secs(120),
+        grace: GRACE,
+        ..receive::Limits::default()
+    };
+    let setup = receive::session::Setup {
+        budget: receive::Budget::new(limits.memory_budget),
+        limits,
+        tls,
+    };
+    let shared = Arc::new(bridge::Shared::new(
+        cfg,
+        config_path.to_path_buf(),
+        route,
+        creds.clone(),
+        status.clone(),
+    ));
+    let door_shared = shared.clone();
+    let mut running = receive::start(listeners, setup, move |peer: &receive::server::Peer| {
+        let ip = peer.addr.ip();
+        if door_shared.guard.locked(ip) {
+            return Err(
+                "421 4.7.0 Too many failed sign-ins from your address: try again in 5 minutes"
+                    .into(),
+            );
+        }
+        Ok(bridge::Bridge::new(door_shared.clone(), ip))
+    });
+    let listening: Vec<String> = running
+        .local
+        .iter()
+        .map(|(a, implicit)| {
+            if *implicit {
+                format!("{a} (SSL/TLS)")
+            } else {
+                format!("{a} (STARTTLS)")
+            }
+        })
+        .collect();
+    status.update(|s| s.listening.clone_from(&listening));
+    status.heartbeat(true);
+    bridge::log(&format!("listening on {}", listening.join(", ")));
+    ready(&listening);
+    let fresh = tokio::spawn(tokens::keep_fresh(creds));
+    let beat_status = status.clone();
+    let beat = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            beat_status.heartbeat(true);
+        }
+    });
+    tokio::pin!(stop);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            () = &mut stop, if !stopping => {
+                stopping = true;
+                bridge::log("stopping: no new connections; messages being received may finish");
+                running.stop();
+            }
+            e = running.events.recv() => match e {
+                Some(receive::Served::Stopped) | None => break,
+                Some(_) => {}
+            }
+        }
+    }
+    fresh.abort();
+    beat.abort();
+    status.update(|s| s.listening.clear());
+    status.heartbeat(false);
+    bridge::log("stopped");
+    Ok(())
+}
+
+/// The relay's certificate: the config's, else one made once and kept beside the config (its
+/// key readable by the owner only).
+fn server_tls(
+    cfg: &config::RelayConfig,
+    config_path: &Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = state_dir(config_path);
+    let (cert, key) = match (&cfg.certificate, &cfg.key) {
+        (Some(c), Some(k)) => (dir.join(c), dir.join(k)),
+        (None, None) => {
+            let (c, k) = (dir.join("relay-cert.pem"), dir.join("relay-key.pem"));
+            if !c.exists() || !k.exists() {
+                make_certificate(&c, &k)?;
+            }
+            (c, k)
+        }
+        _ => return Err("give both certificate and key in relay.toml, or neither".into()),
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .and_then(Iterator::collect)
+        .map_err(|e| {
+            format!(
+                "{}: the certificate could not be read ({e})",
+                cert.display()
+            )
+        })?;
+    let key = PrivateKeyDer::from_pem_file(&key)
+        .map_err(|e| format!("{}: the key could not be read ({e})", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("the relay's certificate and key do not fit together ({e})"))?;
+    Ok(Arc::new(config))
+}
+
+/// A self-signed certificate for this computer's names and addresses, valid ten years.
+pub fn make_certificate(cert: &Path, key: &Path) -> Result<(), String> {
+    let mut names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let host = crate::smtp::connect::hello_name();
+    if !host.is_empty() {
+        names.push(host);
+    }
+    if let Some(ip) = crate::listen::this_computer() {
+        names.push(ip.to_string());
+    }
+    let err = |e: rcgen::Error| format!("the relay's certificate could not be made ({e})");
+    let key_pair = rcgen::KeyPair::generate().map_err(err)?;
+    let mut params = rcgen::CertificateParams::new(names).map_err(err)?;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(3650);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ScanMail relay");
+    let c = params.self_signed(&key_pair).map_err(err)?;
+    let write = |p: &Path, bytes: &[u8], mode: u32| {
+        crate::fsutil::write_atomic_mode(p, bytes, mode)
+            .map_err(|e| format!("{}: {}", p.display(), crate::fsutil::plain_io(&e)))
+    };
+    write(key, key_pair.serialize_pem().as_bytes(), 0o600)?;
+    write(cert, c.pem().as_bytes(), 0o644)?;
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Where the relay keeps the provider's secret: the refresh token (OAuth) or the password.
+//! By default the OS keychain of the account that runs the relay, under the relay's own entry
+//! (service `scanmail-relay`); for a Linux service, a file in its state directory that only the
+//! service's account may read (0600). Never printed, never in the config or the state file.
+
+use super::config::{RelayConfig, SecretStore};
+use std::path::{Path, PathBuf};
+
+/// The keychain service name of the relay's entries (the window's are `scanmail`).
+pub const SERVICE: &str = "scanmail-relay";
+
+/// One secret, kept.
+#[derive(Debug, Clone)]
+pub struct Store {
+    kind: SecretStore,
+    file: PathBuf,
+    user: String,
+}
+
+/// A secret read back: only shown through [`Secret::expose`], never by `Debug`.
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+impl Store {
+    /// The store for this config; `state_dir` holds the file store by default.
+    pub fn for_config(cfg: &RelayConfig, state_dir: &Path) -> Self {
+        let u = &cfg.upstream;
+        let what = match u.auth {
+            super::config::AuthKind::OAuth => "refresh token",
+            super::config::AuthKind::Password => "password",
+        };
+        Self {
+            kind: u.secrets,
+            file: u
+                .secrets_file
+                .clone()
+                .unwrap_or_else(|| state_dir.join("relay-secret")),
+            user: format!("{} {what}", u.account.trim().to_lowercase()),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self.kind {
+            SecretStore::Keychain => format!("the keychain (\"{SERVICE}\", \"{}\")", self.user),
+            SecretStore::File => format!("{} (readable by this account only)", self.file.display()),
+        }
+    }
+
+    fn entry(&self) -> Result<keyring_core::Entry, String> {
+        if !crate::secrets::keychain_available() {
+            crate::secrets::use_platform_keychain().map_err(|_| {
+                "this computer has no keychain the relay can use (on a Linux server, set secrets = \"file\" in [upstream])".to_string()
+            })?;
+        }
+        keyring_core::Entry::new(SERVICE, &self.user)
+            .map_err(|_| "the keychain refused the relay's entry".to_string())
+    }
+
+    pub fn load(&self) -> Result<Option<Secret>, String> {
+        match self.kind {
+            SecretStore::Keychain => match self.entry()?.get_password() {
+                Ok(s) => Ok(Some(Secret(s))),
+                Err(keyring_core::Error::NoEntry) => Ok(None),
+                Err(_) => Err("the keychain could not be read".into()),
+            },
+            SecretStore::File => match crate::fsutil::read_capped(&self.file, 64 * 1024) {
+                Ok(b) => Ok(Some(Secret(String::from_utf8_lossy(&b).trim().to_string()))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!(
+                    "{} could not be read ({})",
+                    self.file.display(),
+                    crate::fsutil::plain_io(&e)
+                )),
+            },
+        }
+    }
+
+    /// Replaces the secret in one step (a rotated refresh token replaces the old one whole).
+    pub fn save(&self, secret: &str) -> Result<(), String> {
+        match self.kind {
+            SecretStore::Keychain => self
+                .entry()?
+                .set_password(secret)
+                .map_err(|_| "the keychain refused to keep the relay's secret".into()),
+            SecretStore::File => {
+                if let Some(dir) = self.file.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                crate::fsutil::write_atomic(&self.file, secret.as_bytes()).map_err(|e| {
+                    format!(
+                        "{} could not be written ({})",
+                        self.file.display(),
+                        crate::fsutil::plain_io(&e)
+                    )
+                })
+            }
+        }
+    }
+
+    pub fn delete(&self) -> Result<(), String> {
+        match self.kind {
+            SecretStore::Keychain => match self.entry()?.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                Err(_) => Err("the keychain refused to delete the relay's secret".into()),
+            },
+            SecretStore::File => match std::fs::remove_file(&self.file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(crate::fsutil::plain_io(&e))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+}

@@ -1,0 +1,917 @@
+//! The relay ("the bridge") end to end, on loopback: a scripted Microsoft 365 upstream with
+//! XOAUTH2, the local identity provider for sign-in and refresh, and real copier clients (a
+//! small client here, ScanMail's own engine through `relay test`, Python's smtplib, curl). Each
+//! copier comes from its own loopback address (127.0.0.x) as copiers on a network would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use scanmail::relay;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use support::idp::{self, Idp, Outcome};
+use support::{Cert, Fault, Mode, Peer, Pki, Script, TOKEN, USER};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scanmail");
+const PATIENCE: Duration = Duration::from_secs(120);
+
+struct Rig {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    peer: Peer,
+    idp: Idp,
+    _pki: Pki,
+    port: u16,
+    tls_port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+/// Copiers' passwords, by name, as `add-device` printed them once.
+type Devices = Vec<(String, String)>;
+
+fn scanmail(args: &[&str], config: &Path) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("SCANMAIL_NO_BROWSER", "1")
+        .output()
+        .unwrap()
+}
+
+fn add_device(config: &Path, name: &str, more: &[&str]) -> String {
+    let mut args = vec!["relay", "add-device", name, "--json"];
+    args.extend_from_slice(more);
+    let out = scanmail(&args, config);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["login"], name);
+    v["password"].as_str().unwrap().to_string()
+}
+
+impl Rig {
+    /// A relay in front of `script` (playing Microsoft 365), signed in, with `extra` lines in
+    /// relay.toml and the devices given (name, extra add-device flags).
+    async fn start(script: Script, extra: &str, devices: &[(&str, &[&str])]) -> (Rig, Devices) {
+        let pki = Pki::new();
+        let peer = Peer::start(Mode::Plain, script, pki.server_config(Cert::Good)).await;
+        let idp = Idp::start(Outcome::ApproveAfter(0)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = pki.ca_file(dir.path());
+        let config = dir.path().join("relay.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"# the relay for the tests
+listen = ["127.0.0.1:0"]
+listen_tls = ["127.0.0.1:0"]
+max_connections = 64
+max_connections_per_address = 8
+{extra}
+
+[upstream]
+provider = "microsoft"
+account = "{USER}"
+auth = "oauth"
+server = "127.0.0.1"
+port = {port}
+security = "starttls"
+ca_file = "{ca}"
+secrets = "file"
+
+[upstream.oauth.microsoft]
+client_id = "{client}"
+tenant = "test.example.edu"
+authority = "{base}"
+"#,
+                port = peer.port,
+                ca = ca.display(),
+                client = idp::CLIENT_ID,
+                base = idp.base(),
+            ),
+        )
+        .unwrap();
+        // Signed in as `relay sign-in` leaves it: the refresh token in the relay's secret file.
+        std::fs::write(dir.path().join("relay-secret"), idp::REFRESH).unwrap();
+        let mut added = Vec::new();
+        for (name, more) in devices {
+            added.push((name.to_string(), add_device(&config, name, more)));
+        }
+        let mut rig = Rig {
+            dir,
+            config,
+            peer,
+            idp,
+            _pki: pki,
+            port: 0,
+            tls_port: 0,
+            stop: None,
+            task: None,
+        };
+        rig.run().await;
+        (rig, added)
+    }
+
+    async fn run(&mut self) {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
+        let config = self.config.clone();
+        self.task = Some(tokio::spawn(async move {
+            relay::run(
+                &config,
+                async move {
+                    let _ = stop_rx.await;
+                },
+                move |l| {
+                    let _ = ready_tx.send(l.to_vec());
+                },
+            )
+            .await
+        }));
+        self.stop = Some(stop_tx);
+        let listening = tokio::time::timeout(PATIENCE, ready_rx)
+            .await
+            .unwrap()
+            .unwrap();
+        let port = |kind: &str| -> u16 {
+            let l = listening.iter().find(|l| l.contains(kind)).unwrap();
+            l.split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<SocketAddr>()
+                .unwrap()
+                .port()
+        };
+        self.port = port("STARTTLS");
+        self.tls_port = port("SSL/TLS");
+    }
+
+    async fn stop(&mut self) -> Result<(), String> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.task.take() {
+            Some(t) => tokio::time::timeout(PATIENCE, t).await.unwrap().unwrap(),
+            None => Ok(()),
+        }
+    }
+
+    fn cert(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("relay-cert.pem")).unwrap()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = scanmail(&["relay", "status", "--json"], &self.config);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+// ---- A copier: a small SMTP client from its own loopback address ----------------------------
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+struct Copier {
+    io: BufReader<Box<dyn Io>>,
+}
+
+fn tls_client(cert_pem: &[u8]) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+async fn tcp_from(from: Ipv4Addr, port: u16) -> tokio::net::TcpStream {
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind(SocketAddr::new(IpAddr::V4(from), 0)).unwrap();
+    s.connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+        .await
+        .unwrap()
+}
+
+/// One whole reply's last line ("" at the end of the stream).
+async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> String {
+    loop {
+        let mut line = String::new();
+        let n = tokio::time::timeout(PATIENCE, r.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        if n == 0 {
+            return String::new();
+        }
+        if line.len() < 4 || line.as_bytes()[3] == b' ' {
+            return line.trim_end().to_string();
+        }
+    }
+}
+
+impl Copier {
+    async fn connect(from: Ipv4Addr, port: u16) -> Copier {
+        let tcp = tcp_from(from, port).await;
+        let mut c = Copier {
+            io: BufReader::new(Box::new(tcp)),
+        };
+        let hi = c.reply().await;
+        assert!(hi.starts_with("220"), "{hi}");
+        c
+    }
+
+    /// Connects, says EHLO and starts TLS, as a copier set to STARTTLS does.
+    async fn secure(from: Ipv4Addr, port: u16, cert: &[u8]) -> Copier {
+        let mut r = BufReader::new(tcp_from(from, port).await);
+        assert!(read_reply(&mut r).await.starts_with("220"));
+        r.get_mut().write_all(b"EHLO copier\r\n").await.unwrap();
+        read_reply(&mut r).await;
+        r.get_mut().write_all(b"STARTTLS\r\n").await.unwrap();
+        let go = read_reply(&mut r).await;
+        assert!(go.starts_with("220"), "{go}");
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let tls = tls_client(cert)
+            .connect(name, r.into_inner())
+            .await
+            .unwrap();
+        let mut c = Copier {
+            io: BufReader::new(Box::new(tls)),
+        };
+        c.cmd("EHLO copier").await;
+        c
+    }
+
+    async fn reply(&mut self) -> String {
+        read_reply(&mut self.io).await
+    }
+
+    async fn cmd(&mut self, line: &str) -> String {
+        self.io
+            .get_mut()
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+
+    async fn login(&mut self, user: &str, password: &str) -> String {
+        use base64::Engine;
+        let blob =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        self.cmd(&format!("AUTH PLAIN {blob}")).await
+    }
+
+    /// MAIL, RCPT, DATA and a message; returns each reply, the last being the answer to ".".
+    async fn send(&mut self, to: &str, body: &[u8]) -> Vec<String> {
+        let mut replies = vec![self.cmd("MAIL FROM:<copier@lab.example>").await];
+        if !replies[0].starts_with("250") {
+            return replies;
+        }
+        replies.push(self.cmd(&format!("RCPT TO:<{to}>")).await);
+        if !replies[1].starts_with("250") {
+            return replies;
+        }
+        replies.push(self.cmd("DATA").await);
+        if !replies[2].starts_with("354") {
+            return replies;
+        }
+        self.io.get_mut().write_all(body).await.unwrap();
+        self.io.get_mut().write_all(b".\r\n").await.unwrap();
+        replies.push(self.reply().await);
+        replies
+    }
+}
+
+fn scan(from: &str) -> Vec<u8> {
+    format!(
+        "From: \"Copier 3F\" <{from}>\r\nTo: me@lab.example\r\nSubject: Scan\r\n\r\npage 1\r\n..leading dot (stuffed by the copier)\r\n"
+    )
+    .into_bytes()
+}
+
+// ---- The tests ------------------------------------------------------------------------------
+
+/// A copier signs in over TLS and sends: the provider gets it from the relay's account, with
+/// the From rewritten and the copier's own From kept as Reply-To; the copier hears the
+/// provider's own 250; the counts show in `relay status`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copier_sends_through_the_relay_as_the_account() {
+    let (mut rig, devices) = Rig::start(Script::microsoft(), "", &[("copier-3f", &[])]).await;
+    let (name, pw) = &devices[0];
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 5), rig.port, &rig.cert()).await;
+    assert!(c.login(name, pw).await.starts_with("235"));
+    let replies = c.send("me@lab.example", &scan("copier@lab.example")).await;
+    assert!(replies[3].starts_with("250"), "{replies:?}");
+    let log = rig.peer.log();
+    assert!(
+        log.commands
+            .iter()
+            .any(|(tls, l)| *tls && l == &format!("MAIL FROM:<{USER}>")),
+        "the envelope sender is the account: {:?}",
+        log.commands
+    );
+    assert_eq!(log.tokens.last().map(|t| t.2.as_str()), Some(TOKEN));
+    let msg = &log.messages[0];
+    assert!(
+        msg.starts_with(&format!(
+            "From: {USER}\r\nReply-To: \"Copier 3F\" <copier@lab.example>\r\n"
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("\r\n..leading dot (stuffed by the copier)\r\n"),
+        "unstuffed by the relay, stuffed again for the provider: {msg}"
+    );
+    let s = rig.status();
+    assert_eq!(s["upstream"]["signed_in"], true);
+    assert_eq!(s["devices"][0]["name"], "copier-3f");
+    assert_eq!(s["devices"][0]["messages"], 1);
+    assert!(
+        s["devices"][0]["last_message"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(s["upstream"]["provider"], "microsoft");
+    rig.stop().await.unwrap();
+    // The counts survive a restart.
+    rig.run().await;
+    assert_eq!(rig.status()["devices"][0]["messages"], 1);
+    rig.stop().await.unwrap();
+}
+
+/// Every refusal: mail without signing in, AUTH before TLS, a wrong password, the lock-out
+/// after five, a recipient outside the list, a device from another address.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stranger_gets_in_and_the_relay_is_never_open() {
+    let (mut rig, devices) = Rig::start(
+        Script::microsoft(),
+        "",
+        &[
+            ("copier-3f", &["--allow-recipient", "*@lab.example"]),
+            ("copier-4f", &["--address", "127.0.0.44"]),
+        ],
+    )
+    .await;
+    let cert = rig.cert();
+    let (a, pa) = (&devices[0].0, &devices[0].1);
+    let (b, pb) = (&devices[1].0, &devices[1].1);
+    // No sign-in: 530, and nothing reaches the provider.
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 6), rig.port, &cert).await;
+    assert!(
+        c.cmd("MAIL FROM:<x@y.example>")
+            .await
+            .starts_with("530 5.7.0")
+    );
+    // AUTH before TLS: 538.
+    let mut plain = Copier::connect(Ipv4Addr::new(127, 0, 0, 6), rig.port).await;
+    plain.cmd("EHLO copier").await;
+    assert!(plain.login(a, pa).await.starts_with("538 5.7.11"));
+    // A recipient outside the list: 550.
+    assert!(c.login(a, pa).await.starts_with("235"));
+    let r = c
+        .send("someone@elsewhere.example", &scan("c@lab.example"))
+        .await;
+    assert!(r[1].starts_with("550 5.7.1"), "{r:?}");
+    // A device from another address than its own: refused like a wrong password.
+    let mut d = Copier::secure(Ipv4Addr::new(127, 0, 0, 7), rig.port, &cert).await;
+    assert!(d.login(b, pb).await.starts_with("535 5.7.8"));
+    let mut own = Copier::secure(Ipv4Addr::new(127, 0, 0, 44), rig.port, &cert).await;
+    assert!(own.login(b, pb).await.starts_with("235"));
+    // Wrong passwords: 535 four more times from .8, then 421 and the address waits.
+    let mut w = Copier::secure(Ipv4Addr::new(127, 0, 0, 8), rig.port, &cert).await;
+    for _ in 0..4 {
+        assert!(
+            w.login(a, "wrong-password-00")
+                .await
+                .starts_with("535 5.7.8")
+        );
+    }
+    assert!(
+        w.login(a, "wrong-password-00")
+            .await
+            .starts_with("421 4.7.0")
+    );
+    // Even the right password waits now, and a new connection is turned away at the door.
+    let s = tokio::net::TcpSocket::new_v4().unwrap();
+    s.bind("127.0.0.8:0".parse().unwrap()).unwrap();
+    let tcp = s
+        .connect(SocketAddr::from(([127, 0, 0, 1], rig.port)))
+        .await
+        .unwrap();
+    let mut r = BufReader::new(tcp);
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert!(line.starts_with("421 4.7.0"), "{line}");
+    assert!(rig.peer.log().messages.is_empty(), "nothing was sent");
+    // The log names devices and addresses, never a password.
+    rig.stop().await.unwrap();
+    for (_, p) in &devices {
+        assert!(
+            !std::fs::read_to_string(&rig.config)
+                .unwrap()
+                .contains(p.as_str())
+        );
+    }
+}
+
+/// The provider's refusals reach the copier as the provider said them; an upstream that cannot
+/// take the message gives 4xx, never 250.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_refusals_pass_through_and_failures_never_say_250() {
+    let cases: Vec<(Script, &str)> = {
+        let mut send_as = Script::microsoft();
+        send_as.data_end =
+            vec!["550 5.7.60 SMTP; Client does not have permissions to send as this sender".into()];
+        let mut too_big = Script::microsoft();
+        too_big.mail_from =
+            vec!["552 5.3.4 Message size exceeds fixed maximum message size".into()];
+        vec![
+            (send_as, "550 5.7.60"),
+            (too_big, "552 5.3.4"),
+            (
+                Script::microsoft().with_fault(Fault::SilentOn("DATA")),
+                "451 4.4",
+            ),
+            (
+                Script::microsoft().with_fault(Fault::HangUpInData(2000)),
+                "451 4.4",
+            ),
+        ]
+    };
+    for (script, want) in cases {
+        let (mut rig, devices) = Rig::start(script, "", &[("copier", &[])]).await;
+        let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 9), rig.port, &rig.cert()).await;
+        assert!(
+            c.login(&devices[0].0, &devices[0].1)
+                .await
+                .starts_with("235")
+        );
+        let mut body = scan("c@lab.example");
+        body.extend(
+            std::iter::repeat_n(b'x', 70)
+                .chain(*b"\r\n")
+                .cycle()
+                .take(72 * 200),
+        );
+        let replies = c.send("me@lab.example", &body).await;
+        let last = replies.last().unwrap();
+        assert!(last.starts_with(want), "{want}: {replies:?}");
+        assert!(
+            !replies.iter().skip(1).any(|r| r.starts_with("250 2.0.0")),
+            "{replies:?}"
+        );
+        let s = rig.status();
+        assert!(s["devices"][0]["last_error"].is_string(), "{s}");
+        rig.stop().await.unwrap();
+    }
+}
+
+/// The access token is refreshed before it runs out (here: it lives 300 s, within the relay's
+/// five minutes ahead), the rotated refresh token replaces the old one, and a withdrawn sign-in
+/// gives 454 (the copier retries) and `relay status` says to sign in again.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_refreshed_ahead_rotated_and_a_withdrawn_sign_in_is_said_plainly() {
+    let (mut rig, devices) = Rig::start(Script::microsoft(), "", &[("copier", &[])]).await;
+    rig.idp.refresh.lock().unwrap().expires_in = 300;
+    let cert = rig.cert();
+    let (name, pw) = (&devices[0].0, &devices[0].1);
+    for n in 0..3 {
+        let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 10), rig.port, &cert).await;
+        assert!(c.login(name, pw).await.starts_with("235"));
+        let r = c.send("me@lab.example", &scan("c@lab.example")).await;
+        assert!(r[3].starts_with("250"), "message {n}: {r:?}");
+    }
+    let used = rig.idp.refresh.lock().unwrap().used.clone();
+    assert!(used.len() >= 3, "refreshed before each send: {used:?}");
+    assert_eq!(used[0], idp::REFRESH);
+    assert_eq!(
+        used[1], "rt-rotated-1",
+        "the rotated token was kept and used"
+    );
+    let kept = std::fs::read_to_string(rig.dir.path().join("relay-secret")).unwrap();
+    assert_eq!(
+        kept,
+        rig.idp.refresh.lock().unwrap().current,
+        "the newest refresh token is kept"
+    );
+    // IT withdraws the sign-in.
+    rig.idp.refresh.lock().unwrap().revoked = true;
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 10), rig.port, &cert).await;
+    assert!(
+        c.login(name, pw).await.starts_with("235"),
+        "a copier's login does not depend on the token"
+    );
+    let r = c.cmd("MAIL FROM:<c@lab.example>").await;
+    assert!(r.starts_with("454 4.7.0"), "{r}");
+    let s = rig.status();
+    assert_eq!(s["upstream"]["signed_in"], false);
+    assert!(
+        s["upstream"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("scanmail relay sign-in"),
+        "{s}"
+    );
+    let out = scanmail(&["relay", "status"], &rig.config);
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Sign the relay in again: scanmail relay sign-in")
+    );
+    // A wrong copier password never touches the token.
+    let before = rig.idp.refresh.lock().unwrap().used.len();
+    let mut w = Copier::secure(Ipv4Addr::new(127, 0, 0, 11), rig.port, &cert).await;
+    assert!(w.login(name, "wrong-wrong-wrong").await.starts_with("535"));
+    assert_eq!(rig.idp.refresh.lock().unwrap().used.len(), before);
+    rig.stop().await.unwrap();
+}
+
+/// A 50 MB scan streams through, and 20 copiers send 10 MB each at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn big_scans_stream_through_and_twenty_copiers_send_at_once() {
+    let names: Vec<String> = (0..20).map(|i| format!("copier-{i}")).collect();
+    let specs: Vec<(&str, &[&str])> = names.iter().map(|n| (n.as_str(), &[][..])).collect();
+    let (mut rig, devices) = Rig::start(Script::microsoft(), "", &specs).await;
+    let cert = rig.cert();
+    let body = |mb: usize| {
+        let mut b = scan("c@lab.example");
+        let line = [b'A'; 76];
+        for _ in 0..(mb * 1024 * 1024 / 78) {
+            b.extend_from_slice(&line);
+            b.extend_from_slice(b"\r\n");
+        }
+        b
+    };
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 12), rig.port, &cert).await;
+    assert!(
+        c.login(&devices[0].0, &devices[0].1)
+            .await
+            .starts_with("235")
+    );
+    let big = body(50);
+    let r = c.send("me@lab.example", &big).await;
+    assert!(r[3].starts_with("250"), "{r:?}");
+    assert!(rig.peer.log().messages[0].len() > 50_000_000);
+    let ten = Arc::new(body(10));
+    let mut all = Vec::new();
+    for (i, (name, pw)) in devices.iter().enumerate() {
+        let (name, pw, cert, ten, port) = (
+            name.clone(),
+            pw.clone(),
+            cert.clone(),
+            ten.clone(),
+            rig.port,
+        );
+        all.push(tokio::spawn(async move {
+            let from = Ipv4Addr::new(127, 0, 1, u8::try_from(i + 1).unwrap());
+            let mut c = Copier::secure(from, port, &cert).await;
+            assert!(c.login(&name, &pw).await.starts_with("235"));
+            c.send("me@lab.example", &ten).await
+        }));
+    }
+    for t in all {
+        let r = t.await.unwrap();
+        assert!(r[3].starts_with("250"), "{r:?}");
+    }
+    assert_eq!(rig.peer.log().messages.len(), 21);
+    rig.stop().await.unwrap();
+}
+
+/// Stopping with a message in flight: the message finishes and is answered by the provider;
+/// new connections are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_lets_the_message_in_flight_finish() {
+    let (mut rig, devices) = Rig::start(Script::microsoft(), "", &[("copier", &[])]).await;
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 13), rig.port, &rig.cert()).await;
+    assert!(
+        c.login(&devices[0].0, &devices[0].1)
+            .await
+            .starts_with("235")
+    );
+    assert!(c.cmd("MAIL FROM:<c@lab.example>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<me@lab.example>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.io.get_mut()
+        .write_all(&scan("c@lab.example"))
+        .await
+        .unwrap();
+    let stop = rig.stop.take().unwrap();
+    let _ = stop.send(());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = tokio::net::TcpStream::connect(("127.0.0.1", rig.port)).await;
+    assert!(refused.is_err(), "no new connections while stopping");
+    c.io.get_mut()
+        .write_all(b"more of the scan\r\n.\r\n")
+        .await
+        .unwrap();
+    let last = c.reply().await;
+    assert!(last.starts_with("250"), "{last}");
+    assert!(rig.peer.log().messages[0].contains("more of the scan"));
+    rig.task.take().unwrap().await.unwrap().unwrap();
+}
+
+/// Real clients: ScanMail's own engine (`relay test`), Python's smtplib over STARTTLS, and a
+/// plain client from an address in `allow_plain_from` (an old TLS 1.0-only copier); curl too.
+/// A canary password and token appear in no file, log, status or output.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_clients_and_no_secret_anywhere() {
+    let (mut rig, devices) = Rig::start(
+        Script::microsoft(),
+        "allow_plain_from = [\"127.0.0.20\"]",
+        &[
+            ("copier-3f", &[]),
+            ("old-copier", &["--address", "127.0.0.20"]),
+        ],
+    )
+    .await;
+    let (name, pw) = devices[0].clone();
+    let (old, old_pw) = devices[1].clone();
+    // ScanMail's engine through `relay test`.
+    let config = rig.config.clone();
+    let out = tokio::task::spawn_blocking(move || scanmail(&["relay", "test"], &config))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("works"), "{text}");
+    // Python's smtplib with STARTTLS, checking the relay's certificate.
+    let cert = rig.dir.path().join("relay-cert.pem");
+    let script = format!(
+        r#"
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(cafile=r"{cert}")
+s = smtplib.SMTP("127.0.0.1", {port}, source_address=("127.0.0.21", 0), timeout=60)
+s.starttls(context=ctx)
+s.login("{name}", sys.stdin.readline().strip())
+s.sendmail("printer@lab.example", ["me@lab.example"], "From: printer@lab.example\r\nSubject: smtplib\r\n\r\nhello\r\n")
+s.quit()
+# The old copier: no encryption at all, allowed from its own address only.
+p = smtplib.SMTP("127.0.0.1", {port}, source_address=("127.0.0.20", 0), timeout=60)
+p.ehlo("old-copier")
+p.login("{old}", sys.stdin.readline().strip())
+p.sendmail("old@lab.example", ["me@lab.example"], "From: old@lab.example\r\nSubject: plain\r\n\r\nhello\r\n")
+p.quit()
+print("sent")
+"#,
+        cert = cert.display(),
+        port = rig.port
+    );
+    let mut py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = py.stdin.take().unwrap();
+        writeln!(input, "{pw}\n{old_pw}").unwrap();
+    }
+    let out = tokio::task::spawn_blocking(move || py.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sent"),
+        "{out:?}"
+    );
+    // curl, over implicit TLS.
+    let msg = rig.dir.path().join("scan.eml");
+    std::fs::write(
+        &msg,
+        "From: curl@lab.example\r\nSubject: curl\r\n\r\nhello\r\n",
+    )
+    .unwrap();
+    let url = format!("smtps://127.0.0.1:{}", rig.tls_port);
+    let user = format!("{name}:{pw}");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("curl")
+            .args(["-sS", "--url", &url, "--cacert"])
+            .arg(&cert)
+            .args(["--interface", "127.0.0.22", "--user", &user])
+            .args([
+                "--mail-from",
+                "curl@lab.example",
+                "--mail-rcpt",
+                "me@lab.example",
+            ])
+            .arg("--upload-file")
+            .arg(&msg)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let log = rig.peer.log();
+    assert_eq!(
+        log.messages.len(),
+        5,
+        "the engine on both ports, smtplib, the plain copier, curl"
+    );
+    assert!(
+        log.messages
+            .iter()
+            .all(|m| m.starts_with(&format!("From: {USER}")))
+    );
+    assert!(
+        log.messages
+            .iter()
+            .any(|m| m.contains("Reply-To: old@lab.example"))
+    );
+    assert!(
+        rig.config.exists()
+            && !std::fs::read_to_string(&rig.config)
+                .unwrap()
+                .contains("relay-test@"),
+        "the test login is gone"
+    );
+    // The canaries: the copiers' passwords and the tokens in no file (but the secret store),
+    // no status, no output.
+    let status = serde_json::to_string(&rig.status()).unwrap();
+    let out = scanmail(&["relay", "status"], &rig.config);
+    let plain = String::from_utf8_lossy(&out.stdout).to_string();
+    rig.stop().await.unwrap();
+    let secrets = [
+        pw.as_str(),
+        old_pw.as_str(),
+        TOKEN,
+        idp::REFRESH,
+        "rt-rotated-",
+    ];
+    for entry in std::fs::read_dir(rig.dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name().is_some_and(|n| n == "relay-secret") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string();
+        for s in secrets {
+            assert!(!text.contains(s), "{s} in {}", p.display());
+        }
+    }
+    for s in secrets {
+        assert!(!status.contains(s) && !plain.contains(s), "{s} in status");
+        assert!(!text.contains(s), "{s} in relay test's output");
+    }
+}
+
+/// `relay init` writes a commented relay.toml from the preset and never overwrites it;
+/// `sign-in` runs the device code against the local identity provider and keeps the refresh
+/// token only in the secret store; `remove-device` removes a login.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_sign_in_and_devices_from_the_command_line() {
+    let pki = Pki::new();
+    let peer = Peer::start(
+        Mode::Plain,
+        Script::microsoft(),
+        pki.server_config(Cert::Good),
+    )
+    .await;
+    let idp = Idp::start(Outcome::ApproveAfter(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("org.toml");
+    std::fs::write(
+        &preset,
+        idp.preset()
+            .replace("server = \"127.0.0.1\"", "server = \"smtp.office365.com\""),
+    )
+    .unwrap();
+    let config = dir.path().join("relay.toml");
+    let run = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("SCANMAIL_ORG", &preset)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["relay", "init"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("provider = \"microsoft\"") && text.contains("auth = \"oauth\""),
+        "{text}"
+    );
+    assert!(text.contains("[upstream.oauth.microsoft]"), "{text}");
+    assert_eq!(
+        run(&["relay", "init"]).status.code(),
+        Some(2),
+        "never over an existing file"
+    );
+    // Point the upstream at the scripted peer, keep secrets in a file (no keychain here).
+    let ca = pki.ca_file(dir.path());
+    let text = text
+        .replace(
+            "account = \"scanner@example.edu\"",
+            &format!("account = \"{USER}\""),
+        )
+        .replace(
+            "# server = \"smtp.office365.com\"",
+            "server = \"127.0.0.1\"",
+        )
+        .replace(
+            "port = 587",
+            &format!(
+                "port = {}\nca_file = \"{}\"\nsecrets = \"file\"",
+                peer.port,
+                ca.display()
+            ),
+        );
+    std::fs::write(&config, text).unwrap();
+    let c2 = config.clone();
+    let p2 = preset.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["relay", "sign-in", "--config"])
+            .arg(&c2)
+            .env("SCANMAIL_ORG", &p2)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {stderr}");
+    assert!(
+        stderr.contains(idp::USER_CODE),
+        "the code to type: {stderr}"
+    );
+    assert!(stdout.contains("Signed in"), "{stdout}");
+    assert!(
+        !stdout.contains(idp::REFRESH) && !stderr.contains(idp::REFRESH) && !stdout.contains(TOKEN)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("relay-secret")).unwrap(),
+        idp::REFRESH
+    );
+    assert_eq!(
+        peer.log().tokens.len(),
+        1,
+        "the sign-in was proven against the provider"
+    );
+    let out = run(&["relay", "add-device", "copier-3f", "--address", "10.0.0.7"]);
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        shown.contains("Login name:     copier-3f")
+            && shown.contains("Port:           2525")
+            && shown.contains("STARTTLS"),
+        "{shown}"
+    );
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("# Where copiers connect"),
+        "comments kept"
+    );
+    assert_eq!(
+        run(&["relay", "add-device", "copier-3f"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["relay", "remove-device", "copier-3f"]).status.code(),
+        Some(0)
+    );
+    assert!(
+        !std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("copier-3f")
+    );
+    assert_eq!(
+        run(&["relay", "remove-device", "copier-3f"]).status.code(),
+        Some(2)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&run(&["relay", "status", "--json"]).stdout).unwrap();
+    assert_eq!(v["upstream"]["signed_in"], true);
+    assert_eq!(v["running"], false);
+    assert!(v["upstream"]["token_expires"].is_string());
+}
