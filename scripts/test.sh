@@ -13,6 +13,8 @@ command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v ip >/dev/null || need+=(iproute2)
 # Real SMTP clients against the copier check and the relay: curl's and Python's smtplib.
 command -v curl >/dev/null || need+=(curl)
+# The relay's systemd unit is checked with systemd-analyze verify.
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi

@@ -66,6 +66,25 @@ pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Gives `path` its folder's owner (an administrator writing into a service's own state folder
+/// must not leave a file the service cannot read). Does nothing where it cannot.
+pub fn match_folder_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(dir), Ok(file)) = (path.parent(), std::fs::metadata(path)) else {
+            return;
+        };
+        if let Ok(d) = std::fs::metadata(dir)
+            && (d.uid(), d.gid()) != (file.uid(), file.gid())
+        {
+            let _ = std::os::unix::fs::chown(path, Some(d.uid()), Some(d.gid()));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 /// Why a file could not be read or written, in a few plain words.
 pub fn plain_io(e: &std::io::Error) -> String {
     use std::io::ErrorKind as K;

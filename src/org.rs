@@ -40,6 +40,9 @@ pub struct Preset {
     pub manual_search: String,
     #[serde(default)]
     pub why: String,
+    /// IT offers the relay page in the window (a relay may run on staff computers).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relay: bool,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// IT's OAuth 2.0 app registrations (`[oauth.microsoft]`, `[oauth.google]`).
@@ -93,6 +96,7 @@ impl Preset {
             naming_hint: String::new(),
             manual_search: String::new(),
             why: String::new(),
+            relay: false,
             steps: Vec::new(),
             oauth: crate::oauth::Apps::default(),
         })

@@ -1117,3 +1117,69 @@ async fn a_google_device_signs_in_in_the_browser_and_both_ports_work() {
     assert!(shows(app, "Works: the test message was accepted"));
     assert_eq!(ssl.log().tokens[0].2, support::TOKEN);
 }
+
+/// The Relay page: the sign-in ran out ("Sign in again" asks for an administrator), and a
+/// copier added from the window gets its card with its password, once.
+#[test]
+fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        "listen = [\"0.0.0.0:2525\"]\n[upstream]\nprovider = \"microsoft\"\naccount = \"scanner@contoso.example\"\nauth = \"password\"\nsecrets = \"file\"\n",
+    )
+    .unwrap();
+    let now = scanmail::time::now_unix();
+    std::fs::write(
+        dir.path().join("relay-state.json"),
+        format!(
+            r#"{{"listening":["0.0.0.0:2525 (STARTTLS)"],"alive":"{}","upstream":{{"signed_in":true,"token_expires":"{}"}}}}"#,
+            scanmail::time::utc_rfc3339(now),
+            scanmail::time::utc_rfc3339(now - 86_400)
+        ),
+    )
+    .unwrap();
+    let mut app = App::new(Preset {
+        relay: true,
+        ..Preset::built_in()
+    });
+    let app = &mut app;
+    app.relay.config_path = config.clone();
+    click(app, "Relay");
+    assert_eq!(app.step, Step::Relay);
+    assert!(
+        shows(app, "The relay runs here, on 0.0.0.0:2525 (STARTTLS)."),
+        "{:?} {:?}",
+        app.relay.state,
+        app.relay.config
+    );
+    assert!(shows(app, "The relay's sign-in ran out on"));
+    let effects = click(app, "Sign in again");
+    assert!(
+        matches!(effects.as_slice(), [Effect::Elevated(a)] if a.contains(&"sign-in".to_string()) && a.contains(&config.display().to_string())),
+        "{effects:?}"
+    );
+    assert!(shows(app, "asks for an administrator's permission"));
+    type_into(app, scanmail::gui::relay_page::NAME_ID, "copier-3f");
+    type_into(app, scanmail::gui::relay_page::ADDRESS_ID, "10.1.2.3");
+    click(app, "Add the copier");
+    assert!(
+        shows(app, "Added copier-3f."),
+        "the file is writable here: no administrator needed"
+    );
+    let card = app.relay.card.clone().unwrap();
+    assert_eq!(card.login, "copier-3f");
+    assert_eq!(card.port, 2525);
+    assert_eq!(card.security, "STARTTLS");
+    assert_eq!(card.password.len(), 16);
+    assert!(shows(app, &card.password), "shown this once");
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.contains("name = \"copier-3f\"") && !saved.contains(&card.password));
+    assert!(shows(app, "copier-3f: 0 message(s), no message yet"));
+    screenshot(app, "light-11-relay", 1400.0);
+    let copied = click(app, "Copy");
+    assert!(matches!(copied.as_slice(), [Effect::Copy(t)] if t.contains(&card.password)));
+    // Watching a copier's next message through the relay.
+    click(app, "Check this copier through the relay");
+    assert!(shows(app, "Waiting for the next message from copier-3f"));
+}

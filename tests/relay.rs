@@ -8,10 +8,11 @@
 mod support;
 
 use scanmail::relay;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use support::copier::Copier;
 use support::idp::{self, Idp, Outcome};
 use support::{Cert, Fault, Mode, Peer, Pki, Script, TOKEN, USER};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -58,6 +59,13 @@ impl Rig {
     /// A relay in front of `script` (playing Microsoft 365), signed in, with `extra` lines in
     /// relay.toml and the devices given (name, extra add-device flags).
     async fn start(script: Script, extra: &str, devices: &[(&str, &[&str])]) -> (Rig, Devices) {
+        let (mut rig, added) = Rig::prepare(script, extra, devices).await;
+        rig.run().await;
+        (rig, added)
+    }
+
+    /// The same, not yet running.
+    async fn prepare(script: Script, extra: &str, devices: &[(&str, &[&str])]) -> (Rig, Devices) {
         let pki = Pki::new();
         let peer = Peer::start(Mode::Plain, script, pki.server_config(Cert::Good)).await;
         let idp = Idp::start(Outcome::ApproveAfter(0)).await;
@@ -102,7 +110,7 @@ authority = "{base}"
         for (name, more) in devices {
             added.push((name.to_string(), add_device(&config, name, more)));
         }
-        let mut rig = Rig {
+        let rig = Rig {
             dir,
             config,
             peer,
@@ -113,7 +121,6 @@ authority = "{base}"
             stop: None,
             task: None,
         };
-        rig.run().await;
         (rig, added)
     }
 
@@ -177,129 +184,6 @@ impl Drop for Rig {
         if let Some(t) = &self.task {
             t.abort();
         }
-    }
-}
-
-// ---- A copier: a small SMTP client from its own loopback address ----------------------------
-
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
-
-struct Copier {
-    io: BufReader<Box<dyn Io>>,
-}
-
-fn tls_client(cert_pem: &[u8]) -> tokio_rustls::TlsConnector {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-async fn tcp_from(from: Ipv4Addr, port: u16) -> tokio::net::TcpStream {
-    let s = tokio::net::TcpSocket::new_v4().unwrap();
-    s.bind(SocketAddr::new(IpAddr::V4(from), 0)).unwrap();
-    s.connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
-        .await
-        .unwrap()
-}
-
-/// One whole reply's last line ("" at the end of the stream).
-async fn read_reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> String {
-    loop {
-        let mut line = String::new();
-        let n = tokio::time::timeout(PATIENCE, r.read_line(&mut line))
-            .await
-            .unwrap()
-            .unwrap_or(0);
-        if n == 0 {
-            return String::new();
-        }
-        if line.len() < 4 || line.as_bytes()[3] == b' ' {
-            return line.trim_end().to_string();
-        }
-    }
-}
-
-impl Copier {
-    async fn connect(from: Ipv4Addr, port: u16) -> Copier {
-        let tcp = tcp_from(from, port).await;
-        let mut c = Copier {
-            io: BufReader::new(Box::new(tcp)),
-        };
-        let hi = c.reply().await;
-        assert!(hi.starts_with("220"), "{hi}");
-        c
-    }
-
-    /// Connects, says EHLO and starts TLS, as a copier set to STARTTLS does.
-    async fn secure(from: Ipv4Addr, port: u16, cert: &[u8]) -> Copier {
-        let mut r = BufReader::new(tcp_from(from, port).await);
-        assert!(read_reply(&mut r).await.starts_with("220"));
-        r.get_mut().write_all(b"EHLO copier\r\n").await.unwrap();
-        read_reply(&mut r).await;
-        r.get_mut().write_all(b"STARTTLS\r\n").await.unwrap();
-        let go = read_reply(&mut r).await;
-        assert!(go.starts_with("220"), "{go}");
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let tls = tls_client(cert)
-            .connect(name, r.into_inner())
-            .await
-            .unwrap();
-        let mut c = Copier {
-            io: BufReader::new(Box::new(tls)),
-        };
-        c.cmd("EHLO copier").await;
-        c
-    }
-
-    async fn reply(&mut self) -> String {
-        read_reply(&mut self.io).await
-    }
-
-    async fn cmd(&mut self, line: &str) -> String {
-        self.io
-            .get_mut()
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .unwrap();
-        self.reply().await
-    }
-
-    async fn login(&mut self, user: &str, password: &str) -> String {
-        use base64::Engine;
-        let blob =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        self.cmd(&format!("AUTH PLAIN {blob}")).await
-    }
-
-    /// MAIL, RCPT, DATA and a message; returns each reply, the last being the answer to ".".
-    async fn send(&mut self, to: &str, body: &[u8]) -> Vec<String> {
-        let mut replies = vec![self.cmd("MAIL FROM:<copier@lab.example>").await];
-        if !replies[0].starts_with("250") {
-            return replies;
-        }
-        replies.push(self.cmd(&format!("RCPT TO:<{to}>")).await);
-        if !replies[1].starts_with("250") {
-            return replies;
-        }
-        replies.push(self.cmd("DATA").await);
-        if !replies[2].starts_with("354") {
-            return replies;
-        }
-        self.io.get_mut().write_all(body).await.unwrap();
-        self.io.get_mut().write_all(b".\r\n").await.unwrap();
-        replies.push(self.reply().await);
-        replies
     }
 }
 
@@ -631,6 +515,128 @@ async fn a_stop_lets_the_message_in_flight_finish() {
     rig.task.take().unwrap().await.unwrap().unwrap();
 }
 
+/// The way a service manager runs it: `relay run --service` as its own process, stopped with
+/// SIGTERM while a copier is in the middle of a scan. The copier still hears 250, the provider
+/// has the whole scan, and the process exits 0 having said so in its log.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_stops_on_sigterm_after_the_scan_in_flight() {
+    let (rig, devices) = Rig::prepare(Script::microsoft(), "", &[("copier", &[])]).await;
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["relay", "run", "--service", "--config"])
+        .arg(&rig.config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let listening = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            seen.push(line.clone());
+            if let Some(l) = line.split("listening on ").nth(1) {
+                return l.to_string();
+            }
+        }
+        panic!("the service ended before it listened: {seen:#?}");
+    })
+    .await
+    .unwrap();
+    let port: u16 = listening
+        .split(", ")
+        .find(|l| l.contains("STARTTLS"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .map_or_else(|| panic!("{listening}"), |a| a.port());
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 14), port, &rig.cert()).await;
+    assert!(
+        c.login(&devices[0].0, &devices[0].1)
+            .await
+            .starts_with("235")
+    );
+    assert!(c.cmd("MAIL FROM:<c@lab.example>").await.starts_with("250"));
+    assert!(c.cmd("RCPT TO:<me@lab.example>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.io.get_mut()
+        .write_all(&scan("c@lab.example"))
+        .await
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The service says it is stopping; only then does the copier send the rest.
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            seen.push(line.clone());
+            if line.contains("service: stopping") {
+                return;
+            }
+        }
+        panic!("no stopping in the log: {seen:#?}");
+    })
+    .await
+    .unwrap();
+    c.io.get_mut()
+        .write_all(b"more of the scan\r\n.\r\n")
+        .await
+        .unwrap();
+    let last = c.reply().await;
+    assert!(last.starts_with("250"), "{last}");
+    let rest: Vec<String> = tokio::time::timeout(PATIENCE, async {
+        let mut rest = Vec::new();
+        while let Some(line) = log.next_line().await.unwrap() {
+            rest.push(line);
+        }
+        rest
+    })
+    .await
+    .unwrap();
+    let code = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code.code(), Some(0), "{rest:#?}");
+    assert!(
+        rest.iter().any(|l| l.contains("service: stopped")),
+        "{rest:#?}"
+    );
+    assert!(rig.peer.log().messages[0].contains("more of the scan"));
+}
+
+/// The systemd unit `install-service` writes passes `systemd-analyze verify` with no warning
+/// (an unknown key, a bad value or a missing program all print one).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_systemd_unit_passes_systemd_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("scanmail-relay.service");
+    let text =
+        relay::service::systemd_unit(Path::new(BIN), Path::new("/etc/scanmail/relay/relay.toml"));
+    std::fs::write(&unit, &text).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (package systemd; scripts/test.sh installs it)");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    // And it can fail: a misspelt key is caught.
+    std::fs::write(
+        &unit,
+        text.replace("Restart=on-failure", "Restart=on-failur"),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).trim().is_empty());
+}
+
 /// Real clients: ScanMail's own engine (`relay test`), Python's smtplib over STARTTLS, and a
 /// plain client from an address in `allow_plain_from` (an old TLS 1.0-only copier); curl too.
 /// A canary password and token appear in no file, log, status or output.
@@ -914,4 +920,74 @@ async fn init_sign_in_and_devices_from_the_command_line() {
     assert_eq!(v["upstream"]["signed_in"], true);
     assert_eq!(v["running"], false);
     assert!(v["upstream"]["token_expires"].is_string());
+}
+
+/// A warning reaches the help desk by mail, sent through the relay itself, once a day.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_help_desk_hears_of_warnings_once_a_day() {
+    let (mut rig, _devices) = Rig::prepare(
+        Script::microsoft(),
+        "help_desk_email = \"help@lab.example\"",
+        &[("copier", &[])],
+    )
+    .await;
+    // Signed in, then three refusals in a row, as the state file keeps them across a restart.
+    let state = rig.dir.path().join("relay-state.json");
+    let v = serde_json::json!({
+        "upstream": {
+            "signed_in": true,
+            "refused_in_a_row": 3,
+            "last_error": "The mail provider refused a message: 550 5.7.60"
+        }
+    });
+    std::fs::write(&state, serde_json::to_vec(&v).unwrap()).unwrap();
+    rig.run().await;
+    let mail = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(m) = rig
+                .peer
+                .log()
+                .messages
+                .iter()
+                .find(|m| m.contains("needs a look"))
+            {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        mail.contains("To: help@lab.example") && mail.contains("refused the last 3"),
+        "{mail}"
+    );
+    assert!(
+        rig.peer
+            .log()
+            .commands
+            .iter()
+            .any(|(_, c)| c == "RCPT TO:<help@lab.example>")
+    );
+    let s = rig.status();
+    assert!(
+        s["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("refused the last 3"),
+        "{s}"
+    );
+    // Once a day: a restart the same day sends nothing more.
+    rig.stop().await.unwrap();
+    rig.run().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let count = rig
+        .peer
+        .log()
+        .messages
+        .iter()
+        .filter(|m| m.contains("needs a look"))
+        .count();
+    assert_eq!(count, 1);
+    rig.stop().await.unwrap();
 }

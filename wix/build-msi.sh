@@ -36,7 +36,11 @@ wixl -a x64 -D Version="$version" -D UI=no -D BinDir="$stage" \
   -D IconFile=resources/icons/scanmail.ico -D LicenseFile=wix/License.rtf \
   -o "$msi" wix/main.wxs 2> >(grep -v -e "GLib-GObject-WARNING" -e "^$" >&2)
 # wixl ignores Secure="yes": list ORGPRESET among the properties the elevated install may read.
-msibuild "$msi" -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORGPRESET' WHERE Property='SecureCustomProperties'"
+msibuild "$msi" -q "UPDATE Property SET Value='WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORGPRESET;RELAY' WHERE Property='SecureCustomProperties'"
+# The "Relay service" feature (level 1000, off) is turned on by RELAY=1: a Condition row, which
+# wixl cannot write from <Condition> inside <Feature>.
+msibuild "$msi" -q "CREATE TABLE \`Condition\` (\`Feature_\` CHAR(38) NOT NULL, \`Level\` SHORT NOT NULL, \`Condition\` CHAR(255) PRIMARY KEY \`Feature_\`, \`Level\`)"
+msibuild "$msi" -q "INSERT INTO \`Condition\` (\`Feature_\`, \`Level\`, \`Condition\`) VALUES ('Relay', 1, 'RELAY=1')"
 # The preset's folder: owned by Administrators, full control for Administrators and SYSTEM,
 # read and run for Users, nothing inherited (the same SDDL as src/trust.rs FOLDER_SDDL).
 sddl=$(grep -oP 'FOLDER_SDDL: &str = "\K[^"]+' src/trust.rs)

@@ -33,5 +33,12 @@ expect Directory '^ORGDIR\tCommonAppDataFolder\tScanMail$' "makes ProgramData\\S
 expect CreateFolder '^ORGDIR\tOrgFolder$' "creates the preset's folder"
 sddl=$(grep -oP 'FOLDER_SDDL: &str = "\K[^"]+' src/trust.rs)
 expect MsiLockPermissionsEx "^OrgFolderLock\tORGDIR\tCreateFolder\t\Q$sddl\E\t?$" "the folder is owned by Administrators, users read-only ($sddl)"
+expect Property '^SecureCustomProperties\t.*RELAY' "RELAY reaches the elevated install"
+expect Feature '^Relay\t\tRelay service\t[^\t]*\t\d+\t1000\t' "an optional \"Relay service\" feature, off by default (level 1000)"
+expect Condition '^Relay\t1\tRELAY=1$' "RELAY=1 turns it on"
+expect CustomAction '^InstallRelayService\t3090\tScanMailCliExe\trelay install-service$' "the service is installed by relay install-service (deferred, elevated)"
+expect CustomAction '^UninstallRelayService\t\d+\tScanMailCliExe\trelay uninstall-service$' "and removed by relay uninstall-service"
+expect InstallExecuteSequence '^InstallRelayService\t\(&Relay=3\) AND NOT \(!Relay=3\)\t' "installed only when the feature is being added"
+expect InstallExecuteSequence '^UninstallRelayService\t\(&Relay=2\) AND \(!Relay=3\)\t' "removed when the feature goes"
 if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all MSI checks passed"

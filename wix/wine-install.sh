@@ -9,7 +9,10 @@
 #     --ca-file, a wrong password, a closed port, a certificate without --ca-file) and the
 #     Windows keychain (Credential Manager) for check --profile;
 #  5. the installed window under Xvfb: a screenshot, and OCR finds the Account step's words;
-#  6. msiexec /x removes the program and leaves IT's preset.
+#  6. msiexec /x removes the program and leaves IT's preset;
+#  7. RELAY=1 registers the relay service (and makes relay.toml), msiexec /x removes it;
+#  8. the relay under the service code path: installed with relay install-service, it takes a
+#     message from a loopback client to the test suite's Postfix; uninstall-service removes it.
 # Debian 12's Wine 8 lacks bcryptprimitives.dll's ProcessPrng (Rust's std needs it): a stand-in
 # built here goes into the test prefix's system32. It is never shipped.
 #
@@ -252,6 +255,85 @@ expect "the programs are gone" [ ! -e "$(drive_c)/$pf/scanmail.exe" ]
 expect "the shortcut is gone" [ ! -e "$lnk" ]
 expect "the entry is gone" [ -z "$(uninstall_keys)" ]
 expect "IT's preset stays" [ -f "$(drive_c)/ProgramData/ScanMail/org.toml" ]
+
+echo "7. RELAY=1: the relay as a Windows service"
+prefix d
+svc_key='HKLM\System\CurrentControlSet\Services\ScanMailRelay'
+service_image() { "$wine" reg query "$svc_key" /v ImagePath 2>/dev/null | tr -d '\r' | grep -i ImagePath || true; }
+rc=$(msiexec /i "$(winpath "$msi")" /qn ORGPRESET="$(winpath "$preset_src")" RELAY=1)
+expect "msiexec /i RELAY=1 exits 0 (got $rc)" [ "$rc" = 0 ]
+image=$(service_image)
+expect "the service ScanMailRelay is registered ($image)" grep -q 'relay run --service' <<<"$image"
+relay_toml="$(drive_c)/ProgramData/ScanMail/relay/relay.toml"
+expect "relay.toml was made from the preset" grep -q 'provider = "microsoft"' "$relay_toml"
+expect "with a state folder and the secret kept for the service" grep -q 'secrets = "file"' "$relay_toml"
+said=$(timeout 60 "$wine" "$cli" relay service-status 2>&1 | tr -d '\r' || true)
+expect "relay service-status sees it ($said)" grep -q "is installed" <<<"$said"
+sc_said=$(timeout 60 "$wine" sc query ScanMailRelay 2>&1 | tr -d '\r' || true)
+echo "       (sc query under Wine: $(tr '\n' ' ' <<<"$sc_said" | tr -s ' ' | cut -c1-160))"
+rc=$(msiexec /x "$(winpath "$msi")" /qn)
+expect "msiexec /x exits 0 (got $rc)" [ "$rc" = 0 ]
+expect "the service is gone" [ -z "$(service_image)" ]
+expect "the relay's settings stay" [ -f "$relay_toml" ]
+rc=$(msiexec /i "$(winpath "$msi")" /qn)
+expect "without RELAY=1 there is no service (got $rc)" [ -z "$(service_image)" ]
+
+echo "8. the service code path under Wine: a message from a loopback client reaches Postfix"
+# The machine-wide relay.toml is refused under Wine (every file belongs to a user, see 4), so
+# this relay keeps its settings in a folder of its own; the service is the same.
+rdir="$(drive_c)/users/Public/relay"
+mkdir -p "$rdir"
+rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$rdir/relay.toml" <<TOML
+listen = ["127.0.0.1:$rport"]
+state_dir = "state"
+
+[upstream]
+provider = "server"
+account = "$SCANMAIL_MTA_USER"
+auth = "password"
+server = "127.0.0.1"
+port = 587
+security = "starttls"
+ca_file = '$(winpath "$SCANMAIL_MTA_CA")'
+secrets = "file"
+TOML
+rconf='C:\users\Public\relay\relay.toml'
+said=$(SM_PW=$SM_PW timeout 120 "$wine" "$cli" relay sign-in --config "$rconf" --password-env SM_PW 2>&1 | tr -d '\r' || true)
+expect "relay sign-in with the account's password ($said)" grep -q "Signed in" <<<"$said"
+expect "the secret is sealed with DPAPI, not kept in the clear" grep -q '^dpapi:' "$rdir/state/relay-secret"
+expect "the password is nowhere in the folder" bash -c "! grep -rqF -- \"\$1\" \"\$2\"" _ "$SM_PW" "$rdir"
+dev=$(timeout 120 "$wine" "$cli" relay add-device copier --config "$rconf" --json 2>/dev/null | tr -d '\r' || true)
+dev_pw=$(field 'v["password"]' <<<"$dev")
+expect "relay add-device gives a password" [ "$dev_pw" != None ]
+said=$(timeout 120 "$wine" "$cli" relay install-service --config "$rconf" 2>&1 | tr -d '\r' || true)
+echo "       (install-service under Wine: $(tr '\n' ' ' <<<"$said" | cut -c1-220))"
+expect "relay install-service installs it" grep -q "Installed the relay service" <<<"$said"
+listening=no
+for _ in $(seq 60); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null && { listening=yes; break; }; sleep 1; done
+expect "the service listens on 127.0.0.1:$rport" [ "$listening" = yes ]
+sent=$(DEV_PW=$dev_pw python3 - "$rport" "$SCANMAIL_MTA_USER" <<'PY' 2>&1 || true
+import os, smtplib, ssl, sys
+port, to = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE  # a test copier; the relay's own certificate is self-made
+with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+    s.starttls(context=ctx)
+    s.login("copier", os.environ["DEV_PW"])
+    r = s.sendmail("copier@lab.example", [to], "From: copier@lab.example\r\nTo: %s\r\nSubject: Wine relay\r\n\r\nthrough the Windows service\r\n" % to)
+    print("sent", r)
+PY
+)
+expect "a loopback client's message is taken through the service ($sent)" grep -q "^sent {}" <<<"$sent"
+st=$(timeout 60 "$wine" "$cli" relay status --config "$rconf" --json 2>/dev/null | tr -d '\r' || true)
+expect "relay status counts it, passed on to Postfix" [ "$(field '[d["messages"] for d in v["devices"]]' <<<"$st")" = "[1]" ]
+said=$(timeout 120 "$wine" "$cli" relay uninstall-service 2>&1 | tr -d '\r' || true)
+expect "relay uninstall-service removes it ($said)" [ -z "$(service_image)" ]
+closed=no
+for _ in $(seq 30); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null || { closed=yes; break; }; sleep 1; done
+expect "and the relay stopped: its port is closed" [ "$closed" = yes ]
+/usr/lib/wine/wineserver -k 2>/dev/null || true
 
 if [ "$fails" -gt 0 ]; then echo "$fails installer check(s) failed"; exit 1; fi
 echo "all installer checks passed"

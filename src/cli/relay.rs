@@ -28,12 +28,18 @@ pub enum RelayCommand {
     Init {
         #[command(flatten)]
         config: ConfigArg,
+        /// The mailbox the relay sends as (else set [upstream] account in the file).
+        #[arg(long, value_name = "ADDRESS")]
+        account: Option<String>,
     },
     /// Sign the relay's mailbox in (Microsoft: a code to type; Google: the browser), or keep its
     /// password (auth = "password").
     SignIn {
         #[command(flatten)]
         config: ConfigArg,
+        /// The mailbox the relay sends as; kept in relay.toml as [upstream] account.
+        #[arg(long, value_name = "ADDRESS")]
+        account: Option<String>,
         /// auth = "password": the password is in this environment variable.
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
@@ -54,6 +60,10 @@ pub enum RelayCommand {
         /// Print {"login", "password"} as JSON.
         #[arg(long)]
         json: bool,
+        /// The password's Argon2id hash, made elsewhere (the window makes the password and
+        /// shows it; this command, run with administrator rights, only keeps the hash).
+        #[arg(long, value_name = "HASH", hide = true)]
+        password_hash: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -67,7 +77,19 @@ pub enum RelayCommand {
     Run {
         #[command(flatten)]
         config: ConfigArg,
+        /// Run as the service does: started by the service manager, restarted after a failure.
+        #[arg(long)]
+        service: bool,
     },
+    /// Install the relay as a service that starts with the computer (as an administrator).
+    InstallService {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Stop and remove the relay's service (its settings stay).
+    UninstallService,
+    /// Is the relay's service installed and running?
+    ServiceStatus,
     /// How the relay stands: where it listens, its sign-in, each copier's counts.
     Status {
         #[command(flatten)]
@@ -93,35 +115,69 @@ pub fn relay_cmd(
     err: &mut dyn Write,
 ) -> Result<i32, BadInput> {
     match cmd {
-        RelayCommand::Init { config } => init(&config.path(), org, out),
+        RelayCommand::Init { config, account } => {
+            init(&config.path(), org, account.as_deref(), out)
+        }
         RelayCommand::SignIn {
             config,
+            account,
             password_env,
             password_stdin,
-        } => sign_in(
-            &config.path(),
-            password_env.as_deref(),
-            *password_stdin,
-            stdin,
-            out,
-            err,
-        ),
+        } => {
+            if let Some(a) = account {
+                set_account(&config.path(), a)?;
+            }
+            sign_in(
+                &config.path(),
+                password_env.as_deref(),
+                *password_stdin,
+                stdin,
+                out,
+                err,
+            )
+        }
         RelayCommand::AddDevice {
             name,
             addresses,
             allowed_recipients,
             json,
+            password_hash,
             config,
         } => add_device(
             &config.path(),
             name,
             addresses,
             allowed_recipients,
+            password_hash.as_deref(),
             *json,
             out,
         ),
         RelayCommand::RemoveDevice { name, config } => remove_device(&config.path(), name, out),
-        RelayCommand::Run { config } => run(&config.path(), out),
+        RelayCommand::Run { config, service } => {
+            if *service {
+                run_service(&config.path())
+            } else {
+                run(&config.path(), out)
+            }
+        }
+        RelayCommand::InstallService { config } => {
+            let path = config.path();
+            // The installer (MSI with RELAY=1) installs the service before anyone made a
+            // relay.toml: make it from the preset; the service waits until it is signed in.
+            if !path.exists() {
+                init(&path, org, None, out)?;
+            }
+            install_service(&path, out)
+        }
+        RelayCommand::UninstallService => {
+            let said = relay::service::uninstall().map_err(BadInput)?;
+            let _ = writeln!(out, "{said}");
+            Ok(0)
+        }
+        RelayCommand::ServiceStatus => {
+            let _ = writeln!(out, "{}", relay::service::status());
+            Ok(0)
+        }
         RelayCommand::Status { config, json } => status_cmd(&config.path(), *json, out),
         RelayCommand::Test { config, to } => test(&config.path(), to.as_deref(), out),
     }
@@ -134,7 +190,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, BadInput> {
         .map_err(|e| BadInput(format!("Could not start: {e}")))
 }
 
-fn init(path: &Path, org: Option<&Path>, out: &mut dyn Write) -> Result<i32, BadInput> {
+fn init(
+    path: &Path,
+    org: Option<&Path>,
+    account: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<i32, BadInput> {
     if path.exists() {
         return Err(BadInput(format!(
             "{} already exists. Edit it, or give --config for another file.",
@@ -158,14 +219,40 @@ fn init(path: &Path, org: Option<&Path>, out: &mut dyn Write) -> Result<i32, Bad
             crate::fsutil::plain_io(&e)
         ))
     })?;
+    let first = match account {
+        Some(a) => {
+            set_account(path, a)?;
+            String::new()
+        }
+        None => "\n  - Set [upstream] account to the mailbox the relay sends as.".to_string(),
+    };
     let _ = writeln!(
         out,
-        "Wrote {}. Next:\n  1. Set [upstream] account to the mailbox the relay sends as.\n  2. scanmail relay sign-in --config {}\n  3. scanmail relay add-device NAME --config {}",
+        "Wrote {}. Next:{first}\n  - scanmail relay sign-in --config {}\n  - scanmail relay add-device NAME --config {}",
         path.display(),
         path.display(),
         path.display()
     );
     Ok(0)
+}
+
+/// Keeps the mailbox the relay sends as in relay.toml.
+fn set_account(path: &Path, account: &str) -> Result<(), BadInput> {
+    let account = account.trim();
+    crate::smtp::validate_address(account).map_err(|_| {
+        BadInput(format!(
+            "\"{account}\" is not an email address. Give the mailbox the relay sends as, such as scanner@example.edu."
+        ))
+    })?;
+    relay::edit::with(path, |doc| {
+        let up = doc
+            .get_mut("upstream")
+            .and_then(toml_edit::Item::as_table_like_mut)
+            .ok_or_else(|| "relay.toml has no [upstream] section".to_string())?;
+        up.insert("account", toml_edit::value(account));
+        Ok(())
+    })
+    .map_err(BadInput)
 }
 
 fn load(path: &Path) -> Result<config::RelayConfig, BadInput> {
@@ -181,8 +268,10 @@ fn sign_in(
     err: &mut dyn Write,
 ) -> Result<i32, BadInput> {
     let cfg = load(path)?;
-    let store = secret::Store::for_config(&cfg, &relay::state_dir(path));
-    let state = status::Shared::open(status::path_for(path));
+    let dir = relay::state_dir(&cfg, path);
+    let _ = std::fs::create_dir_all(&dir);
+    let store = secret::Store::for_config(&cfg, &dir);
+    let state = status::Shared::open(status::path_for(&dir));
     let rt = runtime()?;
     let route = relay::upstream::Route::new(cfg.upstream.clone()).map_err(BadInput)?;
     let account = cfg.upstream.account.trim().to_string();
@@ -283,92 +372,29 @@ async fn oauth_tokens(
     }
 }
 
-/// Changes the device list in the file, keeping everything else (comments too).
-fn edit(
-    path: &Path,
-    change: impl FnOnce(&mut toml_edit::DocumentMut) -> Result<(), BadInput>,
-) -> Result<(), BadInput> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        BadInput(format!(
-            "{}: {}",
-            path.display(),
-            crate::fsutil::plain_io(&e)
-        ))
-    })?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        BadInput(format!("{}: {}", path.display(), e.message()))
-    })?;
-    change(&mut doc)?;
-    let mode = file_mode(path);
-    crate::fsutil::write_atomic_mode(path, doc.to_string().as_bytes(), mode).map_err(|e| {
-        BadInput(format!(
-            "{}: {}",
-            path.display(),
-            crate::fsutil::plain_io(&e)
-        ))
-    })?;
-    // What was written must still be a good config.
-    config::load(path).map(|_| ()).map_err(BadInput)
-}
-
-#[cfg(unix)]
-fn file_mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
-}
-
-#[cfg(not(unix))]
-fn file_mode(_path: &Path) -> u32 {
-    0o600
-}
-
 fn add_device(
     path: &Path,
     name: &str,
     addresses: &[String],
     allowed_recipients: &[String],
+    given_hash: Option<&str>,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<i32, BadInput> {
-    let cfg = load(path)?;
-    config::check_name(name).map_err(|e| BadInput(format!("{e}.")))?;
-    if cfg.device(name).is_some() {
-        return Err(BadInput(format!(
-            "A copier called \"{name}\" is already there. Pick another name, or remove it first."
-        )));
-    }
-    for a in addresses {
-        config::parse_net(a).map_err(|e| BadInput(format!("--address: {e}.")))?;
-    }
-    let password = device::new_password();
-    let hash = device::hash(&password).map_err(BadInput)?;
-    edit(path, |doc| {
-        let mut t = toml_edit::Table::new();
-        t["name"] = toml_edit::value(name);
-        t["password_hash"] = toml_edit::value(hash.as_str());
-        if !addresses.is_empty() {
-            t["addresses"] = toml_edit::value(addresses.iter().collect::<toml_edit::Array>());
+    let (password, hash) = match given_hash {
+        Some(h) => (None, h.to_string()),
+        None => {
+            let p = device::new_password();
+            let h = device::hash(&p).map_err(BadInput)?;
+            (Some(p), h)
         }
-        if !allowed_recipients.is_empty() {
-            t["allowed_recipients"] =
-                toml_edit::value(allowed_recipients.iter().collect::<toml_edit::Array>());
-        }
-        t["rewrite_from"] = toml_edit::value(true);
-        match doc.get_mut("device") {
-            Some(item) => item
-                .as_array_of_tables_mut()
-                .ok_or_else(|| {
-                    BadInput("\"device\" in relay.toml is not a list of [[device]] tables.".into())
-                })?
-                .push(t),
-            None => {
-                let mut a = toml_edit::ArrayOfTables::new();
-                a.push(t);
-                doc.insert("device", toml_edit::Item::ArrayOfTables(a));
-            }
-        }
-        Ok(())
-    })?;
+    };
+    relay::edit::add_device(path, name, addresses, allowed_recipients, &hash)
+        .map_err(|e| BadInput(format!("{e}.")))?;
+    let Some(password) = password else {
+        let _ = writeln!(out, "Added the copier \"{name}\".");
+        return Ok(0);
+    };
     if json {
         let text = super::json_text(
             &serde_json::json!({"login": name, "password": password.expose()}),
@@ -397,30 +423,17 @@ fn add_device(
 }
 
 fn remove_device(path: &Path, name: &str, out: &mut dyn Write) -> Result<i32, BadInput> {
-    let cfg = load(path)?;
-    let Some(dev) = cfg.device(name) else {
-        return Err(BadInput(format!(
+    if relay::edit::remove_device(path, name).map_err(BadInput)? {
+        let _ = writeln!(
+            out,
+            "Removed the copier \"{name}\". Its login no longer works."
+        );
+        Ok(0)
+    } else {
+        Err(BadInput(format!(
             "No copier is called \"{name}\". See: scanmail relay status"
-        )));
-    };
-    let exact = dev.name.clone();
-    edit(path, |doc| {
-        if let Some(a) = doc
-            .get_mut("device")
-            .and_then(toml_edit::Item::as_array_of_tables_mut)
-        {
-            a.retain(|t| t.get("name").and_then(toml_edit::Item::as_str) != Some(exact.as_str()));
-            if a.is_empty() {
-                doc.remove("device");
-            }
-        }
-        Ok(())
-    })?;
-    let _ = writeln!(
-        out,
-        "Removed the copier \"{exact}\". Its login no longer works."
-    );
-    Ok(0)
+        )))
+    }
 }
 
 fn run(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
@@ -437,6 +450,122 @@ fn run(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
         Ok(()) => Ok(0),
         Err(e) => Err(BadInput(e)),
     }
+}
+
+/// The service's way to run: supervised (a failure waits and tries again), stopped by the
+/// service manager. On Windows the service control manager's dispatcher takes over.
+fn run_service(path: &Path) -> Result<i32, BadInput> {
+    #[cfg(windows)]
+    {
+        relay::winsvc::dispatch(path).map_err(BadInput)?;
+        Ok(0)
+    }
+    #[cfg(not(windows))]
+    {
+        let rt = runtime()?;
+        rt.block_on(async {
+            let (stop_tx, stop) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                stop_signal().await;
+                let _ = stop_tx.send(true);
+            });
+            let mut report = |phase: relay::service::Phase, why: Option<&str>| {
+                let words = match (phase, why) {
+                    (relay::service::Phase::Waiting(w), Some(why)) => {
+                        format!("could not run ({why}); trying again in {} s", w.as_secs())
+                    }
+                    (p, _) => format!("{p:?}").to_lowercase(),
+                };
+                relay::bridge::log(&format!("service: {words}"));
+            };
+            let path = path.to_path_buf();
+            relay::service::supervise(
+                |mut s: tokio::sync::watch::Receiver<bool>,
+                 ready: tokio::sync::oneshot::Sender<()>| {
+                    let path = path.clone();
+                    async move {
+                        relay::run(
+                            &path,
+                            async move {
+                                let _ = s.wait_for(|v| *v).await;
+                            },
+                            move |listening| {
+                                relay::bridge::log(&format!(
+                                    "service: listening on {}",
+                                    listening.join(", ")
+                                ));
+                                let _ = ready.send(());
+                            },
+                        )
+                        .await
+                    }
+                },
+                stop,
+                &mut report,
+            )
+            .await;
+        });
+        Ok(0)
+    }
+}
+
+/// Installs the service: the settings get a state folder the service may write and keep the
+/// secret in a private file there (a service has no keychain of its own); a secret already in
+/// the keychain moves there.
+fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
+    let cfg = load(path)?;
+    let state = relay::service_state_dir();
+    let before = secret::Store::for_config(&cfg, &relay::state_dir(&cfg, path));
+    let kept = before.load().ok().flatten();
+    relay::edit::with(path, |doc| {
+        if doc.get("state_dir").is_none() {
+            doc.insert("state_dir", toml_edit::value(state.display().to_string()));
+        }
+        if let Some(u) = doc
+            .get_mut("upstream")
+            .and_then(toml_edit::Item::as_table_like_mut)
+        {
+            // macOS: the System keychain (the LaunchDaemon runs as root); elsewhere a private
+            // file in the state folder (sealed with DPAPI on Windows).
+            let store = if cfg!(target_os = "macos") {
+                "system-keychain"
+            } else {
+                "file"
+            };
+            u.insert("secrets", toml_edit::value(store));
+        }
+        Ok(())
+    })?;
+    let cfg = load(path)?;
+    let dir = relay::state_dir(&cfg, path);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        BadInput(format!(
+            "{}: {}",
+            dir.display(),
+            crate::fsutil::plain_io(&e)
+        ))
+    })?;
+    let after = secret::Store::for_config(&cfg, &dir);
+    if let Some(k) = kept
+        && after.load().ok().flatten().is_none()
+    {
+        after.save(k.expose()).map_err(BadInput)?;
+        let _ = before.delete();
+    }
+    // The Linux service runs as its own user: it must be able to read the settings (they hold
+    // only the copiers' password hashes; the secret stays in the private state folder).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+    }
+    let said = relay::service::install(path).map_err(BadInput)?;
+    let _ = writeln!(
+        out,
+        "{said}
+See how it stands: scanmail relay status"
+    );
+    Ok(0)
 }
 
 /// Ctrl-C, or SIGTERM (how services are stopped).
@@ -464,7 +593,7 @@ pub async fn stop_signal() {
 
 fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result<i32, BadInput> {
     let cfg = load(path)?;
-    let state = status::read(&status::path_for(path));
+    let state = status::read(&status::path_for(&relay::state_dir(&cfg, path)));
     let r = status::report(&cfg, &state, crate::time::now_unix());
     if json {
         let _ = writeln!(out, "{}", super::json_text(&r, true)?);
@@ -530,7 +659,7 @@ const TEST_LOGIN: &str = "relay-test@scanmail.invalid";
 
 fn test(path: &Path, to: Option<&str>, out: &mut dyn Write) -> Result<i32, BadInput> {
     let cfg = load(path)?;
-    let state = status::read(&status::path_for(path));
+    let state = status::read(&status::path_for(&relay::state_dir(&cfg, path)));
     let report = status::report(&cfg, &state, crate::time::now_unix());
     if !report.running {
         let _ = writeln!(
@@ -543,7 +672,7 @@ fn test(path: &Path, to: Option<&str>, out: &mut dyn Write) -> Result<i32, BadIn
         let _ = remove_device(path, TEST_LOGIN, &mut std::io::sink());
     }
     let mut sink = Vec::new();
-    add_device(path, TEST_LOGIN, &[], &[], true, &mut sink)?;
+    add_device(path, TEST_LOGIN, &[], &[], None, true, &mut sink)?;
     let login: serde_json::Value = serde_json::from_slice(&sink).unwrap_or_default();
     let password = crate::secrets::AppPassword::new(login["password"].as_str().unwrap_or_default());
     let result = send_test(&cfg, &state.listening, path, password, to);
@@ -595,11 +724,10 @@ fn send_test(
     req.timeout = std::time::Duration::from_secs(60);
     req.profile_name = Some("the relay's test".into());
     // The relay's own certificate, when ScanMail made it.
-    let cert = relay::state_dir(path).join(
-        cfg.certificate
-            .clone()
-            .unwrap_or_else(|| "relay-cert.pem".into()),
-    );
+    let cert = match &cfg.certificate {
+        Some(c) => relay::config_dir(path).join(c),
+        None => relay::state_dir(cfg, path).join("relay-cert.pem"),
+    };
     req.extra_ca_pem = std::fs::read(cert).ok();
     req.validate().map_err(|e| BadInput(e.to_string()))?;
     runtime()?

@@ -21,6 +21,8 @@ pub enum Step {
     Device,
     TestSend,
     Card,
+    /// The relay page (beside the saved devices, not one of the four steps).
+    Relay,
 }
 
 impl Step {
@@ -32,6 +34,7 @@ impl Step {
             Step::Device => "2  Device",
             Step::TestSend => "3  Test send",
             Step::Card => "4  Settings card",
+            Step::Relay => "Relay",
         }
     }
 }
@@ -46,6 +49,7 @@ pub enum Message {
     Test(test_send::Message),
     Card(settings_card::Message),
     Copier(super::copier_check::Message),
+    Relay(super::relay_page::Message),
     FocusNext,
     FocusPrevious,
     /// Enter pressed with no field taking it: the step's main button.
@@ -78,6 +82,7 @@ pub struct App {
     pub test: test_send::State,
     pub card: settings_card::State,
     pub copier: super::copier_check::State,
+    pub relay: super::relay_page::State,
     /// A message for the bottom of the window (a browser that would not open, a saved file).
     pub notice: Option<String>,
     pub(super) running: Option<iced::task::Handle>,
@@ -131,6 +136,7 @@ impl App {
             test,
             card: settings_card::State::default(),
             copier: super::copier_check::State::default(),
+            relay: super::relay_page::State::default(),
             notice: found.problem,
             running: None,
             theme_override,
@@ -205,6 +211,7 @@ impl App {
             Step::Device => self.device.is_done(),
             Step::TestSend => self.test.works(),
             Step::Card => self.test.works() && self.card.used,
+            Step::Relay => false,
         }
     }
 
@@ -257,6 +264,9 @@ impl App {
         match message {
             Message::Goto(step) => {
                 self.step = step;
+                if step == Step::Relay {
+                    self.relay.refresh();
+                }
                 Effect::None
             }
             Message::OpenHelp => self
@@ -283,7 +293,12 @@ impl App {
                 let action = self.device_list.update(m, &name);
                 self.device_action(action)
             }
-            Message::DiskTick => Effect::CheckDisk,
+            Message::DiskTick => {
+                if self.step == Step::Relay {
+                    self.relay.refresh();
+                }
+                Effect::CheckDisk
+            }
             Message::DevicesOnDisk(Ok(None)) => Effect::None,
             Message::DevicesOnDisk(Ok(Some(written))) => {
                 self.adopt(*written);
@@ -326,11 +341,19 @@ impl App {
             Message::Test(m) => {
                 // The test message names the saved device and what it is.
                 let device = self.device_label();
-                let cx = super::test_actions::test_context(&self.account, &self.preset, &device);
+                let relay = self.relay.offered(self.preset.relay);
+                let cx =
+                    super::test_actions::test_context(&self.account, &self.preset, &device, relay);
                 let action = self.test.update(m, &cx);
                 self.test_action(action)
             }
             Message::Copier(m) => self.copier_action(m),
+            Message::Relay(m) => match self.relay.update(m) {
+                super::relay_page::Action::None => Effect::None,
+                super::relay_page::Action::Elevated(args) => Effect::Elevated(args),
+                super::relay_page::Action::Copy(text) => Effect::Copy(text),
+                super::relay_page::Action::Print(html) => Effect::PrintCard(html),
+            },
             Message::Card(m) => match self.card.update(m, self.card_cache.as_ref()) {
                 settings_card::Action::None => Effect::None,
                 settings_card::Action::Copy(text) => Effect::Copy(text),
@@ -345,6 +368,7 @@ impl App {
                     self.apply(Message::Test(test_send::Message::Start))
                 }
                 Step::TestSend | Step::Card => Effect::None,
+                Step::Relay => self.apply(Message::Relay(super::relay_page::Message::Add)),
             },
             Message::FocusNext => Effect::FocusNext,
             Message::FocusPrevious => Effect::FocusPrevious,
@@ -376,6 +400,9 @@ impl App {
 
     pub(super) fn goto(&mut self, step: Step) -> Effect {
         self.step = step;
+        if step == Step::Relay {
+            self.relay.refresh();
+        }
         self.domain_effect()
     }
 
@@ -389,7 +416,8 @@ impl App {
                 .map(Message::Account),
             Step::Device => self.device.view().map(Message::Device),
             Step::TestSend => {
-                let cx = super::test_actions::test_context(&self.account, &self.preset, "");
+                let relay = self.relay.offered(self.preset.relay);
+                let cx = super::test_actions::test_context(&self.account, &self.preset, "", relay);
                 self.test.view(&cx).map(Message::Test)
             }
             Step::Card => iced::widget::column![
@@ -397,11 +425,16 @@ impl App {
                     .view(self.card_cache.as_ref(), &password)
                     .map(Message::Card),
                 self.copier
-                    .view(&self.account.address, &self.provider_name())
+                    .view(
+                        &self.account.address,
+                        &self.provider_name(),
+                        self.relay.offered(self.preset.relay),
+                    )
                     .map(Message::Copier),
             ]
             .spacing(super::style::GAP)
             .into(),
+            Step::Relay => self.relay.view().map(Message::Relay),
         };
         self.with_sidebar(steps, body)
     }

@@ -45,6 +45,8 @@ pub enum Message {
     ToggleDetails(usize),
     /// Copy one connection, details included, for IT.
     CopyForIt(usize),
+    /// "This computer can keep the copier sending": the Relay page.
+    OpenRelay,
 }
 
 /// What the window must do.
@@ -54,6 +56,7 @@ pub enum Action {
     Start,
     Cancel,
     Copy(String),
+    OpenRelay,
 }
 
 impl State {
@@ -111,6 +114,7 @@ impl State {
                     *o = !*o;
                 }
             }
+            Message::OpenRelay => return Action::OpenRelay,
             Message::CopyForIt(i) => {
                 if let Some(c) = self.connections.get(i) {
                     return Action::Copy(format!(
@@ -123,7 +127,7 @@ impl State {
         Action::None
     }
 
-    pub fn view(&self, account: &str, provider: &str) -> Element<'_, Message> {
+    pub fn view(&self, account: &str, provider: &str, relay: bool) -> Element<'_, Message> {
         let mut c = column![
             text("Check the copier (optional)").size(style::BODY),
             text(format!("ScanMail can stand in for the mail server for a few minutes. Set the copier to send to it, then send a scan. ScanMail shows what the copier sent, and whether {provider} will take it. Nothing sent here is delivered."))
@@ -167,6 +171,19 @@ impl State {
         }
         for (i, conn) in self.connections.iter().enumerate() {
             c = c.push(self.connection_view(i, conn));
+        }
+        // A copier whose encryption is too old can still send through a relay.
+        let old = self.connections.iter().any(|c| {
+            c.ready
+                .as_ref()
+                .is_some_and(|r| r.line.contains("encryption is too old"))
+        });
+        if old && relay {
+            c = c.push(
+                button(text("This computer can keep the copier sending"))
+                    .on_press(Message::OpenRelay)
+                    .style(button::secondary),
+            );
         }
         if let Some(s) = &self.said {
             c = c.push(text(s.as_str()).size(style::BODY));

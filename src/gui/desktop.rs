@@ -153,3 +153,65 @@ pub async fn export_profile(name: String, text: String) -> Result<Option<PathBuf
     })?;
     Ok(Some(path))
 }
+
+/// Runs ScanMail's command line with `args` as an administrator, the system's way, in a window
+/// the person can read (the relay's sign-in shows a code there): Windows asks through UAC
+/// (`Start-Process -Verb RunAs`), macOS opens Terminal with `sudo`, Linux asks with `pkexec` in a
+/// terminal.
+pub fn run_elevated(args: &[String]) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
+    // On Windows the console twin shows what the command says.
+    let cli = exe.with_file_name(if cfg!(windows) {
+        "scanmail-cli.exe"
+    } else {
+        "scanmail"
+    });
+    let exe = if cli.exists() { cli } else { exe };
+    let exe = exe.display().to_string();
+    let spawned = if cfg!(windows) {
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| format!("'\"{}\"'", a.replace('\'', "''")))
+            .collect();
+        std::process::Command::new("powershell")
+            .args([
+                "-NoProfile",
+                "-Command",
+                &format!(
+                    "Start-Process -Verb RunAs -FilePath '{}' -ArgumentList {}",
+                    exe.replace('\'', "''"),
+                    quoted.join(",")
+                ),
+            ])
+            .spawn()
+    } else if cfg!(target_os = "macos") {
+        let line = std::iter::once(&exe)
+            .chain(args)
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let script = format!(
+            "tell application \"Terminal\" to do script \"sudo {}\"",
+            line.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        std::process::Command::new("osascript")
+            .args(["-e", &script])
+            .spawn()
+    } else {
+        let mut cmd = std::process::Command::new("x-terminal-emulator");
+        cmd.args(["-e", "pkexec", &exe]).args(args);
+        match cmd.spawn() {
+            Ok(c) => Ok(c),
+            Err(_) => std::process::Command::new("pkexec")
+                .arg(&exe)
+                .args(args)
+                .spawn(),
+        }
+    };
+    spawned.map(|_| ()).map_err(|e| {
+        format!(
+            "ScanMail could not ask for administrator rights: {}",
+            crate::fsutil::plain_io(&e)
+        )
+    })
+}

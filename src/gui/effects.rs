@@ -62,6 +62,8 @@ pub enum Effect {
     StopCopierCheck,
     /// Sign in with OAuth 2.0 as the account, then test (the task replaces any running one).
     StartSignIn(crate::oauth::Provider),
+    /// Run `scanmail` with these arguments as an administrator, the system's way.
+    Elevated(Vec<String>),
 }
 
 impl App {
@@ -152,6 +154,9 @@ impl App {
                 })
             }
             Effect::Focus(id) => iced::widget::operation::focus(id),
+            Effect::Elevated(args) => {
+                Task::perform(async move { desktop::run_elevated(&args) }, Message::Done)
+            }
             Effect::PrintCard(html) => {
                 Task::perform(async move { desktop::print_card(&html) }, |r| {
                     Message::Card(settings_card::Message::Printed(r))

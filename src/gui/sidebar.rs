@@ -46,6 +46,20 @@ impl App {
                 });
             steps = steps.push(b);
         }
+        if self.relay.offered(self.preset.relay) {
+            steps = steps.push(iced::widget::space::vertical().height(10));
+            steps = steps.push(
+                button(text("Relay").size(style::BODY))
+                    .on_press(Message::Goto(Step::Relay))
+                    .width(Length::Fill)
+                    .padding([8, 10])
+                    .style(if self.step == Step::Relay {
+                        button::primary
+                    } else {
+                        button::text
+                    }),
+            );
+        }
         if !self.preset.help_desk.is_empty() {
             steps = steps.push(iced::widget::space::vertical().height(Length::Fill));
             let help = text(format!("Help: {}", self.preset.help_desk)).size(style::SMALL);

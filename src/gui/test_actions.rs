@@ -40,6 +40,7 @@ impl App {
             test_send::Action::EmailIt => self.email_it(),
             test_send::Action::SignIn(provider) => Effect::StartSignIn(provider),
             test_send::Action::Open(url) => Effect::OpenUrl(url),
+            test_send::Action::OpenRelay => self.goto(super::app::Step::Relay),
             test_send::Action::UseSignIn(provider) => {
                 self.account.sign_in = Some(provider);
                 self.test.report = None;
@@ -79,6 +80,7 @@ impl App {
             super::copier_check::Action::Start => Effect::StartCopierCheck,
             super::copier_check::Action::Cancel => Effect::StopCopierCheck,
             super::copier_check::Action::Copy(text) => Effect::Copy(text),
+            super::copier_check::Action::OpenRelay => self.goto(super::app::Step::Relay),
         }
     }
 
@@ -155,6 +157,7 @@ pub(super) fn test_context<'a>(
     account: &'a account::State,
     preset: &crate::org::Preset,
     device: &'a str,
+    relay_offered: bool,
 ) -> test_send::Context<'a> {
     test_send::Context {
         account: &account.address,
@@ -163,5 +166,6 @@ pub(super) fn test_context<'a>(
         can_email_it: preset.help_email().is_some(),
         sign_in: account.sign_in,
         microsoft_ready: preset.oauth.microsoft.is_some(),
+        relay_offered,
     }
 }

@@ -130,33 +130,58 @@ impl DataDecoder {
     }
 }
 
-/// Dot-stuffing for sending a body on (the relay): a "." at the start of a line gets a second
-/// one, and a bare LF becomes CR LF, so the upstream server reads exactly what the copier sent.
+/// Dot-stuffing for sending a body on (the relay): every line end goes out as CR LF (a bare LF
+/// and a bare CR both become CR LF), and a "." at the start of a line gets a second one. So a
+/// server that reads a bare CR or LF as a line end sees the same lines, and the same end, as
+/// ScanMail did: nothing can be smuggled past the end of a message.
 #[derive(Debug, Clone, Default)]
 pub struct DotStuffer {
     mid_line: bool,
-    last_cr: bool,
+    /// A CR was seen and its LF (or not) is still to come.
+    pending_cr: bool,
 }
 
 impl DotStuffer {
+    fn byte(&mut self, b: u8, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            out.extend_from_slice(b"\r\n");
+            self.mid_line = false;
+            if b == b'\n' {
+                return;
+            }
+        }
+        match b {
+            b'\r' => self.pending_cr = true,
+            b'\n' => {
+                out.extend_from_slice(b"\r\n");
+                self.mid_line = false;
+            }
+            _ => {
+                if !self.mid_line && b == b'.' {
+                    out.push(b'.');
+                }
+                out.push(b);
+                self.mid_line = true;
+            }
+        }
+    }
+
     /// Appends `input`, stuffed, to `out`.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len() + input.len() / 64 + 2);
         for &b in input {
-            if !self.mid_line && b == b'.' {
-                out.push(b'.');
-            }
-            if b == b'\n' && !self.last_cr {
-                out.push(b'\r');
-            }
-            out.push(b);
-            self.last_cr = b == b'\r';
-            self.mid_line = b != b'\n';
+            self.byte(b, out);
         }
     }
 
     /// The end-of-data line, after a CR LF if the body did not end with one.
-    pub fn finish(&self, out: &mut Vec<u8>) {
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.pending_cr {
+            self.pending_cr = false;
+            out.extend_from_slice(b"\r\n");
+            self.mid_line = false;
+        }
         if self.mid_line {
             out.extend_from_slice(b"\r\n");
         }
@@ -231,6 +256,15 @@ mod tests {
         let (out, end, _) = decode_in_chunks(&wire, 3);
         assert_eq!(out, b".a\r\nb\r\n..c\r\n.\r\n");
         assert_eq!(end, Some(wire.len()));
+        // A bare CR is a line end on the way out: "x\r.\r\n" cannot end the message early.
+        let mut s = DotStuffer::default();
+        let mut wire = Vec::new();
+        s.feed(b"x\r.\r\nMAIL FROM:<a@b>\r\n", &mut wire);
+        s.finish(&mut wire);
+        assert_eq!(wire, b"x\r\n..\r\nMAIL FROM:<a@b>\r\n.\r\n");
+        let (out, end, _) = decode_in_chunks(&wire, 3);
+        assert_eq!(out, b"x\r\n.\r\nMAIL FROM:<a@b>\r\n");
+        assert_eq!(end, Some(wire.len()));
     }
 
     proptest::proptest! {
@@ -244,17 +278,19 @@ mod tests {
             s.finish(&mut wire);
             let (out, end, _) = decode_in_chunks(&wire, chunk);
             proptest::prop_assert_eq!(end, Some(wire.len()));
-            // What comes back is the body with bare LFs made CR LF, and a final CR LF.
-            let mut want = Vec::new();
-            DotStuffer::default().feed(&body, &mut want);
+            // What comes back is the body with every line end CR LF, each line's stuffed dot
+            // gone, and a final CR LF; and no bare CR or LF is left anywhere.
+            let lines: Vec<&[u8]> = wire[..wire.len() - 3].split(|&b| b == b'\n').collect();
             let mut unstuffed = Vec::new();
-            let mut at_start = true;
-            for &b in &want {
-                if !(at_start && b == b'.') { unstuffed.push(b); } else { at_start = false; continue; }
-                at_start = b == b'\n';
-            }
-            if !unstuffed.is_empty() && unstuffed.last() != Some(&b'\n') {
-                unstuffed.extend_from_slice(b"\r\n");
+            for (i, l) in lines.iter().enumerate() {
+                if i + 1 == lines.len() {
+                    proptest::prop_assert!(l.is_empty(), "every line ends in CR LF");
+                    break;
+                }
+                proptest::prop_assert_eq!(l.last(), Some(&b'\r'));
+                proptest::prop_assert!(!l[..l.len() - 1].contains(&b'\r'), "no bare CR");
+                unstuffed.extend_from_slice(l.strip_prefix(b".").unwrap_or(l));
+                unstuffed.push(b'\n');
             }
             proptest::prop_assert_eq!(out, unstuffed);
         }

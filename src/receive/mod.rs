@@ -78,6 +78,9 @@ pub struct Limits {
     pub memory_budget: usize,
     /// How long stopping waits for messages being received, before it cuts them.
     pub grace: Duration,
+    /// A client must sign in within this long, or it is closed (the relay: a stranger who
+    /// never signs in must not hold a place for long). `None`: no such rule (the copier check).
+    pub sign_in_within: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -96,6 +99,7 @@ impl Default for Limits {
             session: Duration::from_secs(30 * 60),
             memory_budget: 256 * 1024 * 1024,
             grace: Duration::from_secs(5),
+            sign_in_within: None,
         }
     }
 }

@@ -139,7 +139,7 @@ async fn run<H, F>(
             }
             Some(_) = refusals.join_next(), if !refusals.is_empty() => {}
             Some((tcp, addr, local_port, implicit)) = accepted.recv() => {
-                let ip = addr.ip();
+                let ip = address_group(addr.ip());
                 let from_here = per_address.get(&ip).copied().unwrap_or(0);
                 let refusal = if sessions.len() >= limits.max_connections {
                     Stats::add(&stats.refused_busy);
@@ -228,6 +228,19 @@ fn finished<O>(
         Stats::add(&stats.closed_for_limits);
     }
     let _ = tx.try_send(Served::Finished(out, end));
+}
+
+/// The address a client is counted by: its IPv4 address, or its IPv6 /64 (one network's
+/// machines share a /64 and any one of them can take many addresses in it).
+pub fn address_group(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(o))
+        }
+        v4 @ IpAddr::V4(_) => v4,
+    }
 }
 
 /// Accepts on one port forever; after an error (out of file handles, for example) it waits,

@@ -201,12 +201,19 @@ struct Talk<'a> {
     errors: usize,
     /// The first bytes after the greeting were looked at (TLS at once on a STARTTLS port?).
     looked: bool,
+    /// Until when the client may take to sign in (when the feature asks for it).
+    sign_in_by: Option<Instant>,
 }
 
 impl Talk<'_> {
-    /// The time a read may wait: the limit, or what is left of the connection's life.
+    /// The time a read may wait: the limit, or what is left of the connection's life (or of
+    /// the time to sign in).
     fn within(&self, limit: Duration) -> Duration {
-        limit.min(self.deadline.saturating_duration_since(Instant::now()))
+        let mut left = limit.min(self.deadline.saturating_duration_since(Instant::now()));
+        if let Some(by) = self.sign_in_by {
+            left = left.min(by.saturating_duration_since(Instant::now()));
+        }
+        left
     }
 
     fn ended(&self, cut: Cut) -> End {
@@ -269,6 +276,7 @@ async fn conversation<H: Handler>(
         rcpts: 0,
         errors: 0,
         looked: implicit,
+        sign_in_by: limits.sign_in_within.map(|d| Instant::now() + d),
     };
     if implicit {
         match upgrade(t.wire, setup, h, limits.data_idle).await {
@@ -383,6 +391,7 @@ async fn conversation<H: Handler>(
                     let secure = t.secure;
                     let r = h.auth(Login { secure, ..login }).await;
                     if r.is_positive() {
+                        t.sign_in_by = None;
                         t.say(&r).await
                     } else {
                         t.refuse(&r).await

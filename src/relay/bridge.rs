@@ -86,6 +86,8 @@ fn placeholder() -> RelayConfig {
         max_message_bytes: None,
         max_connections: None,
         max_connections_per_address: None,
+        state_dir: None,
+        help_desk_email: None,
         upstream: config::Upstream {
             provider: config::ProviderKind::Server,
             account: String::new(),
@@ -119,6 +121,51 @@ pub fn log(line: &str) {
             crate::receive::clean(line, 400)
         );
     }
+}
+
+/// How serious a [`notice`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A line IT must see even without a terminal: the log, and on Windows the event log too (the
+/// service's start and stop, why it cannot run, each new warning).
+pub fn notice(level: Level, line: &str) {
+    log(line);
+    #[cfg(windows)]
+    super::eventlog::write(
+        match level {
+            Level::Info => super::eventlog::Level::Info,
+            Level::Warning => super::eventlog::Level::Warning,
+            Level::Error => super::eventlog::Level::Error,
+        },
+        line,
+    );
+    #[cfg(not(windows))]
+    let _ = level;
+}
+
+/// A recipient as the relay passes it on: exactly one `@`, a local part of the plain characters
+/// RFC 5322 allows without quotes, a domain of letters, digits, dots and hyphens. Anything else
+/// (quotes, source routes, spaces, brackets, parameters) is refused rather than guessed at.
+pub fn plain_address(to: &str) -> Option<String> {
+    let to = to.trim();
+    let (local, domain) = to.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let domain_ok = !domain.is_empty()
+        && domain.len() <= 253
+        && domain.contains('.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
+    (local_ok && domain_ok).then(|| to.to_string())
 }
 
 /// A hash of nothing: unknown logins cost the same time as wrong passwords.
@@ -216,10 +263,13 @@ impl Bridge {
             return true;
         }
         let to = to.trim().to_ascii_lowercase();
+        let Some((_, domain)) = to.rsplit_once('@') else {
+            return false;
+        };
         d.allowed_recipients.iter().any(|p| {
             let p = p.trim().to_ascii_lowercase();
-            match p.strip_prefix('*') {
-                Some(suffix) => to.ends_with(suffix) && to.len() > suffix.len(),
+            match p.strip_prefix("*@") {
+                Some(d) => d.trim_end_matches('.') == domain.trim_end_matches('.'),
                 None => p == to,
             }
         })
@@ -270,11 +320,8 @@ impl Handler for Bridge {
                     Some(_) if right => "a device from an address not in its list",
                     Some(_) => "a wrong password",
                 };
+                // Logged only: a stranger's guesses must not cost a disk write each.
                 log(&format!("sign-in refused from {}: {why}", self.peer));
-                if let Some(d) = &other {
-                    let w = format!("A sign-in was refused from {} ({why}).", self.peer);
-                    shared.status.device(&d.name, |s| s.last_error = Some(w));
-                }
                 if shared.guard.failed(self.peer) {
                     log(&format!(
                         "{} waits 5 minutes after 5 failed sign-ins",
@@ -310,27 +357,41 @@ impl Handler for Bridge {
         // The session of this copier's last message, when it is still open: no new sign-in.
         if let Some(mut session) = self.session.take()
             && let Ok(r) = session.mail(&account, None).await
+            && r.is_positive()
         {
-            if r.is_positive() {
-                self.session = Some(session);
-            }
+            self.session = Some(session);
             return r;
         }
-        let credential = match self.shared.creds.get().await {
-            Ok(c) => c,
-            Err(why) => {
-                log(&format!(
-                    "device {}: the relay is not signed in: {why}",
-                    device.name
-                ));
-                self.note_error(&why);
-                return Reply::new(
-                    454,
-                    "4.7.0 The relay is not signed in to the mail provider: try again later",
-                );
-            }
-        };
-        let mut session = match Session::open(&self.shared.route, &credential).await {
+        // The old session is gone or closed by the provider: a new one.
+        let credential =
+            match tokio::time::timeout(super::upstream::STEP * 2, self.shared.creds.get())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(
+                        "the relay's secret store or the sign-in service did not answer in time"
+                            .into(),
+                    )
+                }) {
+                Ok(c) => c,
+                Err(why) => {
+                    log(&format!(
+                        "device {}: the relay is not signed in: {why}",
+                        device.name
+                    ));
+                    self.note_error(&why);
+                    return Reply::new(
+                        454,
+                        "4.7.0 The relay is not signed in to the mail provider: try again later",
+                    );
+                }
+            };
+        let opened = tokio::time::timeout(
+            super::upstream::STEP * 2,
+            Session::open(&self.shared.route, &credential),
+        )
+        .await
+        .unwrap_or_else(|_| Err(UpError::Unreachable("it did not answer in time".into())));
+        let mut session = match opened {
             Ok(s) => s,
             Err(e) => {
                 if matches!(e, UpError::SignIn(_)) {
@@ -370,6 +431,17 @@ impl Handler for Bridge {
         if self.device.is_none() {
             return Reply::new(530, "5.7.0 Authentication required: sign in first");
         }
+        let Some(to) = plain_address(to) else {
+            log(&format!(
+                "device {}: a recipient address that is not plain was refused",
+                self.name()
+            ));
+            return Reply::new(
+                501,
+                "5.1.3 The recipient must be a plain address such as name@example.edu",
+            );
+        };
+        let to = to.as_str();
         if !self.recipient_allowed(to) {
             log(&format!(
                 "device {}: a recipient outside its list was refused",
@@ -430,6 +502,14 @@ impl Handler for Bridge {
         }
         self.held.clear();
         self.rewriter.feed(bytes, &mut self.held);
+        if self.rewriter.too_long {
+            self.session = None;
+            self.broken = Some(Reply::new(
+                552,
+                "5.3.4 The message's header is too long for the relay to check its sender",
+            ));
+            return;
+        }
         self.out.clear();
         self.stuffer.feed(&self.held, &mut self.out);
         if self.out.is_empty() {
@@ -476,7 +556,19 @@ impl Handler for Bridge {
             );
         };
         let r = match session.finish(&self.out).await {
-            Ok(r) => r,
+            // Only a complete answer counts: anything but 2xx, 4xx or 5xx is out of step.
+            Ok(r) if (200..600).contains(&r.code) && !(300..400).contains(&r.code) => r,
+            Ok(r) => {
+                log(&format!(
+                    "device {}: the provider's answer was out of step ({})",
+                    self.name(),
+                    r.code
+                ));
+                return Reply::new(
+                    451,
+                    "4.4.2 The mail provider did not confirm the message: try again",
+                );
+            }
             Err(e) => {
                 log(&format!("device {}: {}", self.name(), e.words()));
                 self.note_error(&e.words());
@@ -497,15 +589,10 @@ impl Handler for Bridge {
             "device {name}: a message of {size} bytes, the provider answered {}",
             r.code
         ));
-        let now = crate::time::utc_rfc3339(crate::time::now_unix());
         if r.is_positive() {
             self.sent += 1;
-            self.shared.status.device(&name, |s| {
-                s.messages += 1;
-                s.bytes += size;
-                s.last_message = Some(now);
-                s.last_error = None;
-            });
+            let now = crate::time::now_unix();
+            self.shared.status.device(&name, |s| s.sent(size, now));
             self.shared
                 .status
                 .update(|s| s.upstream.refused_in_a_row = 0);
@@ -535,6 +622,30 @@ impl Handler for Bridge {
                 self.name(),
                 self.sent
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_address;
+
+    #[test]
+    fn only_plain_recipients_pass() {
+        assert_eq!(
+            plain_address("me@lab.example").as_deref(),
+            Some("me@lab.example")
+        );
+        for bad in [
+            "victim@evil>@example.edu",
+            "victim@evil NOTIFY=NEVER x@example.edu",
+            "\"a b\"@lab.example",
+            "@relay:me@lab.example",
+            "me@lab",
+            "me@@lab.example",
+            "",
+        ] {
+            assert_eq!(plain_address(bad), None, "{bad}");
         }
     }
 }

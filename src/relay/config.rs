@@ -35,13 +35,16 @@ pub enum UpSecurity {
 
 /// Where the relay keeps the provider's secret (refresh token or password).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum SecretStore {
     /// The OS keychain of the account that runs the relay (the default).
     #[default]
     Keychain,
-    /// A file only the relay's own account may read (a Linux service's state directory).
+    /// A file only the relay's own account may read (a Linux service's state directory; on
+    /// Windows also sealed with DPAPI for this computer).
     File,
+    /// macOS: the System keychain, which a LaunchDaemon (root) can use with no one logged in.
+    SystemKeychain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +159,11 @@ pub struct RelayConfig {
     /// Copiers sending at once, in all and from one address.
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
+    /// Where the relay keeps its state, its own certificate and (with `secrets = "file"`) its
+    /// secret; default: beside this file (a service uses its own state folder).
+    pub state_dir: Option<PathBuf>,
+    /// The help desk's address: one message a day goes there while something needs a look.
+    pub help_desk_email: Option<String>,
     pub upstream: Upstream,
     #[serde(default, rename = "device")]
     pub devices: Vec<Device>,
@@ -208,6 +216,10 @@ impl RelayConfig {
                 u.account
             )
         })?;
+        if let Some(e) = &self.help_desk_email {
+            crate::smtp::validate_address(e)
+                .map_err(|_| format!("help_desk_email \"{e}\" must be an email address"))?;
+        }
         if u.server().is_empty() {
             return Err("[upstream] server is needed when provider = \"server\"".into());
         }
@@ -402,6 +414,7 @@ allow_plain_from = []
 # certificate = "relay-cert.pem"   # else one is made once and kept next to this file
 # key = "relay-key.pem"
 # max_message_bytes = 36700160     # default: the provider's own limit
+{help}
 
 [upstream]
 provider = "{kind}"                 # microsoft | google | server
@@ -411,12 +424,16 @@ auth = "{auth}"                     # oauth | password
 port = {port}
 security = "{security}"             # starttls | ssl
 # ca_file = "our-ca.pem"           # an organization's own server's CA
-# secrets = "keychain"             # where the refresh token (or password) is kept: keychain | file
+# secrets = "keychain"             # where the refresh token (or password) is kept: keychain | file | system-keychain (macOS service)
 
 {oauth}
 # Copiers are added with: scanmail relay add-device NAME [--address IP]
 "#,
         org = preset.organization,
+        help = preset.help_email().map_or_else(
+            || "# help_desk_email = \"help@example.edu\" # one message a day while something needs a look".to_string(),
+            |e| format!("help_desk_email = \"{e}\"        # one message a day while something needs a look"),
+        ),
     )
 }
 

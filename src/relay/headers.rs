@@ -1,8 +1,9 @@
 //! The From header, rewritten on the way through: Microsoft 365 refuses mail whose From is not
 //! the signed-in mailbox (550 5.7.60), and a copier's From is often the copier itself. The header
-//! section is held (at most 64 KB) until its end, the From line becomes the relay's account, and
-//! the original From is kept as Reply-To when the message has none; the body then streams on
-//! untouched.
+//! section is held (at most 64 KB) until its end; every From field goes and one `From:` with the
+//! relay's account takes the first one's place; the original is kept as Reply-To when the
+//! message has none and it named someone else; the body then streams on untouched. A header
+//! section too long to check is refused, never passed on unchecked.
 
 /// Header bytes held at most; a header section longer than this passes on unchanged.
 pub const MAX_HEADER: usize = 64 * 1024;
@@ -13,6 +14,8 @@ pub struct Rewriter {
     account: Option<String>,
     held: Vec<u8>,
     done: bool,
+    /// The header section was longer than [`MAX_HEADER`]: the message must not go on.
+    pub too_long: bool,
 }
 
 impl Rewriter {
@@ -21,11 +24,15 @@ impl Rewriter {
             done: account.is_none(),
             account,
             held: Vec::new(),
+            too_long: false,
         }
     }
 
     /// Takes body bytes (unstuffed); appends what may go on now to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.too_long {
+            return;
+        }
         if self.done {
             out.extend_from_slice(bytes);
             return;
@@ -38,7 +45,8 @@ impl Rewriter {
             out.extend_from_slice(&rest);
             self.done = true;
         } else if self.held.len() > MAX_HEADER {
-            out.append(&mut self.held);
+            self.held = Vec::new();
+            self.too_long = true;
             self.done = true;
         }
     }
@@ -79,23 +87,20 @@ impl Rewriter {
         let mut out = String::new();
         let mut replaced = false;
         for f in &fields {
-            if name(f) == "from" && !replaced {
-                replaced = true;
-                let original = f.split_once(':').map_or("", |(_, v)| v).trim();
-                let same = original
-                    .to_ascii_lowercase()
-                    .contains(&account.to_ascii_lowercase())
-                    && !original.contains(',');
-                if same {
-                    out.push_str(f);
-                    continue;
-                }
-                out.push_str(&format!("From: {account}\r\n"));
-                if !has_reply_to && !original.is_empty() {
-                    out.push_str(&format!("Reply-To: {}\r\n", one_line(original)));
-                }
-            } else {
+            if name(f) != "from" {
                 out.push_str(f);
+                continue;
+            }
+            if replaced {
+                // Every later From goes: one message, one sender.
+                continue;
+            }
+            replaced = true;
+            let original = f.split_once(':').map_or("", |(_, v)| v).trim();
+            out.push_str(&format!("From: {account}\r\n"));
+            let same = only_address(original).is_some_and(|a| a.eq_ignore_ascii_case(account));
+            if !same && !has_reply_to && !original.is_empty() {
+                out.push_str(&format!("Reply-To: {}\r\n", one_line(original)));
             }
         }
         if !replaced {
@@ -107,7 +112,20 @@ impl Rewriter {
     }
 }
 
-/// Unfolds a header value onto one line.
+/// The one address in a header value (`Name <a@b>` or `a@b`), when it holds exactly one.
+fn only_address(v: &str) -> Option<String> {
+    let v = v.trim();
+    let inner = match (v.find('<'), v.rfind('>')) {
+        (Some(i), Some(j)) if i < j && v.matches('<').count() == 1 => &v[i + 1..j],
+        (None, None) => v,
+        _ => return None,
+    };
+    let ok = inner.matches('@').count() == 1
+        && !inner.contains([',', ';', ' ', '(', ')', '"', '<', '>']);
+    ok.then(|| inner.to_string())
+}
+
+/// Unfolds a header value onto one line (no CR or LF can stay inside it).
 fn one_line(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -151,10 +169,24 @@ mod tests {
         // An existing Reply-To stays; a folded From is one field.
         let out = run("From: x@y\r\n z\r\nReply-To: r@y\r\n\r\nb", Some("a@c"), 2);
         assert_eq!(out, "From: a@c\r\nReply-To: r@y\r\n\r\nb");
-        // Already the account: unchanged. No rewriting: unchanged.
-        let same = "From: A <a@c>\r\n\r\nb";
-        assert_eq!(run(same, Some("a@c"), 4), same);
+        // Already the account: From is the bare account, no Reply-To. No rewriting: unchanged.
+        assert_eq!(
+            run("From: A <a@c>\r\n\r\nb", Some("a@c"), 4),
+            "From: a@c\r\n\r\nb"
+        );
         assert_eq!(run(msg, None, 5), msg);
+        // A comment naming the account does not keep a forged From; a second From goes too.
+        let forged = "From: ceo@c (a@c)\r\nFrom: boss@c\r\n\r\nb";
+        assert_eq!(
+            run(forged, Some("a@c"), 3),
+            "From: a@c\r\nReply-To: ceo@c (a@c)\r\n\r\nb"
+        );
+        // A header section too long to check is refused, not passed on.
+        let mut r = Rewriter::new(Some("a@c".into()));
+        let mut out = Vec::new();
+        r.feed(&vec![b'X'; MAX_HEADER + 10], &mut out);
+        r.feed(b"\r\n\r\nbody", &mut out);
+        assert!(r.too_long && out.is_empty());
         // No From: one is added.
         assert_eq!(
             run("Subject: s\r\n\r\nb", Some("a@c"), 3),

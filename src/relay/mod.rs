@@ -17,12 +17,21 @@ pub mod bridge;
 pub mod card;
 pub mod config;
 pub mod device;
+#[cfg(windows)]
+pub mod dpapi;
+pub mod edit;
+#[cfg(windows)]
+pub mod eventlog;
 pub mod guard;
 pub mod headers;
+pub mod health;
 pub mod secret;
+pub mod service;
 pub mod status;
 pub mod tokens;
 pub mod upstream;
+#[cfg(windows)]
+pub mod winsvc;
 
 use crate::receive;
 use std::path::{Path, PathBuf};
@@ -32,11 +41,28 @@ use std::time::Duration;
 /// How long a stop lets messages being received finish.
 pub const GRACE: Duration = Duration::from_secs(60);
 
-/// The folder that holds the relay's state and secret file: beside its config.
-pub fn state_dir(config_path: &Path) -> PathBuf {
+/// Where a relay service keeps its state: systemd's state folder, else the machine-wide
+/// relay folder's `state`.
+pub fn service_state_dir() -> PathBuf {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        PathBuf::from("/var/lib/scanmail-relay")
+    } else {
+        config::system_dir().join("state")
+    }
+}
+
+/// The folder that holds the relay's config.
+pub fn config_dir(config_path: &Path) -> PathBuf {
     config_path
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The folder that holds the relay's state, its own certificate and its secret file:
+/// `state_dir` in relay.toml (relative to the config's folder), else beside the config.
+pub fn state_dir(cfg: &config::RelayConfig, config_path: &Path) -> PathBuf {
+    let dir = config_dir(config_path);
+    cfg.state_dir.as_ref().map_or(dir.clone(), |s| dir.join(s))
 }
 
 /// Runs the relay until `stop` completes, then lets messages in flight finish (up to
@@ -47,8 +73,10 @@ pub async fn run(
     ready: impl FnOnce(&[String]),
 ) -> Result<(), String> {
     let cfg = config::load(config_path)?;
-    let dir = state_dir(config_path);
-    let status = Arc::new(status::Shared::open(status::path_for(config_path)));
+    let dir = state_dir(&cfg, config_path);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{}: {}", dir.display(), crate::fsutil::plain_io(&e)))?;
+    let status = Arc::new(status::Shared::open(status::path_for(&dir)));
     let store = secret::Store::for_config(&cfg, &dir);
     let creds = Arc::new(tokens::Credentials::new(
         cfg.upstream.clone(),
@@ -71,6 +99,7 @@ pub async fn run(
         idle: Duration::from_secs(120),
         data_idle: Duration::from_secs(120),
         grace: GRACE,
+        sign_in_within: Some(Duration::from_secs(60)),
         ..receive::Limits::default()
     };
     let setup = receive::session::Setup {
@@ -112,6 +141,7 @@ pub async fn run(
     bridge::log(&format!("listening on {}", listening.join(", ")));
     ready(&listening);
     let fresh = tokio::spawn(tokens::keep_fresh(creds));
+    let health = tokio::spawn(health::watch(shared.clone()));
     let beat_status = status.clone();
     let beat = tokio::spawn(async move {
         loop {
@@ -136,6 +166,7 @@ pub async fn run(
     }
     fresh.abort();
     beat.abort();
+    health.abort();
     status.update(|s| s.listening.clear());
     status.heartbeat(false);
     bridge::log("stopped");
@@ -150,9 +181,12 @@ fn server_tls(
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let dir = state_dir(config_path);
+    let dir = state_dir(cfg, config_path);
     let (cert, key) = match (&cfg.certificate, &cfg.key) {
-        (Some(c), Some(k)) => (dir.join(c), dir.join(k)),
+        (Some(c), Some(k)) => (
+            config_dir(config_path).join(c),
+            config_dir(config_path).join(k),
+        ),
         (None, None) => {
             let (c, k) = (dir.join("relay-cert.pem"), dir.join("relay-key.pem"));
             if !c.exists() || !k.exists() {

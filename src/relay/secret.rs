@@ -53,7 +53,18 @@ impl Store {
     pub fn describe(&self) -> String {
         match self.kind {
             SecretStore::Keychain => format!("the keychain (\"{SERVICE}\", \"{}\")", self.user),
-            SecretStore::File => format!("{} (readable by this account only)", self.file.display()),
+            SecretStore::SystemKeychain => {
+                format!("the System keychain (\"{SERVICE}\", \"{}\")", self.user)
+            }
+            SecretStore::File => format!(
+                "{} (readable by this account only{})",
+                self.file.display(),
+                if cfg!(windows) {
+                    ", sealed for this computer"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 
@@ -63,19 +74,34 @@ impl Store {
                 "this computer has no keychain the relay can use (on a Linux server, set secrets = \"file\" in [upstream])".to_string()
             })?;
         }
+        if self.kind == SecretStore::SystemKeychain {
+            if !cfg!(target_os = "macos") {
+                return Err("secrets = \"system-keychain\" is for macOS only".into());
+            }
+            let system = std::collections::HashMap::from([("keychain", "System")]);
+            return keyring_core::Entry::new_with_modifiers(SERVICE, &self.user, &system)
+                .map_err(|_| "the System keychain refused the relay's entry (run this as an administrator: sudo)".to_string());
+        }
         keyring_core::Entry::new(SERVICE, &self.user)
             .map_err(|_| "the keychain refused the relay's entry".to_string())
     }
 
     pub fn load(&self) -> Result<Option<Secret>, String> {
         match self.kind {
-            SecretStore::Keychain => match self.entry()?.get_password() {
-                Ok(s) => Ok(Some(Secret(s))),
-                Err(keyring_core::Error::NoEntry) => Ok(None),
-                Err(_) => Err("the keychain could not be read".into()),
-            },
+            SecretStore::Keychain | SecretStore::SystemKeychain => {
+                match self.entry()?.get_password() {
+                    Ok(s) => Ok(Some(Secret(s))),
+                    Err(keyring_core::Error::NoEntry) => Ok(None),
+                    Err(_) => Err("the keychain could not be read".into()),
+                }
+            }
             SecretStore::File => match crate::fsutil::read_capped(&self.file, 64 * 1024) {
-                Ok(b) => Ok(Some(Secret(String::from_utf8_lossy(&b).trim().to_string()))),
+                Ok(b) => {
+                    let text = String::from_utf8_lossy(&b).trim().to_string();
+                    #[cfg(windows)]
+                    let text = super::dpapi::open(&text)?;
+                    Ok(Some(Secret(text)))
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(format!(
                     "{} could not be read ({})",
@@ -89,7 +115,7 @@ impl Store {
     /// Replaces the secret in one step (a rotated refresh token replaces the old one whole).
     pub fn save(&self, secret: &str) -> Result<(), String> {
         match self.kind {
-            SecretStore::Keychain => self
+            SecretStore::Keychain | SecretStore::SystemKeychain => self
                 .entry()?
                 .set_password(secret)
                 .map_err(|_| "the keychain refused to keep the relay's secret".into()),
@@ -97,23 +123,31 @@ impl Store {
                 if let Some(dir) = self.file.parent() {
                     let _ = std::fs::create_dir_all(dir);
                 }
+                #[cfg(windows)]
+                let sealed = super::dpapi::seal(secret)?;
+                #[cfg(windows)]
+                let secret = sealed.as_str();
                 crate::fsutil::write_atomic(&self.file, secret.as_bytes()).map_err(|e| {
                     format!(
                         "{} could not be written ({})",
                         self.file.display(),
                         crate::fsutil::plain_io(&e)
                     )
-                })
+                })?;
+                crate::fsutil::match_folder_owner(&self.file);
+                Ok(())
             }
         }
     }
 
     pub fn delete(&self) -> Result<(), String> {
         match self.kind {
-            SecretStore::Keychain => match self.entry()?.delete_credential() {
-                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-                Err(_) => Err("the keychain refused to delete the relay's secret".into()),
-            },
+            SecretStore::Keychain | SecretStore::SystemKeychain => {
+                match self.entry()?.delete_credential() {
+                    Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                    Err(_) => Err("the keychain refused to delete the relay's secret".into()),
+                }
+            }
             SecretStore::File => match std::fs::remove_file(&self.file) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(crate::fsutil::plain_io(&e))

@@ -26,6 +26,28 @@ pub struct DeviceState {
     /// When the last message went through (RFC 3339).
     pub last_message: Option<String>,
     pub last_error: Option<String>,
+    /// The days (YYYY-MM-DD, UTC) it sent on, the last 14 at most: a copier that used to send
+    /// daily and has gone quiet is worth a look.
+    #[serde(default)]
+    pub days: Vec<String>,
+}
+
+impl DeviceState {
+    /// Counts a message sent now.
+    pub fn sent(&mut self, bytes: u64, now_unix: i64) {
+        let now = crate::time::utc_rfc3339(now_unix);
+        let day = now[..10].to_string();
+        if self.days.last() != Some(&day) {
+            self.days.push(day);
+            if self.days.len() > 14 {
+                self.days.remove(0);
+            }
+        }
+        self.messages += 1;
+        self.bytes += bytes;
+        self.last_message = Some(now);
+        self.last_error = None;
+    }
 }
 
 /// The state file.
@@ -42,15 +64,18 @@ pub struct State {
     /// when it stops.
     #[serde(default)]
     pub alive: Option<String>,
+    /// The day (YYYY-MM-DD) the last health message went to the help desk.
+    #[serde(default)]
+    pub health_mailed: Option<String>,
     #[serde(default)]
     pub upstream: UpstreamState,
     #[serde(default)]
     pub devices: BTreeMap<String, DeviceState>,
 }
 
-/// The state next to the relay's config (or in the service's state directory).
-pub fn path_for(config: &Path) -> PathBuf {
-    config.with_file_name("relay-state.json")
+/// The state file in the relay's state folder.
+pub fn path_for(state_dir: &Path) -> PathBuf {
+    state_dir.join("relay-state.json")
 }
 
 /// Reads the state file; a missing or broken one is an empty state (it only holds counts).
@@ -83,8 +108,10 @@ impl Shared {
         change(&mut s);
         s.pid = Some(std::process::id());
         s.updated = Some(crate::time::utc_rfc3339(crate::time::now_unix()));
-        if let Ok(text) = serde_json::to_vec_pretty(&*s) {
-            let _ = crate::fsutil::write_atomic(&self.path, &text);
+        if let Ok(text) = serde_json::to_vec_pretty(&*s)
+            && crate::fsutil::write_atomic(&self.path, &text).is_ok()
+        {
+            crate::fsutil::match_folder_owner(&self.path);
         }
     }
 
@@ -146,31 +173,8 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
         .and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
         .map(|d| d.timestamp());
     let running = updated.is_some_and(|u| now_unix - u < 180);
-    let mut warnings = Vec::new();
+    let warnings = warnings(cfg, state, now_unix);
     let u = &state.upstream;
-    if !u.signed_in {
-        warnings.push(format!(
-            "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
-        ));
-    }
-    if let Some(exp) = u
-        .token_expires
-        .as_deref()
-        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-        && u.signed_in
-        && exp.timestamp() - now_unix < 14 * 86_400
-    {
-        warnings.push(format!(
-            "The relay's sign-in runs out on {} unless a copier sends before. {SIGN_IN_AGAIN}",
-            crate::time::local_words(exp.timestamp())
-        ));
-    }
-    if u.refused_in_a_row >= 3 {
-        warnings.push(format!(
-            "The provider refused the last {} messages. See last_error, and send it to IT.",
-            u.refused_in_a_row
-        ));
-    }
     let devices = cfg
         .devices
         .iter()
@@ -202,5 +206,110 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
         },
         devices,
         warnings,
+    }
+}
+
+fn ts(t: Option<&str>) -> Option<i64> {
+    t.and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
+        .map(|d| d.timestamp())
+}
+
+/// What needs a person, each with its next step: the relay signed out, its sign-in running out
+/// within 14 days, the provider refusing the last 3 messages, a copier that sent on most days
+/// and has been quiet for a day and a half.
+pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) -> Vec<String> {
+    let mut w = Vec::new();
+    let u = &state.upstream;
+    if !u.signed_in {
+        w.push(format!(
+            "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
+        ));
+    }
+    if let Some(exp) = ts(u.token_expires.as_deref())
+        && u.signed_in
+        && exp - now_unix < 14 * 86_400
+    {
+        w.push(if exp <= now_unix {
+            format!(
+                "The relay's sign-in ran out on {}. {SIGN_IN_AGAIN}",
+                crate::time::local_words(exp)
+            )
+        } else {
+            format!(
+                "The relay's sign-in runs out on {} unless a copier sends before. {SIGN_IN_AGAIN}",
+                crate::time::local_words(exp)
+            )
+        });
+    }
+    if u.refused_in_a_row >= 3 {
+        w.push(format!(
+            "The provider refused the last {} messages: {} Send this to IT.",
+            u.refused_in_a_row,
+            u.last_error.as_deref().unwrap_or("see relay status")
+        ));
+    }
+    for d in &cfg.devices {
+        let Some(s) = state.devices.get(&d.name) else {
+            continue;
+        };
+        let recent = s
+            .days
+            .iter()
+            .filter_map(|day| {
+                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|n| n.and_hms_opt(12, 0, 0))
+                    .map(|t| t.and_utc().timestamp())
+            })
+            .filter(|t| now_unix - t < 8 * 86_400)
+            .count();
+        let quiet = ts(s.last_message.as_deref()).is_some_and(|t| now_unix - t > 36 * 3600);
+        if recent >= 4 && quiet {
+            w.push(format!(
+                "The copier {} sent on most days but nothing since {}. Check that it is on and still set to this relay (scanmail card --relay {}).",
+                d.name,
+                s.last_message.as_deref().map(crate::time::local_words_from).unwrap_or_default(),
+                d.name
+            ));
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_what_needs_a_person() {
+        let cfg: super::super::config::RelayConfig = toml::from_str(
+            "[upstream]\nprovider = \"microsoft\"\naccount = \"a@b.example\"\nauth = \"oauth\"\n[[device]]\nname = \"copier\"\npassword_hash = \"$argon2id$x\"\n",
+        )
+        .unwrap();
+        let now = 1_800_000_000;
+        let mut s = State::default();
+        s.upstream.signed_in = true;
+        s.upstream.token_expires = Some(crate::time::utc_rfc3339(now + 5 * 86_400));
+        s.upstream.refused_in_a_row = 3;
+        s.upstream.last_error = Some("550 5.7.60".into());
+        let mut d = DeviceState::default();
+        for k in (3..9).rev() {
+            d.sent(10, now - k * 86_400);
+        }
+        s.devices.insert("copier".into(), d);
+        let w = warnings(&cfg, &s, now);
+        assert_eq!(w.len(), 3, "{w:#?}");
+        assert!(w[0].contains("runs out") && w[0].contains(SIGN_IN_AGAIN));
+        assert!(w[1].contains("refused the last 3") && w[1].contains("550 5.7.60"));
+        assert!(w[2].contains("The copier copier sent on most days"));
+        s.upstream.signed_in = false;
+        assert!(warnings(&cfg, &s, now)[0].contains("not signed in"));
+        // A copier that sent today is no worry.
+        s.devices.get_mut("copier").unwrap().sent(10, now - 60);
+        assert!(
+            !warnings(&cfg, &s, now)
+                .iter()
+                .any(|x| x.contains("most days"))
+        );
     }
 }

@@ -64,6 +64,15 @@ impl UpError {
 }
 
 fn to_reply(r: &crate::smtp::reply::Reply) -> Reply {
+    hidden(r, &[])
+}
+
+/// The provider's reply with the relay's own secrets hidden, should it echo them.
+fn hidden(r: &crate::smtp::reply::Reply, secrets: &[String]) -> Reply {
+    let mut r = r.clone();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        r.redact(s);
+    }
     let enhanced = r
         .enhanced
         .as_deref()
@@ -130,6 +139,8 @@ impl Route {
 pub struct Session {
     conn: Conn,
     pipelining: bool,
+    /// What the relay signed in with: hidden from every reply the provider echoes.
+    secrets: Vec<String>,
 }
 
 impl Session {
@@ -199,10 +210,11 @@ impl Session {
                 .map_err(|e| UpError::Unreachable(format!("TLS failed: {e}")))?;
             caps = ehlo(&mut conn, &hello).await?;
         }
-        sign_in(&mut conn, &caps, u.account.trim(), credential).await?;
+        let secrets = sign_in(&mut conn, &caps, u.account.trim(), credential).await?;
         Ok(Self {
             conn,
             pipelining: caps.pipelining,
+            secrets,
         })
     }
 
@@ -215,17 +227,17 @@ impl Session {
                 .command(&format!("MAIL FROM:<{account}>{size}\r\n")),
         )
         .await?;
-        Ok(to_reply(&r))
+        Ok(hidden(&r, &self.secrets))
     }
 
     pub async fn rcpt(&mut self, to: &str) -> Result<Reply, UpError> {
         let r = within(STEP, self.conn.command(&format!("RCPT TO:<{to}>\r\n"))).await?;
-        Ok(to_reply(&r))
+        Ok(hidden(&r, &self.secrets))
     }
 
     pub async fn data(&mut self) -> Result<Reply, UpError> {
         let r = within(STEP, self.conn.command("DATA\r\n")).await?;
-        Ok(to_reply(&r))
+        Ok(hidden(&r, &self.secrets))
     }
 
     /// Sends DATA without waiting: the provider's go-ahead is read by [`Session::go_ahead`]
@@ -253,7 +265,7 @@ impl Session {
     pub async fn finish(&mut self, tail: &[u8]) -> Result<Reply, UpError> {
         within(STEP, self.conn.write_message(tail)).await?;
         let r = within(FINAL, self.conn.read_reply()).await?;
-        Ok(to_reply(&r))
+        Ok(hidden(&r, &self.secrets))
     }
 
     /// Says goodbye without waiting for the answer.
@@ -274,12 +286,17 @@ async fn ehlo(conn: &mut Conn, hello: &str) -> Result<Caps, UpError> {
     Ok(Caps::from(&r))
 }
 
+/// Signs in; returns what must never be shown again (the secret and its encodings).
 async fn sign_in(
     conn: &mut Conn,
     caps: &Caps,
     account: &str,
     credential: &Credential,
-) -> Result<(), UpError> {
+) -> Result<Vec<String>, UpError> {
+    let secret = match credential {
+        Credential::Token(t) => t.expose().to_string(),
+        Credential::Password(p) => p.expose().to_string(),
+    };
     let (line, what) = match credential {
         Credential::Token(t) => {
             if !caps.auth.iter().any(|m| m == "XOAUTH2") {
@@ -299,6 +316,13 @@ async fn sign_in(
             (format!("AUTH PLAIN {blob}\r\n"), "AUTH PLAIN <hidden>")
         }
     };
+    let blob = line
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let secrets = vec![secret, blob];
     within(STEP, conn.write_hidden(&line, what)).await?;
     let mut r = within(STEP, conn.read_reply()).await?;
     if r.code == 334 {
@@ -308,8 +332,8 @@ async fn sign_in(
         r = within(STEP, conn.read_reply()).await?;
     }
     if r.code == 235 {
-        Ok(())
+        Ok(secrets)
     } else {
-        Err(UpError::SignIn(to_reply(&r)))
+        Err(UpError::SignIn(hidden(&r, &secrets)))
     }
 }

@@ -3,6 +3,7 @@
 //! 127.0.0.1 only; certificates are made at test time.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod copier;
 pub mod dns;
 pub mod idp;
 pub mod proxy;

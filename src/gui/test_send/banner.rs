@@ -50,6 +50,13 @@ impl State {
                 );
             }
         }
+        if v.ways.is_some() && cx.relay_offered {
+            col = col.push(
+                button(text("This computer can keep the copier sending"))
+                    .on_press(Message::OpenRelay)
+                    .style(button::secondary),
+            );
+        }
         if let Some(m) = &v.message_for_it {
             col = col.push(self.for_it_box(m, cx));
         }

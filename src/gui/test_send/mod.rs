@@ -109,6 +109,8 @@ pub enum Message {
     /// Copy this text (a message for IT shown in a panel).
     CopyText(String),
     ToggleWays,
+    /// "This computer can keep the copier sending": the Relay page.
+    OpenRelay,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +135,8 @@ pub enum Action {
     Open(String),
     /// The device should sign in with this provider from now on (step 1's choice).
     UseSignIn(crate::oauth::Provider),
+    /// Go to the Relay page.
+    OpenRelay,
 }
 
 /// What the step needs from the others.
@@ -146,6 +150,9 @@ pub struct Context<'a> {
     pub sign_in: Option<crate::oauth::Provider>,
     /// The organization preset has the Microsoft 365 sign-in (the ways forward offer it).
     pub microsoft_ready: bool,
+    /// A relay is possible here (the preset allows it, or this computer has one): the ways
+    /// forward lead to the Relay page.
+    pub relay_offered: bool,
 }
 
 impl State {
@@ -350,6 +357,7 @@ impl State {
             Message::UseDomainServer => self.use_domain_server(),
             Message::CopyText(text) => return Action::Copy(text),
             Message::ToggleWays => self.ways_open = !self.ways_open,
+            Message::OpenRelay => return Action::OpenRelay,
         }
         Action::None
     }
@@ -416,6 +424,7 @@ mod tests {
             can_email_it: false,
             sign_in: None,
             microsoft_ready: false,
+            relay_offered: false,
         }
     }
 

@@ -1,0 +1,411 @@
+//! The relay as a service, started at boot, restarted on failure, stopped cleanly (messages in
+//! flight finish): a systemd unit (Linux), a LaunchDaemon (macOS), a Windows service (`winsvc`).
+//! [`supervise`] is what a service manager's start and stop mean for the relay, the same on every
+//! system: run it, say when it listens, and when it fails (no config yet, the port still taken
+//! at boot) wait and try again, longer each time, until told to stop.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+
+/// The systemd unit's name.
+pub const UNIT: &str = "scanmail-relay";
+/// The launchd label.
+pub const LABEL: &str = "org.scanmail.relay";
+/// The Windows service's name.
+pub const WINDOWS_NAME: &str = "ScanMailRelay";
+
+/// Where the service stands, for the service manager and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Starting,
+    /// Listening.
+    Running,
+    /// Stopping: messages in flight finish.
+    Stopping,
+    /// The relay failed; the next try comes after this wait.
+    Waiting(Duration),
+    Stopped,
+}
+
+/// The first wait after a failure, and the longest.
+pub const FIRST_WAIT: Duration = Duration::from_secs(5);
+pub const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// Runs `start` until `stop` turns true. `start` gets the stop signal and a sender to call when
+/// it listens; `Err` from it (with its reason) means: wait, then start again.
+pub async fn supervise<S, Fut>(
+    mut start: S,
+    mut stop: watch::Receiver<bool>,
+    report: &mut (dyn FnMut(Phase, Option<&str>) + Send),
+) where
+    S: FnMut(watch::Receiver<bool>, oneshot::Sender<()>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut wait = FIRST_WAIT;
+    loop {
+        if *stop.borrow() {
+            report(Phase::Stopped, None);
+            return;
+        }
+        report(Phase::Starting, None);
+        let (ready_tx, mut ready_rx) = oneshot::channel();
+        let run = start(stop.clone(), ready_tx);
+        tokio::pin!(run);
+        let mut ready_seen = false;
+        let mut stopping = false;
+        let result = loop {
+            tokio::select! {
+                r = &mut run => break r,
+                said = &mut ready_rx, if !ready_seen => {
+                    ready_seen = true;
+                    if said.is_ok() {
+                        wait = FIRST_WAIT;
+                        report(Phase::Running, None);
+                    }
+                }
+                Ok(_) = stop.wait_for(|s| *s), if !stopping => {
+                    stopping = true;
+                    report(Phase::Stopping, None);
+                }
+            }
+        };
+        match result {
+            Ok(()) => {
+                report(Phase::Stopped, None);
+                return;
+            }
+            Err(why) => {
+                report(Phase::Waiting(wait), Some(&why));
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => {
+                        report(Phase::Stopped, None);
+                        return;
+                    }
+                }
+                wait = (wait * 2).min(LONGEST_WAIT);
+            }
+        }
+    }
+}
+
+/// The systemd unit: its own dynamic user, its own state folder, the system read-only to it,
+/// no new privileges; restarted on failure; 75 s to stop (the relay lets messages finish within
+/// 60 s).
+pub fn systemd_unit(exe: &Path, config: &Path) -> String {
+    format!(
+        "[Unit]
+Description=ScanMail relay: copiers on this network send through it to the mail provider
+Documentation=https://github.com/scanmail/scanmail/blob/main/docs/relay.md
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart={exe} relay run --service --config {config}
+Restart=on-failure
+RestartSec=5
+TimeoutStopSec=75
+KillSignal=SIGTERM
+DynamicUser=yes
+StateDirectory={UNIT}
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+NoNewPrivileges=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+# Copiers often allow only port 25 or 587: binding a low port is the one right it keeps.
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+",
+        exe = exe.display(),
+        config = config.display(),
+    )
+}
+
+/// The LaunchDaemon: started at boot, kept alive, its log in /Library/Logs.
+pub fn launchd_plist(exe: &Path, config: &Path) -> String {
+    let esc = |s: String| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key><string>{LABEL}</string>
+  <key>ProgramArguments</key>
+  <array>
+    <string>{exe}</string><string>relay</string><string>run</string><string>--service</string>
+    <string>--config</string><string>{config}</string>
+  </array>
+  <key>RunAtLoad</key><true/>
+  <key>KeepAlive</key><true/>
+  <key>ExitTimeOut</key><integer>75</integer>
+  <key>StandardErrorPath</key><string>/Library/Logs/scanmail-relay.log</string>
+</dict>
+</plist>
+"#,
+        exe = esc(exe.display().to_string()),
+        config = esc(config.display().to_string()),
+    )
+}
+
+/// Where this system keeps the service's definition.
+pub fn definition_path() -> PathBuf {
+    if cfg!(target_os = "macos") {
+        PathBuf::from(format!("/Library/LaunchDaemons/{LABEL}.plist"))
+    } else {
+        PathBuf::from(format!("/etc/systemd/system/{UNIT}.service"))
+    }
+}
+
+fn command(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{program} could not run ({})", crate::fsutil::plain_io(&e)))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!(
+            "{program} {} said: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Installs and starts the service (as an administrator). Returns what was done, in words.
+#[cfg(unix)]
+pub fn install(config: &Path) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
+    let (text, path) = if cfg!(target_os = "macos") {
+        (launchd_plist(&exe, config), definition_path())
+    } else {
+        (systemd_unit(&exe, config), definition_path())
+    };
+    crate::fsutil::write_atomic_mode(&path, text.as_bytes(), 0o644).map_err(|e| {
+        format!(
+            "{} could not be written ({}). Run this as an administrator (sudo).",
+            path.display(),
+            crate::fsutil::plain_io(&e)
+        )
+    })?;
+    let started = if cfg!(target_os = "macos") {
+        command(
+            "launchctl",
+            &["bootstrap", "system", &path.display().to_string()],
+        )
+    } else {
+        command("systemctl", &["daemon-reload"]).and_then(|_| {
+            command(
+                "systemctl",
+                &["enable", "--now", &format!("{UNIT}.service")],
+            )
+        })
+    };
+    Ok(match started {
+        Ok(_) => format!(
+            "Installed and started the relay service ({}).",
+            path.display()
+        ),
+        Err(e) => format!(
+            "Wrote {}, but the service manager could not start it: {e}",
+            path.display()
+        ),
+    })
+}
+
+/// Stops and removes the service; the config, its state and its secret stay.
+#[cfg(unix)]
+pub fn uninstall() -> Result<String, String> {
+    let path = definition_path();
+    if cfg!(target_os = "macos") {
+        let _ = command("launchctl", &["bootout", &format!("system/{LABEL}")]);
+    } else {
+        let _ = command(
+            "systemctl",
+            &["disable", "--now", &format!("{UNIT}.service")],
+        );
+    }
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok("The relay service was not installed.".into());
+        }
+        Err(e) => {
+            return Err(format!(
+                "{} could not be removed ({}). Run this as an administrator (sudo).",
+                path.display(),
+                crate::fsutil::plain_io(&e)
+            ));
+        }
+    }
+    if !cfg!(target_os = "macos") {
+        let _ = command("systemctl", &["daemon-reload"]);
+    }
+    Ok("Removed the relay service. Its settings and state stay.".into())
+}
+
+/// Whether the service is installed and running, in words.
+#[cfg(unix)]
+pub fn status() -> String {
+    let path = definition_path();
+    if !path.exists() {
+        return "The relay service is not installed. Install it: scanmail relay install-service"
+            .into();
+    }
+    let state = if cfg!(target_os = "macos") {
+        command("launchctl", &["print", &format!("system/{LABEL}")]).map_or_else(
+            |_| "not loaded".to_string(),
+            |t| {
+                if t.contains("state = running") {
+                    "running".to_string()
+                } else {
+                    "not running".to_string()
+                }
+            },
+        )
+    } else {
+        command("systemctl", &["is-active", &format!("{UNIT}.service")]).unwrap_or_else(|e| e)
+    };
+    format!(
+        "The relay service ({}) is installed: {state}.",
+        path.display()
+    )
+}
+
+#[cfg(windows)]
+pub use super::winsvc::{install, status, uninstall};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    type Log = Arc<Mutex<Vec<Phase>>>;
+
+    fn recorder(log: &Log) -> impl FnMut(Phase, Option<&str>) + Send + use<> {
+        let log = log.clone();
+        move |p, _| log.lock().unwrap().push(p)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_lets_the_relay_finish_and_then_it_is_stopped() {
+        let (stop_tx, stop) = watch::channel(false);
+        let log = Log::default();
+        let mut report = recorder(&log);
+        let run = supervise(
+            |mut s: watch::Receiver<bool>, ready: oneshot::Sender<()>| async move {
+                let _ = ready.send(());
+                let _ = s.wait_for(|v| *v).await;
+                // Messages in flight finish before it returns.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                Ok(())
+            },
+            stop,
+            &mut report,
+        );
+        let stopper = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(run, stopper);
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                Phase::Starting,
+                Phase::Running,
+                Phase::Stopping,
+                Phase::Stopped
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_is_tried_again_later_each_time_and_a_stop_ends_the_wait() {
+        let (stop_tx, stop) = watch::channel(false);
+        let log = Log::default();
+        let mut report = recorder(&log);
+        let tries = Arc::new(Mutex::new(0));
+        let t = tries.clone();
+        let run = supervise(
+            move |_s, _ready| {
+                let t = t.clone();
+                async move {
+                    *t.lock().unwrap() += 1;
+                    Err("port 2525 is taken".to_string())
+                }
+            },
+            stop,
+            &mut report,
+        );
+        let stopper = async {
+            tokio::time::sleep(Duration::from_secs(16)).await;
+            let _ = stop_tx.send(true);
+        };
+        tokio::join!(run, stopper);
+        assert_eq!(*tries.lock().unwrap(), 3, "at 0 s, 5 s and 15 s");
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                Phase::Starting,
+                Phase::Waiting(Duration::from_secs(5)),
+                Phase::Starting,
+                Phase::Waiting(Duration::from_secs(10)),
+                Phase::Starting,
+                Phase::Waiting(Duration::from_secs(20)),
+                Phase::Stopped
+            ]
+        );
+    }
+
+    #[test]
+    fn the_unit_and_the_plist_name_the_program_and_the_settings() {
+        let unit = systemd_unit(
+            Path::new("/usr/bin/scanmail"),
+            Path::new("/etc/scanmail/relay/relay.toml"),
+        );
+        assert!(unit.contains("ExecStart=/usr/bin/scanmail relay run --service --config /etc/scanmail/relay/relay.toml"));
+        for key in [
+            "DynamicUser=yes",
+            "StateDirectory=scanmail-relay",
+            "ProtectSystem=strict",
+            "NoNewPrivileges=yes",
+            "Restart=on-failure",
+        ] {
+            assert!(unit.contains(key), "{key}");
+        }
+        let plist = launchd_plist(
+            Path::new("/Applications/ScanMail.app/Contents/MacOS/ScanMail"),
+            Path::new("/Library/Application Support/ScanMail/relay/relay.toml"),
+        );
+        assert!(
+            plist.contains("<key>KeepAlive</key><true/>")
+                && plist.contains("<string>--service</string>")
+        );
+    }
+}
