@@ -26,6 +26,7 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Resul
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     set_mode(tmp.as_file(), mode)?;
+    take_folder_owner(tmp.as_file(), dir);
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -66,23 +67,22 @@ pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Gives `path` its folder's owner (an administrator writing into a service's own state folder
-/// must not leave a file the service cannot read). Does nothing where it cannot.
-pub fn match_folder_owner(path: &Path) {
+/// A new file takes its folder's owner (an administrator writing into a service's own state
+/// folder must not leave a file the service cannot read). Done on the open temporary file before
+/// the rename, so a link planted under the final name can never redirect it. Does nothing where
+/// it cannot (not root, or not Unix).
+fn take_folder_owner(file: &std::fs::File, dir: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let (Some(dir), Ok(file)) = (path.parent(), std::fs::metadata(path)) else {
-            return;
-        };
-        if let Ok(d) = std::fs::metadata(dir)
-            && (d.uid(), d.gid()) != (file.uid(), file.gid())
+        if let (Ok(d), Ok(f)) = (std::fs::metadata(dir), file.metadata())
+            && (d.uid(), d.gid()) != (f.uid(), f.gid())
         {
-            let _ = std::os::unix::fs::chown(path, Some(d.uid()), Some(d.gid()));
+            let _ = std::os::unix::fs::fchown(file, Some(d.uid()), Some(d.gid()));
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (file, dir);
 }
 
 /// Why a file could not be read or written, in a few plain words.

@@ -613,8 +613,12 @@ async fn the_service_stops_on_sigterm_after_the_scan_in_flight() {
 fn the_systemd_unit_passes_systemd_analyze() {
     let dir = tempfile::tempdir().unwrap();
     let unit = dir.path().join("scanmail-relay.service");
-    let text =
-        relay::service::systemd_unit(Path::new(BIN), Path::new("/etc/scanmail/relay/relay.toml"));
+    // A path with a space and a % (both need escaping in a unit).
+    let text = relay::service::systemd_unit(
+        Path::new(BIN),
+        Path::new("/etc/scanmail/relay 1/50% relay.toml"),
+    )
+    .unwrap();
     std::fs::write(&unit, &text).unwrap();
     let out = std::process::Command::new("systemd-analyze")
         .arg("verify")

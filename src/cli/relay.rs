@@ -469,9 +469,13 @@ fn run_service(path: &Path) -> Result<i32, BadInput> {
                 stop_signal().await;
                 let _ = stop_tx.send(true);
             });
+            let mut repeats = relay::service::Repeats::default();
             let mut report = |phase: relay::service::Phase, why: Option<&str>| {
                 let words = match (phase, why) {
                     (relay::service::Phase::Waiting(w), Some(why)) => {
+                        if !repeats.worth_saying(why) {
+                            return;
+                        }
                         format!("could not run ({why}); trying again in {} s", w.as_secs())
                     }
                     (p, _) => format!("{p:?}").to_lowercase(),
@@ -513,6 +517,24 @@ fn run_service(path: &Path) -> Result<i32, BadInput> {
 /// secret in a private file there (a service has no keychain of its own); a secret already in
 /// the keychain moves there.
 fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
+    #[cfg(unix)]
+    {
+        if !relay::service::may_install() {
+            return Err(BadInput(
+                "Installing a service needs an administrator. Run: sudo scanmail relay install-service".into(),
+            ));
+        }
+        // The service runs from these settings: only administrators may be able to change them.
+        if let crate::trust::Guarded::Untrusted(why) | crate::trust::Guarded::Unreadable(why) =
+            crate::trust::read_guarded(path, 1024 * 1024)
+        {
+            return Err(BadInput(format!(
+                "{} is not used for a service: {why}. Keep the relay's settings where only administrators can change them, such as {}",
+                path.display(),
+                config::path_or_default(None).display()
+            )));
+        }
+    }
     let cfg = load(path)?;
     let state = relay::service_state_dir();
     let before = secret::Store::for_config(&cfg, &relay::state_dir(&cfg, path));
@@ -553,13 +575,30 @@ fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
         let _ = before.delete();
     }
     // The Linux service runs as its own user: it must be able to read the settings (they hold
-    // only the copiers' password hashes; the secret stays in the private state folder).
+    // only the copiers' password hashes; the secret stays in the private state folder), and
+    // reach them through their folders whatever the administrator's umask made of them.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
+        let mut folder = path.parent();
+        while let Some(f) = folder {
+            if f.as_os_str().is_empty() || f == Path::new("/") {
+                break;
+            }
+            if let Ok(m) = std::fs::metadata(f) {
+                let mode = m.permissions().mode();
+                if mode & 0o001 == 0 {
+                    let _ = std::fs::set_permissions(
+                        f,
+                        std::fs::Permissions::from_mode((mode | 0o005) & 0o7777),
+                    );
+                }
+            }
+            folder = f.parent();
+        }
     }
-    let said = relay::service::install(path).map_err(BadInput)?;
+    let said = relay::service::install(path, &dir).map_err(BadInput)?;
     let _ = writeln!(
         out,
         "{said}
@@ -593,7 +632,8 @@ pub async fn stop_signal() {
 
 fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result<i32, BadInput> {
     let cfg = load(path)?;
-    let state = status::read(&status::path_for(&relay::state_dir(&cfg, path)));
+    let state =
+        status::read_checked(&status::path_for(&relay::state_dir(&cfg, path))).map_err(BadInput)?;
     let r = status::report(&cfg, &state, crate::time::now_unix());
     if json {
         let _ = writeln!(out, "{}", super::json_text(&r, true)?);

@@ -158,6 +158,19 @@ pub async fn export_profile(name: String, text: String) -> Result<Option<PathBuf
 /// the person can read (the relay's sign-in shows a code there): Windows asks through UAC
 /// (`Start-Process -Verb RunAs`), macOS opens Terminal with `sudo`, Linux asks with `pkexec` in a
 /// terminal.
+/// Text for inside a PowerShell single-quoted string: every kind of single quote PowerShell
+/// accepts (' and the curly ones) doubled.
+fn ps_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn run_elevated(args: &[String]) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
     // On Windows the console twin shows what the command says.
@@ -171,7 +184,7 @@ pub fn run_elevated(args: &[String]) -> Result<(), String> {
     let spawned = if cfg!(windows) {
         let quoted: Vec<String> = args
             .iter()
-            .map(|a| format!("'\"{}\"'", a.replace('\'', "''")))
+            .map(|a| format!("'\"{}\"'", ps_quote(a)))
             .collect();
         std::process::Command::new("powershell")
             .args([
@@ -179,7 +192,7 @@ pub fn run_elevated(args: &[String]) -> Result<(), String> {
                 "-Command",
                 &format!(
                     "Start-Process -Verb RunAs -FilePath '{}' -ArgumentList {}",
-                    exe.replace('\'', "''"),
+                    ps_quote(&exe),
                     quoted.join(",")
                 ),
             ])

@@ -28,6 +28,12 @@ pub struct State {
     /// Watching one copier's next message: its name and its last message before.
     pub watching: Option<(String, Option<String>, Option<String>)>,
     pub said: Option<String>,
+    /// The state file could not be read (a service's, without administrator rights).
+    pub unreadable: Option<String>,
+    /// A copier added with administrator rights: its card (with the password) and its hash,
+    /// shown once relay.toml has that hash, never before (a refused prompt must not leave a
+    /// password that does not work on the copier).
+    pending: Option<(RelayCard, String)>,
 }
 
 impl Default for State {
@@ -41,6 +47,8 @@ impl Default for State {
             card: None,
             watching: None,
             said: None,
+            unreadable: None,
+            pending: None,
         }
     }
 }
@@ -89,8 +97,26 @@ impl State {
             return;
         }
         self.config = Some(relay::config::load(&self.config_path));
+        if let Some((card, hash)) = &self.pending
+            && self
+                .config()
+                .and_then(|c| c.device(&card.login))
+                .is_some_and(|d| d.password_hash == *hash)
+        {
+            self.said = Some(format!(
+                "Added {}. Type the card below into the copier. Its password is shown only now.",
+                card.login
+            ));
+            self.card = self.pending.take().map(|(c, _)| c);
+        }
         if let Some(dir) = self.state_dir() {
-            self.state = status::read(&status::path_for(&dir));
+            match status::read_checked(&status::path_for(&dir)) {
+                Ok(s) => {
+                    self.state = s;
+                    self.unreadable = None;
+                }
+                Err(why) => self.unreadable = Some(why),
+            }
         }
         if let Some((name, before, err_before)) = &self.watching {
             let now = self.state.devices.get(name).cloned().unwrap_or_default();
@@ -231,9 +257,10 @@ impl State {
             self.refresh();
             return Action::None;
         }
-        self.card = Some(card);
+        self.card = None;
+        self.pending = Some((card, hash.clone()));
         self.said = Some(format!(
-            "{WHY_ADMIN} Once allowed, type the card below into the copier. Its password is shown only now."
+            "{WHY_ADMIN} Once it is allowed, the copier's card shows here. If nothing happens, press Add the copier again."
         ));
         let mut args = vec![
             "relay",
@@ -285,6 +312,9 @@ impl State {
     }
 
     fn overview<'a>(&'a self, cfg: &'a RelayConfig) -> Element<'a, Message> {
+        if let Some(why) = &self.unreadable {
+            return text(why.as_str()).size(style::BODY).into();
+        }
         let report = status::report(cfg, &self.state, crate::time::now_unix());
         let mut c = Column::new().spacing(8);
         let u = &report.upstream;

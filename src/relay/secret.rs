@@ -134,7 +134,6 @@ impl Store {
                         crate::fsutil::plain_io(&e)
                     )
                 })?;
-                crate::fsutil::match_folder_owner(&self.file);
                 Ok(())
             }
         }

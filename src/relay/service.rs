@@ -9,6 +9,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
+/// Says a failure again only when its reason changed or an hour passed (a relay that waits for
+/// its sign-in must not write a line a minute, all day).
+#[derive(Debug, Default)]
+pub struct Repeats {
+    last: Option<(String, std::time::Instant)>,
+}
+
+impl Repeats {
+    pub fn worth_saying(&mut self, why: &str) -> bool {
+        let now = std::time::Instant::now();
+        let say = match &self.last {
+            Some((w, at)) => w != why || now.duration_since(*at) >= Duration::from_secs(3600),
+            None => true,
+        };
+        if say {
+            self.last = Some((why.to_string(), now));
+        }
+        say
+    }
+}
+
 /// The systemd unit's name.
 pub const UNIT: &str = "scanmail-relay";
 /// The launchd label.
@@ -91,31 +112,53 @@ pub async fn supervise<S, Fut>(
     }
 }
 
-/// The systemd unit: its own dynamic user, its own state folder, the system read-only to it,
-/// no new privileges; restarted on failure; 75 s to stop (the relay lets messages finish within
-/// 60 s).
-pub fn systemd_unit(exe: &Path, config: &Path) -> String {
-    format!(
+/// The Linux service's own system account (made by `install-service`).
+pub const SYSTEM_USER: &str = "scanmail-relay";
+
+/// One argument on a systemd command line: in double quotes, with `\`, `"` and `%` escaped.
+/// `None` for a path with a control character (it could start a new line of the unit).
+fn unit_arg(p: &Path) -> Option<String> {
+    let s = p.to_str()?;
+    if s.chars().any(char::is_control) {
+        return None;
+    }
+    Some(format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('%', "%%")
+    ))
+}
+
+/// The systemd unit: its own system user, its own state folder (others may read the state file;
+/// the secret and the key are the user's alone), the system read-only to it, no new privileges,
+/// no rights but binding a low port; restarted on failure; 75 s to stop (the relay lets messages
+/// finish within 60 s). `None` when a path cannot be written into a unit.
+pub fn systemd_unit(exe: &Path, config: &Path) -> Option<String> {
+    Some(format!(
         "[Unit]
 Description=ScanMail relay: copiers on this network send through it to the mail provider
-Documentation=https://github.com/scanmail/scanmail/blob/main/docs/relay.md
+Documentation=https://github.com/scanmail/scanmail/blob/main/docs/service.md
 After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+Type=exec
 ExecStart={exe} relay run --service --config {config}
 Restart=on-failure
 RestartSec=5
 TimeoutStopSec=75
 KillSignal=SIGTERM
-DynamicUser=yes
+User={SYSTEM_USER}
+Group={SYSTEM_USER}
 StateDirectory={UNIT}
+StateDirectoryMode=0755
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
 NoNewPrivileges=yes
+RemoveIPC=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
@@ -137,9 +180,9 @@ UMask=0077
 [Install]
 WantedBy=multi-user.target
 ",
-        exe = exe.display(),
-        config = config.display(),
-    )
+        exe = unit_arg(exe)?,
+        config = unit_arg(config)?,
+    ))
 }
 
 /// The LaunchDaemon: started at boot, kept alive, its log in /Library/Logs.
@@ -181,6 +224,7 @@ pub fn definition_path() -> PathBuf {
     }
 }
 
+#[cfg(unix)]
 fn command(program: &str, args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new(program)
         .args(args)
@@ -198,34 +242,92 @@ fn command(program: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Installs and starts the service (as an administrator). Returns what was done, in words.
+/// Whether this process may install a service (it can write where the definition goes).
 #[cfg(unix)]
-pub fn install(config: &Path) -> Result<String, String> {
+pub fn may_install() -> bool {
+    definition_path()
+        .parent()
+        .is_some_and(|d| tempfile::tempfile_in(d).is_ok())
+}
+
+/// Linux: the service's system account, made when missing; its user and group ids.
+#[cfg(unix)]
+fn system_user() -> Result<(u32, u32), String> {
+    if command("id", &["-u", SYSTEM_USER]).is_err() {
+        command(
+            "useradd",
+            &[
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/var/lib/scanmail-relay",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--comment",
+                "ScanMail relay",
+                SYSTEM_USER,
+            ],
+        )?;
+    }
+    let id = |flag: &str| {
+        command("id", &[flag, SYSTEM_USER])
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .ok_or_else(|| format!("the account {SYSTEM_USER} could not be found"))
+    };
+    Ok((id("-u")?, id("-g")?))
+}
+
+/// Installs (or installs again) and starts the service, as an administrator. `state` is the
+/// service's state folder. Returns what was done, in words.
+#[cfg(unix)]
+pub fn install(config: &Path, state: &Path) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
-    let (text, path) = if cfg!(target_os = "macos") {
-        (launchd_plist(&exe, config), definition_path())
+    let path = definition_path();
+    let text = if cfg!(target_os = "macos") {
+        launchd_plist(&exe, config)
     } else {
-        (systemd_unit(&exe, config), definition_path())
+        let private = ["/home/", "/root/", "/tmp/", "/run/user/"];
+        if private.iter().any(|p| exe.starts_with(p)) || std::env::var_os("APPIMAGE").is_some() {
+            return Err(format!(
+                "the service cannot run ScanMail from {} (a private folder). Install ScanMail for the whole computer first, then run this again",
+                exe.display()
+            ));
+        }
+        let (uid, gid) = system_user()?;
+        // The state folder and what is in it belong to the service's account.
+        let _ = std::os::unix::fs::chown(state, Some(uid), Some(gid));
+        if let Ok(entries) = std::fs::read_dir(state) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = std::os::unix::fs::lchown(e.path(), Some(uid), Some(gid));
+                }
+            }
+        }
+        systemd_unit(&exe, config).ok_or_else(|| {
+            "the settings' path has characters a service cannot use. Move relay.toml to a plain path".to_string()
+        })?
     };
     crate::fsutil::write_atomic_mode(&path, text.as_bytes(), 0o644).map_err(|e| {
         format!(
-            "{} could not be written ({}). Run this as an administrator (sudo).",
+            "{} could not be written ({}). Run this as an administrator (sudo)",
             path.display(),
             crate::fsutil::plain_io(&e)
         )
     })?;
     let started = if cfg!(target_os = "macos") {
+        // A second install: the old job goes first, or bootstrap refuses.
+        let _ = command("launchctl", &["bootout", &format!("system/{LABEL}")]);
         command(
             "launchctl",
             &["bootstrap", "system", &path.display().to_string()],
         )
     } else {
-        command("systemctl", &["daemon-reload"]).and_then(|_| {
-            command(
-                "systemctl",
-                &["enable", "--now", &format!("{UNIT}.service")],
-            )
-        })
+        let unit = format!("{UNIT}.service");
+        command("systemctl", &["daemon-reload"])
+            .and_then(|_| command("systemctl", &["enable", &unit]))
+            .and_then(|_| command("systemctl", &["restart", &unit]))
     };
     Ok(match started {
         Ok(_) => format!(
@@ -233,10 +335,22 @@ pub fn install(config: &Path) -> Result<String, String> {
             path.display()
         ),
         Err(e) => format!(
-            "Wrote {}, but the service manager could not start it: {e}",
-            path.display()
+            "Wrote {}, but the service manager could not start it: {e}. See why: {}",
+            path.display(),
+            log_hint()
         ),
     })
+}
+
+/// Where to read the service's own log.
+pub fn log_hint() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "sudo launchctl print system/org.scanmail.relay, and /Library/Logs/scanmail-relay.log"
+    } else if cfg!(windows) {
+        "Event Viewer, Windows Logs, Application, source ScanMailRelay"
+    } else {
+        "journalctl -u scanmail-relay -e"
+    }
 }
 
 /// Stops and removes the service; the config, its state and its secret stay.
@@ -290,7 +404,17 @@ pub fn status() -> String {
             },
         )
     } else {
-        command("systemctl", &["is-active", &format!("{UNIT}.service")]).unwrap_or_else(|e| e)
+        let said = std::process::Command::new("systemctl")
+            .args(["is-active", &format!("{UNIT}.service")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        match said.as_str() {
+            "active" => "running".to_string(),
+            "activating" | "reloading" => "starting".to_string(),
+            "failed" => format!("stopped after a failure. See why: {}", log_hint()),
+            _ => "not running. Start it: sudo systemctl start scanmail-relay".to_string(),
+        }
     };
     format!(
         "The relay service ({}) is installed: {state}.",
@@ -387,11 +511,21 @@ mod tests {
     fn the_unit_and_the_plist_name_the_program_and_the_settings() {
         let unit = systemd_unit(
             Path::new("/usr/bin/scanmail"),
-            Path::new("/etc/scanmail/relay/relay.toml"),
+            Path::new("/etc/scanmail/relay 1/50% relay.toml"),
+        )
+        .unwrap();
+        assert!(unit.contains(
+            "ExecStart=\"/usr/bin/scanmail\" relay run --service --config \"/etc/scanmail/relay 1/50%% relay.toml\"\n"
+        ));
+        assert!(
+            systemd_unit(
+                Path::new("/usr/bin/scanmail"),
+                Path::new("/etc/a\nUser=root")
+            )
+            .is_none()
         );
-        assert!(unit.contains("ExecStart=/usr/bin/scanmail relay run --service --config /etc/scanmail/relay/relay.toml"));
         for key in [
-            "DynamicUser=yes",
+            "User=scanmail-relay",
             "StateDirectory=scanmail-relay",
             "ProtectSystem=strict",
             "NoNewPrivileges=yes",

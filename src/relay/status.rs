@@ -80,10 +80,24 @@ pub fn path_for(state_dir: &Path) -> PathBuf {
 
 /// Reads the state file; a missing or broken one is an empty state (it only holds counts).
 pub fn read(path: &Path) -> State {
-    crate::fsutil::read_capped(path, 4 * 1024 * 1024)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    read_checked(path).unwrap_or_default()
+}
+
+/// The state file, or why it cannot be read: a missing file is a relay that never ran (an empty
+/// state); a file this account may not read (a service's, on Windows) is said so.
+pub fn read_checked(path: &Path) -> Result<State, String> {
+    match crate::fsutil::read_capped(path, 4 * 1024 * 1024) {
+        Ok(b) => Ok(serde_json::from_slice(&b).unwrap_or_default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(
+            "Only an administrator can see how the relay's service stands. Run as an administrator: scanmail relay status".to_string(),
+        ),
+        Err(e) => Err(format!(
+            "{} could not be read ({})",
+            path.display(),
+            crate::fsutil::plain_io(&e)
+        )),
+    }
 }
 
 /// The running relay's state, shared by its connections and written on every change.
@@ -108,10 +122,10 @@ impl Shared {
         change(&mut s);
         s.pid = Some(std::process::id());
         s.updated = Some(crate::time::utc_rfc3339(crate::time::now_unix()));
-        if let Ok(text) = serde_json::to_vec_pretty(&*s)
-            && crate::fsutil::write_atomic(&self.path, &text).is_ok()
-        {
-            crate::fsutil::match_folder_owner(&self.path);
+        // Counts and times only, no secret: readable by everyone, so `relay status` and the
+        // window can show a service's state without administrator rights.
+        if let Ok(text) = serde_json::to_vec_pretty(&*s) {
+            let _ = crate::fsutil::write_atomic_mode(&self.path, &text, 0o644);
         }
     }
 

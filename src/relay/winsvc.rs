@@ -17,7 +17,7 @@ use std::time::Duration;
 use windows_service::service::{
     ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
     ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
-    ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
+    ServiceInfo, ServiceSidType, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
 };
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
@@ -38,7 +38,7 @@ pub fn dispatch(config: &Path) -> Result<(), String> {
     })
 }
 
-fn status(state: ServiceState, accept: ServiceControlAccept, wait: Duration) -> ServiceStatus {
+fn svc_status(state: ServiceState, accept: ServiceControlAccept, wait: Duration) -> ServiceStatus {
     ServiceStatus {
         service_type: ServiceType::OWN_PROCESS,
         current_state: state,
@@ -64,7 +64,7 @@ fn service_main(_args: Vec<OsString>) {
         return;
     };
     let accept = ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN;
-    let _ = handle.set_service_status(status(
+    let _ = handle.set_service_status(svc_status(
         ServiceState::StartPending,
         ServiceControlAccept::empty(),
         Duration::from_secs(30),
@@ -72,13 +72,15 @@ fn service_main(_args: Vec<OsString>) {
     let Some(config) = CONFIG.get().cloned() else {
         return;
     };
+    let mut repeats = super::service::Repeats::default();
     let mut report = move |phase: Phase, why: Option<&str>| {
         use super::bridge::{Level, notice};
         match (phase, why) {
-            (Phase::Waiting(w), Some(why)) => notice(
+            (Phase::Waiting(w), Some(why)) if repeats.worth_saying(why) => notice(
                 Level::Error,
                 &format!(
-                    "The relay could not run: {why}. It tries again in {} s.",
+                    "The relay could not run: {}. It tries again in {} s (this is said again only when the reason changes, or after an hour).",
+                    why.trim_end_matches('.'),
                     w.as_secs()
                 ),
             ),
@@ -92,14 +94,14 @@ fn service_main(_args: Vec<OsString>) {
         }
         let s = match phase {
             Phase::Starting | Phase::Running | Phase::Waiting(_) => {
-                status(ServiceState::Running, accept, Duration::ZERO)
+                svc_status(ServiceState::Running, accept, Duration::ZERO)
             }
-            Phase::Stopping => status(
+            Phase::Stopping => svc_status(
                 ServiceState::StopPending,
                 ServiceControlAccept::empty(),
                 Duration::from_secs(75),
             ),
-            Phase::Stopped => status(
+            Phase::Stopped => svc_status(
                 ServiceState::Stopped,
                 ServiceControlAccept::empty(),
                 Duration::ZERO,
@@ -150,16 +152,13 @@ fn netsh(args: &[&str]) -> Result<(), String> {
 }
 
 /// Makes and starts the service, its locked state folder and its firewall rule.
-pub fn install(config: &Path) -> Result<String, String> {
+pub fn install(config: &Path, state: &Path) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
     let cfg = super::config::load(config)?;
-    let state = super::state_dir(&cfg, config);
-    std::fs::create_dir_all(&state).map_err(|e| crate::fsutil::plain_io(&e))?;
-    // Administrators and SYSTEM: everything; the service (LocalService): change; users: nothing.
-    crate::winacl::lock(
-        &state,
-        "O:BAD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1301bf;;;LS)",
-    )?;
+    std::fs::create_dir_all(state).map_err(|e| crate::fsutil::plain_io(&e))?;
+    // Administrators and SYSTEM: everything; users: nothing; the service's own identity
+    // (NT SERVICE\ScanMailRelay, not every LocalService): change, added below by name.
+    crate::winacl::lock(state, "O:BAD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)")?;
     let m = manager(ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE)?;
     let info = ServiceInfo {
         name: OsString::from(WINDOWS_NAME),
@@ -179,12 +178,29 @@ pub fn install(config: &Path) -> Result<String, String> {
         account_name: Some(OsString::from(r"NT AUTHORITY\LocalService")),
         account_password: None,
     };
-    let service = m
-        .create_service(
-            &info,
-            ServiceAccess::CHANGE_CONFIG | ServiceAccess::START | ServiceAccess::QUERY_STATUS,
-        )
-        .map_err(|e| format!("the service could not be made ({e})"))?;
+    let access = ServiceAccess::CHANGE_CONFIG
+        | ServiceAccess::START
+        | ServiceAccess::STOP
+        | ServiceAccess::QUERY_STATUS;
+    // Installed again (a repair, a new version): the same service, stopped and changed.
+    let service = match m.open_service(WINDOWS_NAME, access) {
+        Ok(existing) => {
+            stop_and_wait(&existing);
+            existing
+                .change_config(&info)
+                .map_err(|e| format!("the service could not be changed ({e}). Run this as an administrator"))?;
+            existing
+        }
+        Err(_) => m
+            .create_service(&info, access)
+            .map_err(|e| format!("the service could not be made ({e}). Is it being removed? Wait a minute, then try again"))?,
+    };
+    // Its own identity in its token, so the state folder can name it alone.
+    let _ = service.set_config_service_sid_info(ServiceSidType::Unrestricted);
+    let _ = std::process::Command::new("icacls")
+        .arg(state)
+        .args(["/grant", &format!("NT SERVICE\\{WINDOWS_NAME}:(OI)(CI)M")])
+        .output();
     let _ = service.set_description(
         "Copiers on this network send scans through it to the mail provider (ScanMail).",
     );
@@ -229,6 +245,14 @@ pub fn install(config: &Path) -> Result<String, String> {
         .iter()
         .map(|(a, _)| a.port().to_string())
         .collect();
+    // One rule, for today's ports (an old one goes first).
+    let _ = netsh(&[
+        "advfirewall",
+        "firewall",
+        "delete",
+        "rule",
+        &format!("name={RULE}"),
+    ]);
     let rule = netsh(&[
         "advfirewall",
         "firewall",
@@ -260,6 +284,24 @@ pub fn install(config: &Path) -> Result<String, String> {
     ))
 }
 
+/// Asks the service to stop and waits until it has (messages being received finish: up to 90 s).
+fn stop_and_wait(service: &windows_service::service::Service) {
+    let stopped = |s: &windows_service::service::Service| {
+        s.query_status()
+            .map_or(true, |st| st.current_state == ServiceState::Stopped)
+    };
+    if stopped(service) {
+        return;
+    }
+    let _ = service.stop();
+    for _ in 0..180 {
+        if stopped(service) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// Stops and removes the service and its firewall rule; the settings stay.
 pub fn uninstall() -> Result<String, String> {
     let m = manager(ServiceManagerAccess::CONNECT)?;
@@ -269,11 +311,7 @@ pub fn uninstall() -> Result<String, String> {
     ) else {
         return Ok("The relay service was not installed.".into());
     };
-    if let Ok(s) = service.query_status()
-        && s.current_state != ServiceState::Stopped
-    {
-        let _ = service.stop();
-    }
+    stop_and_wait(&service);
     service
         .delete()
         .map_err(|e| format!("the service could not be removed ({e})"))?;
