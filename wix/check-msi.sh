@@ -35,10 +35,21 @@ sddl=$(grep -oP 'FOLDER_SDDL: &str = "\K[^"]+' src/trust.rs)
 expect MsiLockPermissionsEx "^OrgFolderLock\tORGDIR\tCreateFolder\t\Q$sddl\E\t?$" "the folder is owned by Administrators, users read-only ($sddl)"
 expect Property '^SecureCustomProperties\t.*RELAY' "RELAY reaches the elevated install"
 expect Feature '^Relay\t\tRelay service\t[^\t]*\t\d+\t1000\t' "an optional \"Relay service\" feature, off by default (level 1000)"
+expect Upgrade '\t1\t\tWIX_UPGRADE_DETECTED$' "an upgrade keeps the features installed before (MigrateFeatures), so the relay service stays"
 expect Condition '^Relay\t1\tRELAY=1$' "RELAY=1 turns it on"
-expect CustomAction '^InstallRelayService\t3090\tScanMailCliExe\trelay install-service$' "the service is installed by relay install-service (deferred, elevated)"
-expect CustomAction '^UninstallRelayService\t\d+\tScanMailCliExe\trelay uninstall-service$' "and removed by relay uninstall-service"
+expect CustomAction '^InstallRelayService\t3090\tScanMailCliExe\trelay install-service\t?$' "the service is installed by relay install-service (deferred, elevated)"
+expect CustomAction '^UninstallRelayService\t\d+\tScanMailCliExe\trelay uninstall-service\t?$' "and removed by relay uninstall-service"
+seq_of() { (cd "$scratch" && msiinfo export "$msi" InstallExecuteSequence) | tr -d '\r' | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
+in_order() { # actions...: each runs after the one before (deferred actions must come before InstallFinalize)
+  local prev=0 a n
+  for a in "$@"; do n=$(seq_of "$a"); [ -n "$n" ] && [ "$n" -gt "$prev" ] || return 1; prev=$n; done
+}
+if in_order InstallFiles InstallOrgPreset InstallRelayService InstallFinalize; then
+  echo "  ok   the preset, then the relay service, run after the files and before InstallFinalize"
+else
+  echo "  FAIL the custom actions are out of order: $(for a in InstallFiles InstallOrgPreset InstallRelayService InstallFinalize; do printf '%s=%s ' "$a" "$(seq_of "$a")"; done)"; fails=$((fails + 1))
+fi
 expect InstallExecuteSequence '^InstallRelayService\t\(&Relay=3\) AND NOT \(!Relay=3\)\t' "installed only when the feature is being added"
-expect InstallExecuteSequence '^UninstallRelayService\t\(&Relay=2\) AND \(!Relay=3\)\t' "removed when the feature goes"
+expect InstallExecuteSequence '^UninstallRelayService\t\(REMOVE="ALL"\) OR \(\(&Relay=2\) AND \(!Relay=3\)\)\t' "removed when the feature or ScanMail goes"
 if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi
 echo "all MSI checks passed"

@@ -535,7 +535,16 @@ fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
             )));
         }
     }
-    let cfg = load(path)?;
+    #[cfg(windows)]
+    if let crate::trust::Guarded::Untrusted(why) = crate::trust::read_guarded(path, 1024 * 1024) {
+        let _ = writeln!(
+            out,
+            "Careful: {why}, so someone other than an administrator could change {} and the service runs from it. Keep the relay's settings in {} instead.",
+            path.display(),
+            config::system_dir().display()
+        );
+    }
+    let cfg = config::load_unguarded(path).map_err(BadInput)?;
     let state = relay::service_state_dir();
     let before = secret::Store::for_config(&cfg, &relay::state_dir(&cfg, path));
     let kept = before.load().ok().flatten();
@@ -558,7 +567,7 @@ fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
         }
         Ok(())
     })?;
-    let cfg = load(path)?;
+    let cfg = config::load_unguarded(path).map_err(BadInput)?;
     let dir = relay::state_dir(&cfg, path);
     std::fs::create_dir_all(&dir).map_err(|e| {
         BadInput(format!(

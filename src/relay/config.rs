@@ -332,7 +332,18 @@ const CAP: u64 = 1024 * 1024;
 /// Reads and checks the config. In the machine-wide folder it counts only while administrators
 /// alone can change it (the same rule as the system preset).
 pub fn load(path: &Path) -> Result<RelayConfig, String> {
-    let guarded = path.starts_with(system_dir());
+    load_with(path, path.starts_with(system_dir()))
+}
+
+/// Reads and checks the config without asking who may change it: for installing a service and
+/// for checking an edit, never for running (the relay itself always loads with [`load`], so a
+/// machine-wide relay.toml a user could change is refused when the service starts, with the
+/// reason in its log).
+pub fn load_unguarded(path: &Path) -> Result<RelayConfig, String> {
+    load_with(path, false)
+}
+
+fn load_with(path: &Path, guarded: bool) -> Result<RelayConfig, String> {
     let bytes = if guarded {
         match crate::trust::read_guarded(path, CAP) {
             crate::trust::Guarded::Read(b) => b,

@@ -18,7 +18,7 @@ fn edit(
     crate::fsutil::write_atomic_mode(path, doc.to_string().as_bytes(), file_mode(path))
         .map_err(|e| format!("{}: {}", path.display(), crate::fsutil::plain_io(&e)))?;
     // What was written must still be a good config.
-    config::load(path).map(|_| ())
+    config::load_unguarded(path).map(|_| ())
 }
 
 /// Changes the file with `change` (any key), keeping everything else.

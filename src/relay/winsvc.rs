@@ -154,7 +154,7 @@ fn netsh(args: &[&str]) -> Result<(), String> {
 /// Makes and starts the service, its locked state folder and its firewall rule.
 pub fn install(config: &Path, state: &Path) -> Result<String, String> {
     let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
-    let cfg = super::config::load(config)?;
+    let cfg = super::config::load_unguarded(config)?;
     std::fs::create_dir_all(state).map_err(|e| crate::fsutil::plain_io(&e))?;
     // Administrators and SYSTEM: everything; users: nothing; the service's own identity
     // (NT SERVICE\ScanMailRelay, not every LocalService): change, added below by name.
@@ -182,18 +182,29 @@ pub fn install(config: &Path, state: &Path) -> Result<String, String> {
         | ServiceAccess::START
         | ServiceAccess::STOP
         | ServiceAccess::QUERY_STATUS;
-    // Installed again (a repair, a new version): the same service, stopped and changed.
-    let service = match m.open_service(WINDOWS_NAME, access) {
-        Ok(existing) => {
-            stop_and_wait(&existing);
-            existing
-                .change_config(&info)
-                .map_err(|e| format!("the service could not be changed ({e}). Run this as an administrator"))?;
-            existing
+    // Installed again (a repair, a new version): the same service, stopped and changed. One
+    // just removed (an upgrade removes the old one first) may still be going: wait for it.
+    let mut tries = 0;
+    let service = loop {
+        let attempt = match m.open_service(WINDOWS_NAME, access) {
+            Ok(existing) => {
+                stop_and_wait(&existing);
+                existing.change_config(&info).map(|()| existing)
+            }
+            Err(_) => m.create_service(&info, access),
+        };
+        match attempt {
+            Ok(s) => break s,
+            Err(_) if tries < 30 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the service could not be made ({e}). Wait a minute, then try again as an administrator"
+                ));
+            }
         }
-        Err(_) => m
-            .create_service(&info, access)
-            .map_err(|e| format!("the service could not be made ({e}). Is it being removed? Wait a minute, then try again"))?,
     };
     // Its own identity in its token, so the state folder can name it alone.
     let _ = service.set_config_service_sid_info(ServiceSidType::Unrestricted);
