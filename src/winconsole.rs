@@ -1,7 +1,7 @@
 //! A windowed Windows program started from a terminal has no standard output. This gives the
 //! command line back its terminal: attach to the parent's console, and point only the missing
 //! standard handles at it (a redirected `> out.json` or a pipe is left alone). Elsewhere it does
-//! nothing. The only unsafe code in ScanMail: three plain Win32 calls.
+//! nothing. Plain Win32 calls.
 
 #[cfg(windows)]
 #[allow(unsafe_code)]
@@ -40,10 +40,12 @@ pub fn attach_to_terminal() {
             GetStdHandle(STD_OUTPUT_HANDLE),
             GetStdHandle(STD_ERROR_HANDLE),
         );
-        if !missing(output) && !missing(error) {
+        // Attached even when the handles are there (scanmail-cli.exe passes its own): Ctrl+C
+        // on that console then reaches this program too.
+        if AttachConsole(ATTACH_PARENT_PROCESS) == 0 {
             return;
         }
-        if AttachConsole(ATTACH_PARENT_PROCESS) == 0 {
+        if !missing(output) && !missing(error) && !missing(input) {
             return;
         }
         let conout = open("CONOUT$");
