@@ -79,6 +79,7 @@ async fn direct(port: u16, ca: &[u8], body: &[u8]) -> f64 {
     }
     c.get_mut().write_all(body).await.unwrap();
     c.get_mut().write_all(b".\r\n").await.unwrap();
+    c.get_mut().flush().await.unwrap();
     assert!(read_reply(&mut c).await.starts_with("250"));
     t.elapsed().as_secs_f64() * 1000.0
 }
@@ -94,8 +95,12 @@ async fn through(
     let t = Instant::now();
     let mut c = Copier::secure(from, port, cert).await;
     assert!(c.login(&login.0, &login.1).await.starts_with("235"));
+    let signed_in = t.elapsed().as_secs_f64() * 1000.0;
     let r = c.send("me@lab.example", body).await;
     assert!(r[3].starts_with("250"), "{r:?}");
+    if std::env::var_os("BENCH_STEPS").is_some() {
+        eprintln!("copier signed in to the relay after {signed_in:.1} ms");
+    }
     t.elapsed().as_secs_f64() * 1000.0
 }
 
@@ -179,6 +184,10 @@ fn main() {
         }
         let (d, v) = (median(straight), median(via));
         let goal = 2.0 * ONE_WAY.as_secs_f64() * 1000.0 + 0.05 * d;
+        eprintln!(
+            "10 MB: straight {d:.0} ms, through the relay {v:.0} ms; peak so far {} KB; now 20 at once",
+            peak_kb(relay.id())
+        );
         // 20 copiers, 10 MB each, at once.
         let t = Instant::now();
         let mut all = Vec::new();

@@ -331,9 +331,15 @@ async fn upstream_refusals_pass_through_and_failures_never_say_250() {
         let mut too_big = Script::microsoft();
         too_big.mail_from =
             vec!["552 5.3.4 Message size exceeds fixed maximum message size".into()];
+        let mut unknown = Script::microsoft();
+        unknown.rcpt_to =
+            vec!["550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found".into()];
         vec![
             (send_as, "550 5.7.60"),
             (too_big, "552 5.3.4"),
+            // MAIL, RCPT and DATA go to the provider together: its refusal of a recipient
+            // comes back at the end of the message, and nothing is sent.
+            (unknown, "550 5.1.10"),
             (
                 Script::microsoft().with_fault(Fault::SilentOn("DATA")),
                 "451 4.4",
@@ -366,6 +372,9 @@ async fn upstream_refusals_pass_through_and_failures_never_say_250() {
             !replies.iter().skip(1).any(|r| r.starts_with("250 2.0.0")),
             "{replies:?}"
         );
+        if want.starts_with("550 5.1.10") {
+            assert!(rig.peer.log().messages.is_empty(), "nothing went out");
+        }
         let s = rig.status();
         assert!(s["devices"][0]["last_error"].is_string(), "{s}");
         rig.stop().await.unwrap();
@@ -509,6 +518,7 @@ async fn a_stop_lets_the_message_in_flight_finish() {
         .write_all(b"more of the scan\r\n.\r\n")
         .await
         .unwrap();
+    c.io.get_mut().flush().await.unwrap();
     let last = c.reply().await;
     assert!(last.starts_with("250"), "{last}");
     assert!(rig.peer.log().messages[0].contains("more of the scan"));
@@ -583,6 +593,7 @@ async fn the_service_stops_on_sigterm_after_the_scan_in_flight() {
         .write_all(b"more of the scan\r\n.\r\n")
         .await
         .unwrap();
+    c.io.get_mut().flush().await.unwrap();
     let last = c.reply().await;
     assert!(last.starts_with("250"), "{last}");
     let rest: Vec<String> = tokio::time::timeout(PATIENCE, async {

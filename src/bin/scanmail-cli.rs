@@ -8,7 +8,9 @@
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     if args.is_empty() {
-        eprintln!("scanmail-cli has no window: run scanmail for the window, or scanmail-cli --help.");
+        eprintln!(
+            "scanmail-cli has no window: run scanmail for the window, or scanmail-cli --help."
+        );
         std::process::exit(2);
     }
     let Some(exe) = std::env::current_exe()
@@ -25,7 +27,10 @@ fn main() {
     match std::process::Command::new(&exe).args(&args).status() {
         Ok(s) => std::process::exit(s.code().unwrap_or(1)),
         Err(e) => {
-            eprintln!("{} could not start ({e}). Install ScanMail again.", exe.display());
+            eprintln!(
+                "{} could not start ({e}). Install ScanMail again.",
+                exe.display()
+            );
             std::process::exit(2);
         }
     }

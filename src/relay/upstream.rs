@@ -230,6 +230,38 @@ impl Session {
         Ok(hidden(&r, &self.secrets))
     }
 
+    /// Whether the provider takes commands in a group (PIPELINING).
+    pub fn pipelining(&self) -> bool {
+        self.pipelining
+    }
+
+    /// Sends MAIL FROM without waiting for its answer (read by [`Session::rcpt_after_mail`]).
+    pub async fn mail_start(&mut self, account: &str) -> Result<(), UpError> {
+        within(STEP, self.conn.write(&format!("MAIL FROM:<{account}>\r\n"))).await
+    }
+
+    /// Sends RCPT TO without waiting for its answer (read by [`Session::pending_answers`]).
+    pub async fn rcpt_start(&mut self, to: &str) -> Result<(), UpError> {
+        within(STEP, self.conn.write(&format!("RCPT TO:<{to}>\r\n"))).await
+    }
+
+    /// Reads the answers to a MAIL FROM (when `mail`) and `rcpts` RCPT TOs sent without waiting:
+    /// `Some` the first refusal (the message must not go on), `None` when all were taken.
+    pub async fn pending_answers(
+        &mut self,
+        mail: bool,
+        rcpts: usize,
+    ) -> Result<Option<Reply>, UpError> {
+        let mut refused = None;
+        for _ in 0..usize::from(mail) + rcpts {
+            let r = within(STEP, self.conn.read_reply()).await?;
+            if !r.is_positive() && refused.is_none() {
+                refused = Some(hidden(&r, &self.secrets));
+            }
+        }
+        Ok(refused)
+    }
+
     pub async fn rcpt(&mut self, to: &str) -> Result<Reply, UpError> {
         let r = within(STEP, self.conn.command(&format!("RCPT TO:<{to}>\r\n"))).await?;
         Ok(hidden(&r, &self.secrets))
@@ -271,7 +303,6 @@ impl Session {
     /// Says goodbye without waiting for the answer.
     pub async fn quit(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.write("QUIT\r\n")).await;
-        let _ = self.pipelining;
     }
 }
 

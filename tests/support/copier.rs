@@ -35,9 +35,14 @@ pub fn tls_client(cert_pem: &[u8]) -> tokio_rustls::TlsConnector {
 pub async fn tcp_from(from: Ipv4Addr, port: u16) -> tokio::net::TcpStream {
     let s = tokio::net::TcpSocket::new_v4().unwrap();
     s.bind(SocketAddr::new(IpAddr::V4(from), 0)).unwrap();
-    s.connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+    let tcp = s
+        .connect(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
         .await
-        .unwrap()
+        .unwrap();
+    // Each command goes out at once (without this, Nagle's algorithm and the relay's delayed
+    // ACK held a command 40 ms now and then: a client's own stall, not the relay's).
+    tcp.set_nodelay(true).unwrap();
+    tcp
 }
 
 /// One whole reply's last line ("" at the end of the stream).
@@ -99,6 +104,7 @@ impl Copier {
             .write_all(format!("{line}\r\n").as_bytes())
             .await
             .unwrap();
+        self.io.get_mut().flush().await.unwrap();
         self.reply().await
     }
 
@@ -125,6 +131,8 @@ impl Copier {
         }
         self.io.get_mut().write_all(body).await.unwrap();
         self.io.get_mut().write_all(b".\r\n").await.unwrap();
+        // tokio-rustls may keep the last record when the socket was full: send it now.
+        self.io.get_mut().flush().await.unwrap();
         replies.push(self.reply().await);
         replies
     }
