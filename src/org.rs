@@ -300,14 +300,14 @@ pub fn locate(explicit: Option<&Path>) -> Found {
                 },
                 source: Source::File(path),
                 problem: Some(format!(
-                    "The organization preset has a mistake, and it sets the mail server for everyone. So ScanMail will not test until IT fixes it. Tell IT: \"ScanMail's organization preset has a mistake: {e}\""
+                    "The organization preset has a mistake, and it sets the mail server for everyone. So ScanMail will not test until IT fixes it. Send IT this: \"ScanMail's organization preset has a mistake: {e}\""
                 )),
             },
             Err(e) => Found {
                 preset: Preset::built_in(),
                 source: Source::BuiltIn,
                 problem: Some(format!(
-                    "The organization preset has a mistake, so the built-in Google Workspace settings are used. Tell IT: \"ScanMail's organization preset has a mistake: {e}\""
+                    "The organization preset has a mistake, so the built-in Google Workspace settings are used. Send IT this: \"ScanMail's organization preset has a mistake: {e}\""
                 )),
             },
         };
@@ -322,11 +322,13 @@ pub fn locate(explicit: Option<&Path>) -> Found {
 fn distrust_words(path: &Path, place: Place, why: &str) -> String {
     match place {
         Place::BesideProgram => format!(
-            "The organization preset beside ScanMail ({}) was not used: {why}. A preset there counts only when only administrators can change it and its folder (as in Program Files). The built-in Google Workspace settings are used. Tell IT to install ScanMail with its preset, or run: scanmail org install FILE (as an administrator).",
+            "The organization preset beside ScanMail ({}) was not used: {why}. A preset there counts only if only administrators can change it, as in Program Files. The built-in Google Workspace settings are used. Send IT this: \"ScanMail's preset beside the program ({}) was not used: {why}. Please install ScanMail with its preset, or run scanmail org install FILE as an administrator.\"",
+            path.display(),
             path.display()
         ),
         _ => format!(
-            "The organization preset {} was not used: {why}. The built-in Google Workspace settings are used. Tell IT to install the preset again (scanmail org install FILE, as an administrator).",
+            "The organization preset {} was not used: {why}. The built-in Google Workspace settings are used. Send IT this: \"ScanMail's organization preset {} was not used: {why}. Please install it again: scanmail org install FILE, as an administrator.\"",
+            path.display(),
             path.display()
         ),
     }

@@ -81,9 +81,16 @@ async fn the_provider_is_found_from_mx_and_srv_records() {
         .await
         .unwrap();
     let w = d["warnings"].as_array().unwrap();
+    let differs = w
+        .iter()
+        .find(|w| w["id"] == "preset-provider-differs")
+        .unwrap_or_else(|| panic!("{d:#}"));
     assert!(
-        w.iter().any(|w| w["id"] == "preset-provider-differs"),
-        "{d:#}"
+        differs["advice"]
+            .as_str()
+            .unwrap()
+            .contains("send IT this: \"The MX records of contoso.test point to"),
+        "{differs:#}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -111,6 +118,14 @@ async fn an_srv_record_names_the_domains_own_server_but_never_a_stranger() {
             .as_str()
             .unwrap()
             .contains("smtp.attacker.example")
+    );
+    // Not a dead end: the exact question for IT.
+    assert!(
+        w["advice"]
+            .as_str()
+            .unwrap()
+            .contains("Send IT this: \"The DNS SRV record _submission._tcp.planted.test names smtp.attacker.example"),
+        "{w:#}"
     );
 }
 

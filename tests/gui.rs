@@ -569,6 +569,7 @@ async fn a_microsoft_365_device_signs_in_with_a_code_and_gets_a_card_without_a_p
             click(app, "Copy the code"),
             vec![Effect::Copy(idp::USER_CODE.into())]
         );
+        assert!(shows(app, "pick \"Use another account\""));
         assert!(matches!(
             click(app, "Open the sign-in page").as_slice(),
             [Effect::OpenUrl(u)] if u.ends_with("/devicelogin")
@@ -773,6 +774,61 @@ async fn microsoft_365_working_before_the_date_stays_green_with_one_line_and_a_m
     let (text, _) = app.report_text().unwrap();
     assert!(text.contains(line), "{text}");
     scanmail::time::pretend_now(None);
+}
+
+/// A preset with a mistake: the window says so, and the message for IT is one Copy away.
+#[test]
+fn a_broken_preset_gives_the_message_for_it_with_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("org.toml");
+    std::fs::write(&path, "organization = \"Lab\"\nserver = 5\n").unwrap();
+    let found = scanmail::org::locate(Some(&path));
+    let mut app = App::with_store(found, None);
+    let app = &mut app;
+    assert!(shows(app, "The organization preset has a mistake"));
+    let copied = click(app, "Copy the message for IT");
+    let [Effect::Copy(m)] = copied.as_slice() else {
+        panic!("{copied:?}")
+    };
+    assert!(
+        m.starts_with("ScanMail's organization preset has a mistake: ") && !m.ends_with('"'),
+        "{m}"
+    );
+    click(app, "OK");
+    assert!(!shows(app, "Copy the message for IT"));
+}
+
+/// A check that cannot start because only IT can fix it gives the message for IT with Copy;
+/// one the person can fix (ports in use) says what to close and has no message for IT.
+#[test]
+fn a_copier_check_that_cannot_start_gives_the_message_for_it() {
+    use scanmail::gui::copier_check;
+    use scanmail::listen::ListenError;
+    let mut app = App::new(Preset::built_in());
+    let app = &mut app;
+    app.step = Step::Card;
+    click(app, "Start the copier check");
+    let e = ListenError::Certificate("no random numbers".into());
+    app.handle(Message::Copier(copier_check::Message::Failed(
+        e.to_string(),
+        e.for_it(),
+    )));
+    assert!(!app.copier.running);
+    assert!(shows(app, "Start the check again"));
+    assert_eq!(
+        click(app, "Copy the message for IT"),
+        vec![Effect::Copy(
+            "ScanMail's copier check could not make its certificate: no random numbers".into()
+        )]
+    );
+    click(app, "Start the copier check");
+    let e = ListenError::PortsTaken(2525, 2535);
+    app.handle(Message::Copier(copier_check::Message::Failed(
+        e.to_string(),
+        e.for_it(),
+    )));
+    assert!(shows(app, "Close other programs"));
+    assert!(!shows(app, "Copy the message for IT"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1106,6 +1162,12 @@ async fn a_google_device_signs_in_in_the_browser_and_both_ports_work() {
             let e = app.handle(Message::Test(test_send::Message::SignIn(m)));
             assert_eq!(e, Effect::OpenUrl(url.clone()));
             assert!(shows(app, "Your browser opened Google's sign-in page"));
+            // Signed in as someone else in that browser: another account, or a private window.
+            assert!(shows(app, "pick \"Use another account\""));
+            assert_eq!(
+                click(app, "Copy the page's address"),
+                vec![Effect::Copy(url.clone())]
+            );
             browser = Some(tokio::task::spawn_blocking(move || browse(&url)));
             continue;
         }
@@ -1159,7 +1221,7 @@ fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
         matches!(effects.as_slice(), [Effect::Elevated(a)] if a.contains(&"sign-in".to_string()) && a.contains(&config.display().to_string())),
         "{effects:?}"
     );
-    assert!(shows(app, "asks for an administrator's permission"));
+    assert!(shows(app, "asks for an administrator's OK first"));
     type_into(app, scanmail::gui::relay_page::NAME_ID, "copier-3f");
     type_into(app, scanmail::gui::relay_page::ADDRESS_ID, "10.1.2.3");
     click(app, "Add the copier");

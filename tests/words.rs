@@ -466,12 +466,25 @@ fn copier_check(w: &mut Words) {
         login: Some("lab@example.edu".into()),
         security: Some(Security::Ssl),
         copier: Some("10.0.0.7".parse().unwrap()),
+        command_line: false,
     };
-    for mut c in variants {
-        listen::verdict::judge(&mut c, &listen::verdict::Rules::all());
-        for e in [expect.clone(), ready::Expect::default()] {
-            c.ready = Some(ready::judge(&c, &e));
-            w.main("copier check", &listen::summary(&c));
+    let cli = ready::Expect {
+        command_line: true,
+        ..expect.clone()
+    };
+    let rules = [
+        listen::verdict::Rules::all(),
+        vec![listen::verdict::Rules::named("google").unwrap()],
+        vec![listen::verdict::Rules::named("microsoft").unwrap()],
+    ];
+    for c in variants {
+        for r in &rules {
+            let mut c = c.clone();
+            listen::verdict::judge(&mut c, r);
+            for e in [expect.clone(), cli.clone(), ready::Expect::default()] {
+                c.ready = Some(ready::judge(&c, &e));
+                w.main("copier check", &listen::summary(&c));
+            }
         }
     }
     for e in [
@@ -536,6 +549,15 @@ fn presets(w: &mut Words) {
     }
     w.main("account", scanmail::gui::account::BEFORE_YOU_START);
     w.main("account", scanmail::gui::account::PRIVATE_WINDOW);
+    w.main("relay page", scanmail::gui::relay_page::WHY_ADMIN);
+    w.main(
+        "sign-in",
+        scanmail::gui::test_send::sign_in::OTHER_ACCOUNT_MICROSOFT,
+    );
+    w.main(
+        "sign-in",
+        scanmail::gui::test_send::sign_in::OTHER_ACCOUNT_GOOGLE,
+    );
 }
 
 fn collect() -> Words {

@@ -92,10 +92,7 @@ impl Manufacturer {
             self.name
         );
         if let Some(p) = &o.pattern {
-            line += &format!(
-                " The sign-in happens with {}.",
-                p.value.trim_end_matches('.')
-            );
+            line += &format!(" How: {}.", p.value.trim_end_matches('.'));
         }
         if let Some(d) = o.microsoft.as_ref().or(o.google.as_ref()) {
             line += &format!(" Where: {}.", d.value.trim_end_matches('.'));
@@ -385,10 +382,16 @@ mod tests {
         assert!(with.len() >= 8, "{with:?}");
         let line = c.manufacturer("Canon").unwrap().oauth_line().unwrap();
         assert!(
-            line.starts_with("Canon copiers can sign in to Microsoft 365 and Google themselves, with the provider's own sign-in (OAuth 2.0). The sign-in happens with a code shown on its web page"),
+            line.starts_with("Canon copiers can sign in to Microsoft 365 and Google themselves, with the provider's own sign-in (OAuth 2.0). How: a code shown on its web page"),
             "{line}"
         );
         assert!(!line.contains(".."), "{line}");
+        // Every maker's line reads as sentences, whatever its pattern says.
+        let fuji = c.manufacturer("Fujifilm").unwrap().oauth_line().unwrap();
+        assert!(
+            fuji.contains(" How: IT approves the maker's app for the organization first."),
+            "{fuji}"
+        );
         // A pattern without a source is never made up: a pattern needs a sign-in fact.
         assert_eq!(c.manufacturer("Kyocera").unwrap().oauth_line(), None);
     }

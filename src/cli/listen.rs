@@ -92,6 +92,7 @@ pub fn listen(
                 }
             }),
             copier: args.copier,
+            command_line: true,
         },
         next_free_port: false,
     };

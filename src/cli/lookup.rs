@@ -130,8 +130,8 @@ fn provider_found<'a>(
                 id: "preset-provider-differs",
                 title: "The organization's server and this domain's mail provider differ".into(),
                 advice: format!(
-                    "The preset ({}) sends through {} ({}), but {domain}'s mail is handled by {}. Ask IT which is right before setting up the copier.",
-                    preset.organization, preset.server, preset_p.name, p.name
+                    "The preset ({}) sends through {} ({}), but {domain}'s mail is handled by {}. Before you set up the copier, send IT this: \"The MX records of {domain} point to {}, but ScanMail's preset sends through {} ({}). Which SMTP server should the device account on {domain} use?\"",
+                    preset.organization, preset.server, preset_p.name, p.name, p.name, preset.server, preset_p.name
                 ),
             });
         }
@@ -167,7 +167,7 @@ fn provider_found<'a>(
                 id: "srv-outside-domain",
                 title: "The domain points to a server outside it".into(),
                 advice: format!(
-                    "{domain}'s records name {host} as its sending server, which is outside {domain}. ScanMail does not use it on its own. Ask IT whether {host} is right."
+                    "{domain}'s records name {host} as its sending server, which is outside {domain}. ScanMail does not use it on its own. Send IT this: \"The DNS SRV record _submission._tcp.{domain} names {host} (port {port}), which is outside {domain}. Is {host} the right SMTP server for the device account on {domain}?\""
                 ),
             });
         }

@@ -49,14 +49,15 @@ fn resolver() -> Result<TokioResolver, String> {
             let config = ResolverConfig::from_parts(None, Vec::new(), vec![ns]);
             TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
         }
-        None => TokioResolver::builder_tokio()
-            .map_err(|e| format!("this computer's DNS settings could not be read ({e})"))?,
+        None => TokioResolver::builder_tokio().map_err(|e| {
+            format!("this computer's settings for looking up names could not be read ({e})")
+        })?,
     };
     let mut builder = builder;
     *builder.options_mut() = opts;
     builder
         .build()
-        .map_err(|e| format!("the DNS resolver could not start ({e})"))
+        .map_err(|e| format!("the name look-up could not start ({e})"))
 }
 
 /// Which catalog provider an MX or server host name belongs to.

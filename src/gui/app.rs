@@ -58,6 +58,8 @@ pub enum Message {
     Done(Result<(), String>),
     /// Copies the address from a notice (a browser that would not open).
     CopyNoticeAddress,
+    /// Copy the message for IT inside the notice.
+    CopyNoticeForIt,
     DismissNotice,
     DeviceList(device_list::Message),
     /// The devices file as written (merged with another program's saves; `None` when a newer
@@ -375,6 +377,10 @@ impl App {
             Message::Done(Ok(())) => Effect::None,
             Message::CopyNoticeAddress => match self.notice_address() {
                 Some(url) => Effect::Copy(url),
+                None => Effect::None,
+            },
+            Message::CopyNoticeForIt => match self.notice_for_it() {
+                Some(m) => Effect::Copy(m),
                 None => Effect::None,
             },
             Message::DismissNotice => {

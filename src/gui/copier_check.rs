@@ -29,6 +29,8 @@ pub struct State {
     pub open: Vec<bool>,
     /// Why it could not start, or how it ended.
     pub said: Option<String>,
+    /// The message for IT that goes with `said`, when IT has to act.
+    pub for_it: Option<String>,
     pub(super) handle: Option<iced::task::Handle>,
 }
 
@@ -39,7 +41,10 @@ pub enum Message {
     /// Listening: the address (if this computer has one on a network), the port, and whether
     /// it speaks TLS at once.
     Started(Option<String>, u16, bool),
-    Failed(String),
+    /// Why it could not start, and the message for IT when IT has to act.
+    Failed(String, Option<String>),
+    /// Copy the message for IT that goes with why the check stopped.
+    CopySaid,
     Seen(Event),
     Tick,
     ToggleDetails(usize),
@@ -88,9 +93,15 @@ impl State {
                 self.port = Some(port);
                 self.implicit = implicit;
             }
-            Message::Failed(why) => {
+            Message::Failed(why, for_it) => {
                 self.running = false;
                 self.said = Some(why);
+                self.for_it = for_it;
+            }
+            Message::CopySaid => {
+                if let Some(t) = &self.for_it {
+                    return Action::Copy(t.clone());
+                }
             }
             Message::Seen(Event::Finished(c)) => {
                 // The last 50 connections: a flood cannot grow the window without end.
@@ -188,6 +199,13 @@ impl State {
         if let Some(s) = &self.said {
             c = c.push(text(s.as_str()).size(style::BODY));
         }
+        if self.for_it.is_some() {
+            c = c.push(
+                button(text("Copy the message for IT"))
+                    .on_press(Message::CopySaid)
+                    .style(button::secondary),
+            );
+        }
         container(c)
             .padding(14)
             .width(Length::Fill)
@@ -236,7 +254,7 @@ pub fn run(options: listen::Options) -> impl iced::futures::Stream<Item = Messag
             let mut running = match listen::start(options).await {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = out.send(Message::Failed(e.to_string())).await;
+                    let _ = out.send(Message::Failed(e.to_string(), e.for_it())).await;
                     return;
                 }
             };

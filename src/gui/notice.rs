@@ -1,5 +1,6 @@
 //! The notice at the bottom of the page: something to tell the person (a browser that would not
-//! open, a file that could not be read), with Copy address when it holds one, and OK.
+//! open, a file that could not be read), with Copy address when it holds one, the message for
+//! IT with Copy when it holds one, and OK.
 
 use super::app::{App, Message};
 use super::style;
@@ -20,6 +21,14 @@ impl App {
         )
     }
 
+    /// The message for IT inside the current notice (`Send IT this: "..."`), if any.
+    pub fn notice_for_it(&self) -> Option<String> {
+        let n = self.notice.as_deref()?;
+        let start = n.find("IT this: \"")? + "IT this: \"".len();
+        let end = n.rfind('"').filter(|&e| e > start)?;
+        Some(n[start..end].to_string())
+    }
+
     pub(super) fn notice_view(&self) -> Option<Element<'_, Message>> {
         let n = self.notice.as_ref()?;
         let mut actions = row![].spacing(8);
@@ -27,6 +36,13 @@ impl App {
             actions = actions.push(
                 button(text("Copy address").size(style::SMALL))
                     .on_press(Message::CopyNoticeAddress)
+                    .style(button::secondary),
+            );
+        }
+        if self.notice_for_it().is_some() {
+            actions = actions.push(
+                button(text("Copy the message for IT").size(style::SMALL))
+                    .on_press(Message::CopyNoticeForIt)
                     .style(button::secondary),
             );
         }

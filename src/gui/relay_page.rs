@@ -14,7 +14,7 @@ pub const NAME_ID: &str = "relay-device-name";
 pub const ADDRESS_ID: &str = "relay-device-address";
 
 /// Why an administrator is asked.
-pub const WHY_ADMIN: &str = "The relay's settings belong to the whole computer, so your system asks for an administrator's permission.";
+pub const WHY_ADMIN: &str = "This changes settings for the whole computer. So your computer asks for an administrator's OK first.";
 
 pub struct State {
     /// relay.toml (the machine-wide one unless told otherwise).
@@ -282,7 +282,7 @@ impl State {
     pub fn view(&self) -> Element<'_, Message> {
         let mut c = column![text("Relay").size(style::TITLE)].spacing(style::GAP);
         c = c.push(
-            text("A relay on a computer that stays on can keep copiers sending when they cannot sign in to the mail provider themselves. Each copier signs in to the relay; the relay signs in to the provider.")
+            text("A computer that stays on can keep copiers sending, even when they cannot sign in to the mail provider. Each copier signs in to this computer, and this computer signs in to the provider for them.")
                 .size(style::BODY),
         );
         match &self.config {

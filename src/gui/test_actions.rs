@@ -105,6 +105,7 @@ impl App {
                 login: Some(self.account.address.trim().to_string()).filter(|a| !a.is_empty()),
                 security,
                 copier: self.device.address.trim().parse().ok(),
+                command_line: false,
             },
             next_free_port: true,
             ..listen::Options::default()

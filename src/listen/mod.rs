@@ -203,6 +203,18 @@ pub enum ListenError {
     Certificate(String),
 }
 
+impl ListenError {
+    /// The message for IT, when only IT can fix it (the window offers it with Copy).
+    pub fn for_it(&self) -> Option<String> {
+        match self {
+            ListenError::Certificate(why) => Some(format!(
+                "ScanMail's copier check could not make its certificate: {why}"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// A running check: the settings to type into the copier, and what happens.
 pub struct Running {
     /// The address to type into the copier (this computer's address on the network).

@@ -18,6 +18,8 @@ pub struct Expect {
     pub security: Option<Security>,
     /// The copier's address, when step 2 has one.
     pub copier: Option<IpAddr>,
+    /// Said on the command line (`--copier`, `--password-env`), not in the window's steps.
+    pub command_line: bool,
 }
 
 /// The line at the top of a connection.
@@ -51,9 +53,15 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
     if let (Some(copier), Ok(peer)) = (expect.copier, c.peer.parse::<IpAddr>())
         && copier != peer
     {
-        return not(format!(
-            "this came from {peer}, not from the copier's address in step 2 ({copier}). Is that your copier? If it is, fix its address in step 2."
-        ));
+        return not(if expect.command_line {
+            format!(
+                "this came from {peer}, not from the copier's address you gave ({copier}, --copier). Is that your copier? If it is, start the check again with --copier {peer}."
+            )
+        } else {
+            format!(
+                "this came from {peer}, not from the copier's address in step 2 ({copier}). Is that your copier? If it is, fix its address in step 2."
+            )
+        });
     }
     let card = expect.security.map(Security::label);
     if c.tls.at_once {
@@ -76,6 +84,27 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
             .highest_version
             .as_deref()
             .is_some_and(|v| hello::rank(v) < 3);
+        // Every provider judged here still takes it (Gmail keeps TLS 1.0): not known, and
+        // the way to find out.
+        if old && !c.verdicts.is_empty() && c.verdicts.iter().all(|v| v.ok != Some(false)) {
+            return Ready {
+                ok: false,
+                line: format!(
+                    "Not known: the copier's encryption is older ({}), and {} still takes it. {}",
+                    c.tls
+                        .highest_version
+                        .as_deref()
+                        .unwrap_or("")
+                        .replace("TLS", "TLS "),
+                    c.verdicts
+                        .iter()
+                        .map(|v| v.provider.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    super::verdict::OLDER_THAN_THE_CHECK
+                ),
+            };
+        }
         return not(if old {
             format!(
                 "the copier's encryption is too old ({}). {}",
@@ -111,7 +140,12 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
         ));
     }
     if auth.password_matches == Some(false) {
-        return not("the copier's password is not the one in step 1. Type the password again on the copier.".into());
+        return not(if expect.command_line {
+            "the copier's password is not the one you gave (--password-env). Type the password again on the copier.".into()
+        } else {
+            "the copier's password is not the one in step 1. Type the password again on the copier."
+                .into()
+        });
     }
     for from in [c.mail_from.as_ref(), c.from_header.as_ref()]
         .into_iter()
@@ -179,6 +213,7 @@ mod tests {
             login: Some("scanner@lab.example".into()),
             security: Some(Security::Starttls),
             copier: Some("10.0.0.9".parse().unwrap()),
+            command_line: false,
         }
     }
 
@@ -195,6 +230,24 @@ mod tests {
                 .line
                 .contains("password is not the one in step 1")
         );
+        // The command line speaks of its flags, never of the window's steps.
+        let cli = Expect {
+            command_line: true,
+            ..expect()
+        };
+        assert!(
+            judge(&c, &cli)
+                .line
+                .contains("the one you gave (--password-env)")
+        );
+        let mut far = good();
+        far.peer = "10.0.0.7".into();
+        let line = judge(&far, &cli).line;
+        assert!(
+            line.contains("start the check again with --copier 10.0.0.7"),
+            "{line}"
+        );
+        assert!(!line.contains("step"), "{line}");
         let mut c = good();
         c.mail_from = Some("printer@lab.example".into());
         let r = judge(&c, &expect());
@@ -228,5 +281,29 @@ mod tests {
         c.tls.handshake = "failed".into();
         c.tls.failure = Some("received fatal alert: UnknownCA".into());
         assert!(judge(&c, &expect()).line.contains("test certificate"));
+        // TLS 1.0 only: too old for Microsoft 365, but Gmail still takes it (the check itself
+        // speaks TLS 1.2 and newer, so it cannot tell).
+        let mut c = good();
+        c.tls.handshake = "failed".into();
+        c.tls.offered_versions = vec!["TLS1.0".into()];
+        c.tls.highest_version = Some("TLS1.0".into());
+        let mut ms = c.clone();
+        super::super::verdict::judge(&mut ms, &super::super::verdict::Rules::all());
+        let line = judge(&ms, &expect()).line;
+        assert!(
+            line.starts_with("Not ready: the copier's encryption is too old (TLS 1.0)"),
+            "{line}"
+        );
+        let mut g = c;
+        let gmail = super::super::verdict::Rules::named("google").unwrap();
+        super::super::verdict::judge(&mut g, &[gmail]);
+        let line = judge(&g, &expect()).line;
+        assert!(
+            line.starts_with(
+                "Not known: the copier's encryption is older (TLS 1.0), and Google Workspace / Gmail still takes it."
+            ),
+            "{line}"
+        );
+        assert!(line.contains("send a scan to yourself"), "{line}");
     }
 }

@@ -59,6 +59,10 @@ pub fn judge(c: &mut Connection, providers: &[Rules]) {
 pub const UPDATE: &str =
     "Ask IT or the copier's dealer for a software update for the copier (one that speaks TLS 1.2).";
 
+/// What to do when the copier's encryption is older than this check speaks, but the provider
+/// still takes it.
+pub const OLDER_THAN_THE_CHECK: &str = "This check speaks only TLS 1.2 and newer, so it could not finish. Put the copier's real settings back and send a scan to yourself to see if it arrives.";
+
 fn one(c: &Connection, p: &Rules) -> Verdict {
     let name = &p.name;
     let r = &p.rules;
@@ -99,10 +103,22 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
                 "The copier's encryption lacks the kind {name} now requires. {UPDATE}"
             ));
         }
+        let older_than_this_check = highest.as_deref().is_some_and(|h| hello::rank(h) < 3);
         if c.tls.handshake == "failed"
             && bad.is_empty()
             && !super::ready::refused_our_certificate(c)
         {
+            if older_than_this_check && r.min_tls.is_some() {
+                // The provider takes it; only this check (TLS 1.2 and newer) could not.
+                return Verdict {
+                    provider: name.clone(),
+                    ok: None,
+                    why: format!(
+                        "{name} still takes {}. {OLDER_THAN_THE_CHECK}",
+                        words(highest.as_deref().unwrap_or(""))
+                    ),
+                };
+            }
             bad.push(format!(
                 "The encryption did not start, so no message came through. {UPDATE}"
             ));
@@ -237,6 +253,14 @@ mod tests {
             "{ms:?}"
         );
         assert!(ms.why.contains("copier's dealer"), "says who: {ms:?}");
+        // Gmail still takes TLS 1.0: not "too old", but a check that could not finish.
+        let g = &old.verdicts[0];
+        assert_eq!(g.ok, None, "{g:?}");
+        assert!(g.why.contains("Gmail still takes TLS 1.0"), "{g:?}");
+        assert!(
+            !g.why.contains("too old") && !g.why.contains("update"),
+            "{g:?}"
+        );
     }
 
     #[test]

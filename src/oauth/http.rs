@@ -61,9 +61,7 @@ fn plain(e: &ureq::Error) -> String {
         ureq::Error::HostNotFound => "the name was not found".into(),
         ureq::Error::ConnectionFailed => "the connection failed".into(),
         ureq::Error::Io(io) => crate::fsutil::plain_io(io),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
-            "its security certificate was not accepted".into()
-        }
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "its certificate was not trusted".into(),
         ureq::Error::BodyExceedsLimit(_) => "its answer was far too long".into(),
         other => other.to_string(),
     }

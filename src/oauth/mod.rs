@@ -239,7 +239,7 @@ pub enum SignInError {
     #[error("Nobody finished signing in within {0} minutes. Start again when you are ready.")]
     TimedOut(u64),
     #[error(
-        "The sign-in service refused the organization's sign-in app ({0}). Send IT the message below."
+        "The sign-in service refused the sign-in app IT set up ({0}). Send IT the message below."
     )]
     AppRefused(String),
     #[error(

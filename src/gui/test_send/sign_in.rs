@@ -9,6 +9,11 @@ use crate::smtp::Request;
 use iced::widget::{button, column, container, row, text};
 use iced::{Element, Length};
 
+/// Microsoft's page, when the browser is already signed in as the person.
+pub const OTHER_ACCOUNT_MICROSOFT: &str = "If the page shows your own account, pick \"Use another account\". Or open the page in a private window: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox.";
+/// Google's page, opened by ScanMail in the browser's normal window.
+pub const OTHER_ACCOUNT_GOOGLE: &str = "If it shows your own account, pick \"Use another account\". Or copy the page's address and paste it in a private window: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox.";
+
 /// What the window shows while the sign-in waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Show {
@@ -33,6 +38,8 @@ pub enum Message {
     Done(Result<AccessToken, SignInError>),
     CopyCode,
     OpenPage,
+    /// Google: the sign-in page's address, for a private window.
+    CopyPage,
     /// "Ways forward": switch the device to the Microsoft 365 sign-in.
     UseMicrosoftSignIn,
 }
@@ -88,6 +95,11 @@ impl State {
             Message::CopyCode => {
                 if let Some(Show::Code { user_code, .. }) = &self.signing_in {
                     return Action::Copy(user_code.clone());
+                }
+            }
+            Message::CopyPage => {
+                if let Some(Show::Browser { url }) = &self.signing_in {
+                    return Action::Copy(url.clone());
                 }
             }
             Message::UseMicrosoftSignIn => return Action::UseSignIn(Provider::Microsoft),
@@ -147,6 +159,7 @@ impl State {
                     cancel,
                 ]
                 .spacing(8),
+                text(OTHER_ACCOUNT_MICROSOFT).size(style_of::SMALL),
                 text(format!(
                     "ScanMail waits until you finish (the code works for {minutes} minutes). Then it tests sending as this account. This checks the account, not the copier."
                 ))
@@ -161,9 +174,13 @@ impl State {
                     .size(style_of::BODY),
                 row![
                     button(text("Open the page again")).on_press(m(Message::OpenPage)),
+                    button(text("Copy the page's address"))
+                        .on_press(m(Message::CopyPage))
+                        .style(button::secondary),
                     cancel,
                 ]
                 .spacing(8),
+                text(OTHER_ACCOUNT_GOOGLE).size(style_of::SMALL),
                 text("ScanMail waits up to 5 minutes. Then it tests sending as this account. It keeps nothing from the sign-in.")
                     .size(style_of::SMALL)
                     .style(style_of::hint),

@@ -209,8 +209,7 @@ impl State {
         .spacing(10)
         .align_y(iced::Alignment::Center);
         let mut ca = column![
-            text("Extra trusted certificate (only for an organization's own mail server)")
-                .size(style::SMALL),
+            text("Also trust this certificate (only for your own mail server)").size(style::SMALL),
             row![
                 text(
                     self.ca_file
