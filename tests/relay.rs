@@ -283,6 +283,8 @@ async fn no_stranger_gets_in_and_the_relay_is_never_open() {
     assert!(d.login(b, pb).await.starts_with("535 5.7.8"));
     let mut own = Copier::secure(Ipv4Addr::new(127, 0, 0, 44), rig.port, &cert).await;
     assert!(own.login(b, pb).await.starts_with("235"));
+    // One sign-in per session (RFC 4954): a second AUTH is refused.
+    assert!(own.login(a, pa).await.starts_with("503 5.5.1"));
     // Wrong passwords: 535 four more times from .8, then 421 and the address waits.
     let mut w = Copier::secure(Ipv4Addr::new(127, 0, 0, 8), rig.port, &cert).await;
     for _ in 0..4 {
@@ -333,7 +335,7 @@ async fn upstream_refusals_pass_through_and_failures_never_say_250() {
             vec!["552 5.3.4 Message size exceeds fixed maximum message size".into()];
         let mut unknown = Script::microsoft();
         unknown.rcpt_to =
-            vec!["550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found".into()];
+            vec!["550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient me@lab.example not found by SMTP address lookup".into()];
         vec![
             (send_as, "550 5.7.60"),
             (too_big, "552 5.3.4"),
@@ -377,6 +379,8 @@ async fn upstream_refusals_pass_through_and_failures_never_say_250() {
         }
         let s = rig.status();
         assert!(s["devices"][0]["last_error"].is_string(), "{s}");
+        // The status file holds counts and codes, never a recipient the provider named.
+        assert!(!s.to_string().contains("me@lab.example"), "{s}");
         rig.stop().await.unwrap();
     }
 }

@@ -203,6 +203,8 @@ struct Talk<'a> {
     looked: bool,
     /// Until when the client may take to sign in (when the feature asks for it).
     sign_in_by: Option<Instant>,
+    /// The client signed in (and has not started TLS since): a second AUTH is refused.
+    signed_in: bool,
 }
 
 impl Talk<'_> {
@@ -277,6 +279,7 @@ async fn conversation<H: Handler>(
         errors: 0,
         looked: implicit,
         sign_in_by: limits.sign_in_within.map(|d| Instant::now() + d),
+        signed_in: false,
     };
     if implicit {
         match upgrade(t.wire, setup, h, limits.data_idle).await {
@@ -375,6 +378,8 @@ async fn conversation<H: Handler>(
                 t.secure = true;
                 t.mail = false;
                 t.rcpts = 0;
+                // RFC 3207: what was said before TLS, a sign-in too, is forgotten.
+                t.signed_in = false;
                 h.reset().await;
                 Ok(())
             }
@@ -386,12 +391,17 @@ async fn conversation<H: Handler>(
                 ))
                 .await
             }
+            "AUTH" if t.signed_in => {
+                // RFC 4954: one sign-in per session.
+                t.refuse(&Reply::new(503, "5.5.1 Already signed in")).await
+            }
             "AUTH" => match read_login(&mut t, rest).await {
                 Ok(Some(login)) => {
                     let secure = t.secure;
                     let r = h.auth(Login { secure, ..login }).await;
                     if r.is_positive() {
                         t.sign_in_by = None;
+                        t.signed_in = true;
                         t.say(&r).await
                     } else {
                         t.refuse(&r).await

@@ -115,6 +115,15 @@ fn stamp_of(p: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
 
 /// One log line to standard error (the service's log): device, peer address, sizes, reply
 /// codes. Never a password, a token, a recipient or the message.
+/// A provider's words for the log and the status file, with every mail address in them hidden
+/// (a refusal often names the recipient): those files hold counts, never a recipient.
+pub fn without_addresses(said: &str) -> String {
+    said.split(' ')
+        .map(|w| if w.contains('@') { "(an address)" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn log(line: &str) {
     #[allow(clippy::print_stderr)]
     {
@@ -235,7 +244,7 @@ impl Bridge {
 
     fn note_error(&self, why: &str) {
         if let Some(d) = &self.device {
-            let why = why.to_string();
+            let why = without_addresses(why);
             self.shared
                 .status
                 .device(&d.name, |s| s.last_error = Some(why));
@@ -273,7 +282,11 @@ impl Bridge {
                     451,
                     "4.4.2 The connection to the mail provider broke off: try again",
                 ));
-                log(&format!("device {}: {}", self.name(), e.words()));
+                log(&format!(
+                    "device {}: {}",
+                    self.name(),
+                    without_addresses(&e.words())
+                ));
                 return;
             }
         }
@@ -292,7 +305,11 @@ impl Bridge {
                     451,
                     "4.4.2 The connection to the mail provider broke off: try again",
                 ));
-                log(&format!("device {}: {}", self.name(), e.words()));
+                log(&format!(
+                    "device {}: {}",
+                    self.name(),
+                    without_addresses(&e.words())
+                ));
             }
         }
     }
@@ -325,6 +342,11 @@ impl Handler for Bridge {
 
     fn plain_auth_allowed(&self) -> bool {
         self.plain_ok
+    }
+
+    fn tls(&mut self, _outcome: crate::receive::TlsOutcome) {
+        // RFC 3207: a sign-in from before STARTTLS does not carry over into the encryption.
+        self.device = None;
     }
 
     async fn auth(&mut self, login: Login) -> Reply {
@@ -447,12 +469,16 @@ impl Handler for Bridge {
             Err(e) => {
                 if matches!(e, UpError::SignIn(_)) {
                     self.shared.creds.forget_access().await;
-                    let w = e.words();
+                    let w = without_addresses(&e.words());
                     self.shared
                         .status
                         .update(|s| s.upstream.last_error = Some(w));
                 }
-                log(&format!("device {}: {}", device.name, e.words()));
+                log(&format!(
+                    "device {}: {}",
+                    device.name,
+                    without_addresses(&e.words())
+                ));
                 self.note_error(&e.words());
                 return e.reply();
             }
@@ -605,7 +631,11 @@ impl Handler for Bridge {
             return;
         };
         if let Err(e) = session.body(&self.out).await {
-            log(&format!("device {}: {}", self.name(), e.words()));
+            log(&format!(
+                "device {}: {}",
+                self.name(),
+                without_addresses(&e.words())
+            ));
             self.session = None;
             self.broken = Some(Reply::new(
                 451,
@@ -652,7 +682,11 @@ impl Handler for Bridge {
                 );
             }
             Err(e) => {
-                log(&format!("device {}: {}", self.name(), e.words()));
+                log(&format!(
+                    "device {}: {}",
+                    self.name(),
+                    without_addresses(&e.words())
+                ));
                 self.note_error(&e.words());
                 return Reply::new(
                     451,

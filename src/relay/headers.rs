@@ -1,9 +1,13 @@
 //! The From header, rewritten on the way through: Microsoft 365 refuses mail whose From is not
 //! the signed-in mailbox (550 5.7.60), and a copier's From is often the copier itself. The header
-//! section is held (at most 64 KB) until its end; every From field goes and one `From:` with the
-//! relay's account takes the first one's place; the original is kept as Reply-To when the
-//! message has none and it named someone else; the body then streams on untouched. A header
-//! section too long to check is refused, never passed on unchecked.
+//! section is held (at most 64 KB) until its end; every From and Sender field goes and one
+//! `From:` with the relay's account takes the first From's place; the original is kept as
+//! Reply-To when the message has none and it named someone else; the body then streams on
+//! untouched. A header section too long to check is refused, never passed on unchecked.
+//!
+//! Line ends are made CR LF first (a bare CR or a bare LF becomes CR LF), as the dot-stuffer
+//! sends them on: the fields the rewriter sees are the fields the provider reads, so no
+//! `Subject: x<CR>From: ceo@...` can hide a second From inside one line.
 
 /// Header bytes held at most; a header section longer than this passes on unchanged.
 pub const MAX_HEADER: usize = 64 * 1024;
@@ -13,6 +17,12 @@ pub struct Rewriter {
     /// `Some(account)` to rewrite; `None` passes everything on.
     account: Option<String>,
     held: Vec<u8>,
+    /// How far `held` was already searched for the header's end (no quadratic rescans).
+    scanned: usize,
+    /// A CR was the last byte seen; whether an LF follows is still to come.
+    pending_cr: bool,
+    /// Line ends made CR LF, reused between chunks.
+    norm: Vec<u8>,
     done: bool,
     /// The header section was longer than [`MAX_HEADER`]: the message must not go on.
     pub too_long: bool,
@@ -24,21 +34,53 @@ impl Rewriter {
             done: account.is_none(),
             account,
             held: Vec::new(),
+            scanned: 0,
+            pending_cr: false,
+            norm: Vec::new(),
             too_long: false,
         }
     }
 
-    /// Takes body bytes (unstuffed); appends what may go on now to `out`.
+    /// Takes body bytes (unstuffed); appends what may go on now to `out`, line ends CR LF.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         if self.too_long {
             return;
         }
+        let mut norm = std::mem::take(&mut self.norm);
+        norm.clear();
+        self.normalize(bytes, &mut norm);
+        self.take(&norm, out);
+        self.norm = norm;
+    }
+
+    /// Bare CR and bare LF become CR LF; a CR at the end of a chunk waits for the next byte.
+    fn normalize(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        out.reserve(bytes.len() + 2);
+        for &b in bytes {
+            if self.pending_cr {
+                self.pending_cr = false;
+                out.extend_from_slice(b"\r\n");
+                if b == b'\n' {
+                    continue;
+                }
+            }
+            match b {
+                b'\r' => self.pending_cr = true,
+                b'\n' => out.extend_from_slice(b"\r\n"),
+                _ => out.push(b),
+            }
+        }
+    }
+
+    fn take(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         if self.done {
             out.extend_from_slice(bytes);
             return;
         }
         self.held.extend_from_slice(bytes);
-        if let Some(end) = find_end(&self.held) {
+        let from = self.scanned.saturating_sub(3);
+        self.scanned = self.held.len();
+        if let Some(end) = find_end(&self.held, from) {
             let rest = self.held.split_off(end);
             let head = std::mem::take(&mut self.held);
             out.extend_from_slice(&self.rewrite(&head));
@@ -53,6 +95,12 @@ impl Rewriter {
 
     /// The end of the message: whatever is still held (a message of headers only).
     pub fn flush(&mut self, out: &mut Vec<u8>) {
+        if self.too_long {
+            return;
+        }
+        if std::mem::take(&mut self.pending_cr) {
+            self.take(b"\r\n", out);
+        }
         if !self.done {
             let head = std::mem::take(&mut self.held);
             out.extend_from_slice(&self.rewrite(&head));
@@ -87,6 +135,10 @@ impl Rewriter {
         let mut out = String::new();
         let mut replaced = false;
         for f in &fields {
+            if name(f) == "sender" {
+                // The account sends; no one else is named as sender.
+                continue;
+            }
             if name(f) != "from" {
                 out.push_str(f);
                 continue;
@@ -131,14 +183,15 @@ fn one_line(v: &str) -> String {
 }
 
 /// Where the header section ends (just after its blank line), if it has ended.
-fn find_end(b: &[u8]) -> Option<usize> {
+/// The end of the header section (line ends are CR LF by now), searching from `from`.
+fn find_end(b: &[u8], from: usize) -> Option<usize> {
     if b.starts_with(b"\r\n") {
         return Some(2);
     }
-    b.windows(4)
+    b.get(from..)?
+        .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-        .or_else(|| b.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
+        .map(|i| from + i + 4)
 }
 
 #[cfg(test)]
@@ -187,6 +240,18 @@ mod tests {
         r.feed(&vec![b'X'; MAX_HEADER + 10], &mut out);
         r.feed(b"\r\n\r\nbody", &mut out);
         assert!(r.too_long && out.is_empty());
+        // A bare CR ends a line for the provider, so it ends one here: the From hidden after
+        // it goes too, in any chunking; a Sender naming someone else goes as well.
+        for chunk in [1, 2, 5, 100] {
+            assert_eq!(
+                run(
+                    "Subject: x\rFrom: ceo@c\nSender: boss@c\r\nFrom: copier@c\r\rbody\r.\r",
+                    Some("a@c"),
+                    chunk
+                ),
+                "Subject: x\r\nFrom: a@c\r\nReply-To: ceo@c\r\n\r\nbody\r\n.\r\n"
+            );
+        }
         // No From: one is added.
         assert_eq!(
             run("Subject: s\r\n\r\nb", Some("a@c"), 3),
