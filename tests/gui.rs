@@ -1180,6 +1180,39 @@ async fn a_google_device_signs_in_in_the_browser_and_both_ports_work() {
     assert_eq!(ssl.log().tokens[0].2, support::TOKEN);
 }
 
+/// The Relay page before IT set one up, and with settings it cannot read: each time the message
+/// for IT with Copy, never a dead end.
+#[test]
+fn the_relay_page_without_a_relay_gives_the_message_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(Preset {
+        relay: true,
+        ..Preset::built_in()
+    });
+    let app = &mut app;
+    app.relay.config_path = dir.path().join("relay.toml");
+    click(app, "Relay");
+    assert!(shows(app, "This computer has no relay yet"));
+    let copied = click(app, "Copy the message for IT");
+    assert!(
+        matches!(copied.as_slice(), [Effect::Copy(m)] if m.contains("scanmail relay init --account")),
+        "{copied:?}"
+    );
+    std::fs::write(dir.path().join("relay.toml"), "listen = 5\n").unwrap();
+    click(app, "Relay");
+    click(app, "Try again");
+    assert!(
+        shows(app, "The relay's settings could not be read"),
+        "{:?}",
+        app.relay.config
+    );
+    let copied = click(app, "Copy the message for IT");
+    assert!(
+        matches!(copied.as_slice(), [Effect::Copy(m)] if m.contains("could not be read")),
+        "{copied:?}"
+    );
+}
+
 /// The Relay page: the sign-in ran out ("Sign in again" asks for an administrator), and a
 /// copier added from the window gets its card with its password, once.
 #[test]

@@ -65,6 +65,8 @@ pub enum Message {
     CopyCard,
     PrintCard,
     Check(String),
+    /// Copy the message for IT when there is no relay yet or its settings cannot be read.
+    CopyForIt,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +79,17 @@ pub enum Action {
 }
 
 impl State {
+    /// What IT needs to hear when this page cannot go on by itself.
+    pub fn message_for_it(&self) -> String {
+        match &self.config {
+            Some(Err(e)) => format!(
+                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please check the file, or set the relay up again with: scanmail relay init --account ADDRESS",
+                self.config_path.display()
+            ),
+            _ => "Please set up ScanMail's relay on this computer, so our copiers can keep sending after Microsoft ends password sign-in. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then relay sign-in and relay install-service.".into(),
+        }
+    }
+
     /// The page is offered when the preset allows relays or this computer has one.
     pub fn offered(&self, preset_allows: bool) -> bool {
         preset_allows || self.config_path.exists()
@@ -170,6 +183,7 @@ impl State {
                 ));
                 return Action::Elevated(self.cli(&["relay", "install-service"]));
             }
+            Message::CopyForIt => return Action::Copy(self.message_for_it()),
             Message::CopyCard => {
                 if let Some(c) = &self.card {
                     return Action::Copy(c.text());
@@ -287,13 +301,29 @@ impl State {
         );
         match &self.config {
             None => {
-                c = c.push(text("This computer has no relay yet. Ask IT to set one up (scanmail relay init), or see the guide: docs/relay.md.").size(style::BODY));
+                c = c.push(
+                    text("This computer has no relay yet. IT can set one up in a few steps. Send IT the message below.")
+                        .size(style::BODY),
+                );
+                c = c.push(button(text("Copy the message for IT")).on_press(Message::CopyForIt));
             }
             Some(Err(e)) => {
                 c = c.push(
                     container(
-                        text(format!("The relay's settings could not be read: {e}"))
-                            .size(style::BODY),
+                        column![
+                            text(format!("The relay's settings could not be read: {e}"))
+                                .size(style::BODY),
+                            text("Send IT the message below, then try again.").size(style::BODY),
+                            row![
+                                button(text("Copy the message for IT"))
+                                    .on_press(Message::CopyForIt),
+                                button(text("Try again"))
+                                    .on_press(Message::Refresh)
+                                    .style(button::secondary),
+                            ]
+                            .spacing(8),
+                        ]
+                        .spacing(8),
                     )
                     .padding(10)
                     .width(Length::Fill)
