@@ -977,7 +977,7 @@ async fn a_copier_with_another_password_and_sender_is_not_ready() {
     assert!(shows(app, &format!("Encryption: yes ({security})")));
     assert!(shows(
         app,
-        &format!("Signed in as {USER} with a password (NOT the one in step 1)")
+        &format!("Signed in as {USER} with a password (NOT the one you gave ScanMail)")
     ));
     assert!(shows(app, "Sender: printer@lab.example"));
     let c = &app.copier.connections[0];

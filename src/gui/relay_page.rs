@@ -83,10 +83,10 @@ impl State {
     pub fn message_for_it(&self) -> String {
         match &self.config {
             Some(Err(e)) => format!(
-                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please check the file, or set the relay up again with: scanmail relay init --account ADDRESS",
+                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please fix the file, or move it away and set the relay up again: scanmail relay init --account ADDRESS",
                 self.config_path.display()
             ),
-            _ => "Please set up ScanMail's relay on this computer, so our copiers can keep sending after Microsoft ends password sign-in. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then relay sign-in and relay install-service.".into(),
+            _ => "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then relay sign-in and relay install-service.".into(),
         }
     }
 
@@ -305,6 +305,11 @@ impl State {
                     text("This computer has no relay yet. IT can set one up in a few steps. Send IT the message below.")
                         .size(style::BODY),
                 );
+                c = c.push(
+                    text(self.message_for_it())
+                        .size(style::SMALL)
+                        .style(style::hint),
+                );
                 c = c.push(button(text("Copy the message for IT")).on_press(Message::CopyForIt));
             }
             Some(Err(e)) => {
@@ -313,7 +318,11 @@ impl State {
                         column![
                             text(format!("The relay's settings could not be read: {e}"))
                                 .size(style::BODY),
-                            text("Send IT the message below, then try again.").size(style::BODY),
+                            text(
+                                "Send IT the message below. When IT has fixed it, press Try again."
+                            )
+                            .size(style::BODY),
+                            text(self.message_for_it()).size(style::SMALL),
                             row![
                                 button(text("Copy the message for IT"))
                                     .on_press(Message::CopyForIt),

@@ -90,7 +90,7 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
             return Ready {
                 ok: false,
                 line: format!(
-                    "Not known: the copier's encryption is older ({}), and {} still takes it. {}",
+                    "Not known: the copier's encryption is old ({}), but {} still takes it. {}",
                     c.tls
                         .highest_version
                         .as_deref()
@@ -300,7 +300,7 @@ mod tests {
         let line = judge(&g, &expect()).line;
         assert!(
             line.starts_with(
-                "Not known: the copier's encryption is older (TLS 1.0), and Google Workspace / Gmail still takes it."
+                "Not known: the copier's encryption is old (TLS 1.0), but Google Workspace / Gmail still takes it."
             ),
             "{line}"
         );

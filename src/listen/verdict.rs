@@ -114,7 +114,7 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
                     provider: name.clone(),
                     ok: None,
                     why: format!(
-                        "{name} still takes {}. {OLDER_THAN_THE_CHECK}",
+                        "{name} still takes {}, but this check speaks only TLS 1.2 and newer, so it could not finish.",
                         words(highest.as_deref().unwrap_or(""))
                     ),
                 };
@@ -130,7 +130,7 @@ fn one(c: &Connection, p: &Rules) -> Verdict {
             "The copier did not sign in: {name} needs the login. Turn on SMTP authentication on the copier and enter the login."
         )),
         Some(a) if p.id == "microsoft" => good.push(format!(
-            "It signs in as {} with a password. Microsoft turns password sending off at the end of December 2026: see the Microsoft 365 plan in step 3.",
+            "It signs in as {} with a password. Microsoft turns password sending off at the end of December 2026. Ask IT how this copier will keep sending after that.",
             a.user
         )),
         _ => {}

@@ -25,8 +25,8 @@ pub fn summary(c: &Connection) -> String {
         Some(a) => {
             s += &format!("  Signed in as {} with a password", a.user);
             match a.password_matches {
-                Some(true) => s += " (the one in step 1)",
-                Some(false) => s += " (NOT the one in step 1)",
+                Some(true) => s += " (the one you gave ScanMail)",
+                Some(false) => s += " (NOT the one you gave ScanMail)",
                 None => {}
             }
             s += "\n";

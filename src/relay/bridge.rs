@@ -113,8 +113,6 @@ fn stamp_of(p: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
         .and_then(|m| Some((m.modified().ok()?, m.len())))
 }
 
-/// One log line to standard error (the service's log): device, peer address, sizes, reply
-/// codes. Never a password, a token, a recipient or the message.
 /// A provider's words for the log and the status file, with every mail address in them hidden
 /// (a refusal often names the recipient): those files hold counts, never a recipient.
 pub fn without_addresses(said: &str) -> String {
@@ -124,6 +122,8 @@ pub fn without_addresses(said: &str) -> String {
         .join(" ")
 }
 
+/// One log line to standard error (the service's log): device, peer address, sizes, reply
+/// codes. Never a password, a token, a recipient or the message.
 pub fn log(line: &str) {
     #[allow(clippy::print_stderr)]
     {

@@ -10,9 +10,9 @@ use iced::widget::{button, column, container, row, text};
 use iced::{Element, Length};
 
 /// Microsoft's page, when the browser is already signed in as the person.
-pub const OTHER_ACCOUNT_MICROSOFT: &str = "If the page shows your own account, pick \"Use another account\". Or open the page in a private window: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox.";
+pub const OTHER_ACCOUNT_MICROSOFT: &str = "If the page shows your own account, pick \"Use another account\". Or open the page in a private window: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox (Cmd instead of Ctrl on a Mac).";
 /// Google's page, opened by ScanMail in the browser's normal window.
-pub const OTHER_ACCOUNT_GOOGLE: &str = "If it shows your own account, pick \"Use another account\". Or copy the page's address and paste it in a private window: Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox.";
+pub const OTHER_ACCOUNT_GOOGLE: &str = "If the page shows your own account, pick \"Use another account\". Or copy the page's address into a private window. To open one, press Ctrl+Shift+N in Chrome and Edge, Ctrl+Shift+P in Firefox (Cmd instead of Ctrl on a Mac).";
 
 /// What the window shows while the sign-in waits.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -209,7 +209,8 @@ impl State {
         .spacing(10)
         .align_y(iced::Alignment::Center);
         let mut ca = column![
-            text("Also trust this certificate (only for your own mail server)").size(style::SMALL),
+            text("Also trust this certificate (only for your organization's own mail server)")
+                .size(style::SMALL),
             row![
                 text(
                     self.ca_file
