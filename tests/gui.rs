@@ -1249,6 +1249,11 @@ fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
         app.relay.config
     );
     assert!(shows(app, "The relay's sign-in ran out on"));
+    assert!(shows(
+        app,
+        "The relay's sign-in as scanner@contoso.example has run out."
+    ));
+    assert!(!shows(app, "Signed in as scanner@contoso.example, until"));
     let effects = click(app, "Sign in again");
     assert!(
         matches!(effects.as_slice(), [Effect::Elevated(a)] if a.contains(&"sign-in".to_string()) && a.contains(&config.display().to_string())),

@@ -372,7 +372,16 @@ impl State {
                     .style(button::secondary),
             );
         }
-        let signed = if u.signed_in {
+        // A sign-in whose time has passed is not "until" anything: the warning below says when
+        // it ran out.
+        let ran_out = u
+            .token_expires
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t.timestamp() <= crate::time::now_unix());
+        let signed = if u.signed_in && ran_out {
+            format!("The relay's sign-in as {} has run out.", u.account)
+        } else if u.signed_in {
             format!(
                 "Signed in as {}{}.",
                 u.account,
