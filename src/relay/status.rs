@@ -93,9 +93,9 @@ pub fn read_checked(path: &Path) -> Result<State, String> {
             "Only an administrator can see how the relay's service stands. Run as an administrator: scanmail relay status".to_string(),
         ),
         Err(e) => Err(format!(
-            "{} could not be read ({})",
-            path.display(),
-            crate::fsutil::plain_io(&e)
+            "{path} could not be read ({why}). A running relay writes it every minute, so look again in a minute. If this stays, send IT this: \"ScanMail cannot read the relay's state file {path} ({why}).\"",
+            path = path.display(),
+            why = crate::fsutil::plain_io(&e)
         )),
     }
 }
@@ -293,6 +293,20 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_file_that_cannot_be_read_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        // Missing: a relay that never ran, not an error.
+        assert!(read_checked(&dir.path().join("relay-state.json")).is_ok());
+        // A folder where the file should be: the reason, when to look again, and words for IT.
+        let why = read_checked(dir.path()).unwrap_err();
+        assert!(why.contains("look again in a minute"), "{why}");
+        assert!(
+            why.contains("send IT this: \"ScanMail cannot read"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn warnings_name_what_needs_a_person() {
