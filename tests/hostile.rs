@@ -274,6 +274,35 @@ async fn auth_before_tls_a_thousand_times() {
     good_copier_is_served(&mut r).await;
 }
 
+/// A stranger who keeps talking but never signs in is closed when the time to sign in is up
+/// (the relay's 60 s; 2 s here), even though each command comes well within the idle limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_signs_in_is_closed_at_the_sign_in_limit() {
+    let mut r = start(Limits {
+        sign_in_within: Some(Duration::from_secs(2)),
+        ..quick()
+    })
+    .await;
+    let tcp = connect_from(ATTACKER, r.port).await.unwrap();
+    let (read, mut write) = tcp.into_split();
+    let mut read = BufReader::new(read);
+    assert!(reply(&mut read).await.starts_with("220"));
+    let mut last = String::new();
+    for _ in 0..20 {
+        if write.write_all(b"NOOP\r\n").await.is_err() {
+            break;
+        }
+        last = reply(&mut read).await;
+        if !last.starts_with("250") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(last.starts_with("421 4.4.2"), "{last:?}");
+    assert_eq!(reply(&mut read).await, "", "closed after the goodbye");
+    good_copier_is_served(&mut r).await;
+}
+
 async fn next_finished(r: &mut Running) -> Connection {
     tokio::time::timeout(PATIENCE, async {
         loop {
