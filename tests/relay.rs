@@ -390,8 +390,10 @@ async fn upstream_refusals_pass_through_and_failures_never_say_250() {
 /// gives 454 (the copier retries) and `relay status` says to sign in again.
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_are_refreshed_ahead_rotated_and_a_withdrawn_sign_in_is_said_plainly() {
-    let (mut rig, devices) = Rig::start(Script::microsoft(), "", &[("copier", &[])]).await;
+    // Short-lived tokens from the first one on: the relay fetches one as soon as it starts.
+    let (mut rig, devices) = Rig::prepare(Script::microsoft(), "", &[("copier", &[])]).await;
     rig.idp.refresh.lock().unwrap().expires_in = 300;
+    rig.run().await;
     let cert = rig.cert();
     let (name, pw) = (&devices[0].0, &devices[0].1);
     for n in 0..3 {
