@@ -86,16 +86,17 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
             .is_some_and(|v| hello::rank(v) < 3);
         // Every provider judged here still takes it (Gmail keeps TLS 1.0): not known, and
         // the way to find out.
+        let version = c
+            .tls
+            .highest_version
+            .as_deref()
+            .unwrap_or("")
+            .replace("TLS", "TLS ");
         if old && !c.verdicts.is_empty() && c.verdicts.iter().all(|v| v.ok != Some(false)) {
             return Ready {
                 ok: false,
                 line: format!(
-                    "Not known: the copier's encryption is old ({}), but {} still takes it. {}",
-                    c.tls
-                        .highest_version
-                        .as_deref()
-                        .unwrap_or("")
-                        .replace("TLS", "TLS "),
+                    "Not known: the copier's encryption is old ({version}), but {} still takes it. {}",
                     c.verdicts
                         .iter()
                         .map(|v| v.provider.as_str())
@@ -107,12 +108,7 @@ pub fn judge(c: &Connection, expect: &Expect) -> Ready {
         }
         return not(if old {
             format!(
-                "the copier's encryption is too old ({}). {}",
-                c.tls
-                    .highest_version
-                    .as_deref()
-                    .unwrap_or("")
-                    .replace("TLS", "TLS "),
+                "the copier's encryption is too old ({version}). {}",
                 super::verdict::UPDATE
             )
         } else {

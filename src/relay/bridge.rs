@@ -113,6 +113,15 @@ fn stamp_of(p: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
         .and_then(|m| Some((m.modified().ok()?, m.len())))
 }
 
+/// What a copier hears when the connection to the provider broke off: temporary, so it keeps
+/// the scan and sends it again.
+fn broke_off() -> Reply {
+    Reply::new(
+        451,
+        "4.4.2 The connection to the mail provider broke off: try again",
+    )
+}
+
 /// A provider's words for the log and the status file, with every mail address in them hidden
 /// (a refusal often names the recipient): those files hold counts, never a recipient.
 pub fn without_addresses(said: &str) -> String {
@@ -242,6 +251,18 @@ impl Bridge {
         }
     }
 
+    /// The provider's connection failed mid-transaction: said in the log, the session dropped,
+    /// and the copier hears a temporary failure at the end of its message.
+    fn provider_broke_off(&mut self, e: &UpError) {
+        log(&format!(
+            "device {}: {}",
+            self.name(),
+            without_addresses(&e.words())
+        ));
+        self.session = None;
+        self.broken = Some(broke_off());
+    }
+
     fn note_error(&self, why: &str) {
         if let Some(d) = &self.device {
             let why = without_addresses(why);
@@ -277,16 +298,7 @@ impl Bridge {
                 return;
             }
             Err(e) => {
-                self.session = None;
-                self.broken = Some(Reply::new(
-                    451,
-                    "4.4.2 The connection to the mail provider broke off: try again",
-                ));
-                log(&format!(
-                    "device {}: {}",
-                    self.name(),
-                    without_addresses(&e.words())
-                ));
+                self.provider_broke_off(&e);
                 return;
             }
         }
@@ -300,16 +312,7 @@ impl Bridge {
                 self.broken = Some(r);
             }
             Err(e) => {
-                self.session = None;
-                self.broken = Some(Reply::new(
-                    451,
-                    "4.4.2 The connection to the mail provider broke off: try again",
-                ));
-                log(&format!(
-                    "device {}: {}",
-                    self.name(),
-                    without_addresses(&e.words())
-                ));
+                self.provider_broke_off(&e);
             }
         }
     }
@@ -624,23 +627,11 @@ impl Handler for Bridge {
             return;
         }
         let Some(session) = self.session.as_mut() else {
-            self.broken = Some(Reply::new(
-                451,
-                "4.4.2 The connection to the mail provider broke off: try again",
-            ));
+            self.broken = Some(broke_off());
             return;
         };
         if let Err(e) = session.body(&self.out).await {
-            log(&format!(
-                "device {}: {}",
-                self.name(),
-                without_addresses(&e.words())
-            ));
-            self.session = None;
-            self.broken = Some(Reply::new(
-                451,
-                "4.4.2 The connection to the mail provider broke off: try again",
-            ));
+            self.provider_broke_off(&e);
         }
     }
 
@@ -662,10 +653,7 @@ impl Handler for Bridge {
         self.stuffer.feed(&self.held, &mut self.out);
         self.stuffer.finish(&mut self.out);
         let Some(mut session) = self.session.take() else {
-            return Reply::new(
-                451,
-                "4.4.2 The connection to the mail provider broke off: try again",
-            );
+            return broke_off();
         };
         let r = match session.finish(&self.out).await {
             // Only a complete answer counts: anything but 2xx, 4xx or 5xx is out of step.
