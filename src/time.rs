@@ -16,6 +16,11 @@ pub fn now_unix() -> i64 {
         .unwrap_or_else(|| Utc::now().timestamp())
 }
 
+/// Milliseconds since 1970 (real time: for ordering events between processes).
+pub fn now_millis() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
 /// Holds this thread's clock at `secs` (`None`: the real clock again). For tests and
 /// screenshots that show words which follow a date.
 pub fn pretend_now(secs: Option<i64>) {

@@ -299,7 +299,21 @@ async fn no_stranger_gets_in_and_the_relay_is_never_open() {
             .await
             .starts_with("421 4.7.0")
     );
-    // Even the right password waits now, and a new connection is turned away at the door.
+    // Even the right password waits now, for that login from that address; a copier behind
+    // the same address (a NAT) with its own login is not locked out with it.
+    let mut w = Copier::secure(Ipv4Addr::new(127, 0, 0, 8), rig.port, &cert).await;
+    assert!(w.login(a, pa).await.starts_with("421 4.7.0"));
+    // A stranger guessing many logins from one address locks out that address (20 failures
+    // in a minute): then a new connection is turned away at the door.
+    let mut w = Copier::secure(Ipv4Addr::new(127, 0, 0, 8), rig.port, &cert).await;
+    let mut last = String::new();
+    for i in 0..15 {
+        last = w.login(&format!("guess-{i}"), "wrong-password-00").await;
+        if !last.starts_with("535") {
+            break;
+        }
+    }
+    assert!(last.starts_with("421 4.7.0"), "{last}");
     let s = tokio::net::TcpSocket::new_v4().unwrap();
     s.bind("127.0.0.8:0".parse().unwrap()).unwrap();
     let tcp = s

@@ -321,6 +321,8 @@ fn sign_in(
         s.upstream.signed_in = true;
         s.upstream.token_expires = expires.map(crate::time::utc_rfc3339);
         s.upstream.last_error = None;
+        // A running relay sees this within seconds and uses the new sign-in.
+        s.upstream.signed_in_ms = crate::time::now_millis();
     });
     let _ = writeln!(
         out,

@@ -88,8 +88,11 @@ pub struct AuthFacts {
 pub struct Attachment {
     #[serde(rename = "type")]
     pub kind: String,
-    /// Decoded size.
+    /// Decoded size (estimated from the whole message when the part was cut).
     pub bytes: u64,
+    /// The part ran past what the check keeps of a message (40 MiB): `bytes` is an estimate.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

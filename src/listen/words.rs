@@ -47,7 +47,13 @@ pub fn summary(c: &Connection) -> String {
             let parts: Vec<String> = c
                 .attachments
                 .iter()
-                .map(|a| format!("{} {}", a.kind, size(a.bytes)))
+                .map(|a| {
+                    if a.cut {
+                        format!("{} about {}", a.kind, size(a.bytes))
+                    } else {
+                        format!("{} {}", a.kind, size(a.bytes))
+                    }
+                })
                 .collect();
             s += &format!(" ({})", parts.join(", "));
         }

@@ -50,15 +50,23 @@ impl std::fmt::Debug for TokenSet {
     }
 }
 
+/// Longest and shortest lifetime believed of an access token: a provider's `expires_in` of
+/// years (or near `i64::MAX`, which would overflow) is held to a day, and of nothing to a minute.
+const LONGEST: i64 = 86_400;
+const SHORTEST: i64 = 60;
+
+/// When a token given now with `expires_in` seconds (an hour when not said) runs out.
+pub fn expires_at(expires_in: Option<u64>) -> i64 {
+    let lifetime = expires_in.map_or(3600, |s| i64::try_from(s).unwrap_or(LONGEST));
+    crate::time::now_unix().saturating_add(lifetime.clamp(SHORTEST, LONGEST))
+}
+
 impl TokenSet {
     /// From the `oauth2` crate's token answer.
     fn from_response<R: oauth2::TokenResponse>(r: &R) -> Self {
-        let lifetime = r
-            .expires_in()
-            .map_or(3600, |d| i64::try_from(d.as_secs()).unwrap_or(3600));
         TokenSet {
             access: AccessToken::new(r.access_token().secret().clone()),
-            expires_at: crate::time::now_unix() + lifetime,
+            expires_at: expires_at(r.expires_in().map(|d| d.as_secs())),
             refresh: r
                 .refresh_token()
                 .map(|t| AccessToken::new(t.secret().clone())),
@@ -327,6 +335,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lifetime_of_any_size_is_held_to_a_day() {
+        let now = crate::time::now_unix();
+        assert!(expires_at(Some(u64::MAX)) <= now + 86_400 + 5);
+        assert!(expires_at(Some(i64::MAX as u64 - 1)) <= now + 86_400 + 5);
+        assert!(expires_at(Some(0)) >= now + 60);
+        let hour = expires_at(None) - now;
+        assert!((3595..=3605).contains(&hour), "{hour}");
+    }
 
     #[test]
     fn endpoints_must_be_https_or_this_computer() {

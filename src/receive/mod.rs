@@ -6,7 +6,8 @@
 //! | limit | default | what a client that passes it gets |
 //! |---|---|---|
 //! | connections at once | 16 | `421 4.3.2`, closed |
-//! | connections from one address | 4 | `421 4.3.2`, closed |
+//! | connections from one address (IPv4) or /64 (IPv6) | 4 | `421 4.3.2`, closed |
+//! | when every place is taken | | the oldest connection that has not signed in, from the group holding the most, gives way (only while that group holds more than the newcomer's) |
 //! | command line | 2048 bytes | `500 5.5.2`, closed |
 //! | line in DATA | 1000 bytes with CR LF | `500 5.5.2` after the end of DATA |
 //! | message size | [`Limits::max_message_bytes`] | `552 5.3.4` at MAIL (SIZE=) or after DATA |
@@ -14,27 +15,40 @@
 //! | errors (bad commands, refusals) | 20 | `421 4.7.0`, closed |
 //! | silence between commands | 60 s | `421 4.4.2`, closed |
 //! | silence inside DATA or sign-in | 60 s | closed |
+//! | a whole command line | the silence limit | `421 4.4.2`, closed |
+//! | a whole TLS handshake (hello included) | 15 s, never past the time to sign in | closed |
+//! | time to sign in ([`Limits::sign_in_within`]) | none (the relay: 60 s) | `421 4.4.2`, closed, checked before every command |
 //! | a write the client does not read | 30 s | closed |
-//! | one connection in all | 30 min | `421 4.4.2`, closed |
+//! | one connection in all | 30 min | `421 4.4.2`, closed, checked before every command and read |
 //! | message bytes held in memory, all connections | 256 MB | `452 4.3.1` for new messages |
 //!
 //! Accept errors (out of file handles) wait and try again, never spin. Nothing received is
 //! written to disk.
 //!
+//! - [`handler`]: what a feature decides ([`Handler`]) and the words between it and the core.
+//! - [`command`]: a command line parsed from bytes, never from a sliced string.
+//! - [`session`]: one connection's SMTP conversation; [`tls`] its handshake within one
+//!   deadline; `auth` its sign-in exchange.
 //! - [`data`]: the end of DATA and dot-unstuffing, one pass, no line kept.
 //! - [`wire`]: reads and writes with time limits and the stop signal.
-//! - [`session`]: one connection's SMTP conversation, with a [`Handler`].
-//! - [`server`]: listening, the caps, the stop, the counts.
+//! - [`server`]: listening, the stop, the counts; [`slots`] the places (in all, per address
+//!   group), each given back by its own guard; `contain` keeps a panic in its connection.
 //! - [`hello`]: the TLS ClientHello from the raw bytes.
 
+mod auth;
+pub mod command;
+mod contain;
 pub mod data;
+pub mod handler;
 pub mod hello;
 pub mod server;
 pub mod session;
+pub mod slots;
+pub mod tls;
 pub mod wire;
 
+pub use handler::{DataEnd, End, Handler, Login, Reply, TlsOutcome};
 pub use server::{Listener, Running, Served, start};
-pub use session::{DataEnd, End, Handler, Login, Reply, TlsOutcome};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -195,6 +209,10 @@ pub struct Stats {
     pub closed_for_limits: AtomicU64,
     /// Connections still open when the server stopped.
     pub cut_at_stop: AtomicU64,
+    /// Connections that gave their place to a newcomer (they had not signed in).
+    pub gave_way: AtomicU64,
+    /// Connections ended by an internal error (a panic); the server went on.
+    pub task_failures: AtomicU64,
 }
 
 impl Stats {

@@ -2,9 +2,10 @@
 //! refuses politely past them, waits after accept errors, and stops in two steps (drain, then
 //! cut) so that connections still open at the end are reported, never dropped silently.
 
-use super::session::{self, End, Handler, Setup};
+use super::session::{self, Setup};
+use super::slots::{Full, Slots};
 use super::{Budget, Stats, Stop};
-use std::collections::HashMap;
+use super::{End, Handler};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,50 +129,52 @@ async fn run<H, F>(
     let (session_stop, session_rx) = watch::channel(Stop::Run);
     let mut sessions = tokio::task::JoinSet::new();
     let mut refusals = tokio::task::JoinSet::new();
-    let mut per_address: HashMap<IpAddr, usize> = HashMap::new();
+    let slots = Slots::default();
     let limits = setup.limits.clone();
     let setup = Arc::new(setup);
+    super::contain::install_hook();
     loop {
         tokio::select! {
             _ = stop_rx.wait_for(|s| *s >= Stop::Drain) => break,
             Some(done) = sessions.join_next(), if !sessions.is_empty() => {
-                finished(done, &mut per_address, &tx, &stats);
+                finished(done, &tx, &stats);
             }
             Some(_) = refusals.join_next(), if !refusals.is_empty() => {}
             Some((tcp, addr, local_port, implicit)) = accepted.recv() => {
-                let ip = address_group(addr.ip());
-                let from_here = per_address.get(&ip).copied().unwrap_or(0);
-                let refusal = if sessions.len() >= limits.max_connections {
-                    Stats::add(&stats.refused_busy);
-                    Some("421 4.3.2 Too many connections right now, try again later".to_string())
-                } else if from_here >= limits.max_per_address {
-                    Stats::add(&stats.refused_address);
-                    Some("421 4.3.2 Too many connections from your address, try again later".to_string())
-                } else {
-                    None
-                };
+                let group = address_group(addr.ip());
                 let peer = Peer { addr, local_port, implicit };
-                let handler = match refusal {
-                    Some(r) => Err(r),
-                    None => door(&peer).inspect_err(|_| Stats::add(&stats.refused_rule)),
+                let admitted = match slots.admit(group, limits.max_connections, limits.max_per_address) {
+                    Err(Full::Busy) => {
+                        Stats::add(&stats.refused_busy);
+                        Err("421 4.3.2 Too many connections right now, try again later".to_string())
+                    }
+                    Err(Full::Address) => {
+                        Stats::add(&stats.refused_address);
+                        Err("421 4.3.2 Too many connections from your address, try again later".to_string())
+                    }
+                    Ok(slot) => door(&peer)
+                        .inspect_err(|_| Stats::add(&stats.refused_rule))
+                        .map(|h| (h, slot)),
                 };
-                match handler {
+                match admitted {
                     Err(line) => {
                         if refusals.len() < REFUSALS_AT_ONCE && !implicit {
                             refusals.spawn(refuse(tcp, line));
                         }
                     }
-                    Ok(h) => {
+                    Ok((h, slot)) => {
                         Stats::add(&stats.accepted);
-                        *per_address.entry(ip).or_default() += 1;
                         let _ = tx.try_send(Served::Connected(addr));
                         let (setup, stop) = (setup.clone(), session_rx.clone());
-                        sessions.spawn(async move {
+                        let id = slot.id();
+                        let abort = sessions.spawn(super::contain::Marked::new(async move {
                             let _ = tcp.set_nodelay(true);
-                            let (out, end) =
-                                session::serve(Box::new(tcp), stop, implicit, &setup, h).await;
-                            (ip, out, end)
-                        });
+                            // The task owns its place: it comes back however the task ends.
+                            let slot = slot;
+                            session::serve(Box::new(tcp), stop, implicit, &setup, h, Some(&slot))
+                                .await
+                        }));
+                        slots.set_abort(id, abort);
                     }
                 }
             }
@@ -187,10 +190,10 @@ async fn run<H, F>(
     while !sessions.is_empty() {
         tokio::select! {
             Some(done) = sessions.join_next() => {
-                if let Ok((_, _, End::Stopped)) = &done {
+                if let Ok((_, End::Stopped)) = &done {
                     Stats::add(&stats.cut_at_stop);
                 }
-                finished(done, &mut per_address, &tx, &stats);
+                finished(done, &tx, &stats);
             }
             () = &mut grace => {
                 if cut {
@@ -212,18 +215,23 @@ async fn run<H, F>(
 }
 
 fn finished<O>(
-    done: Result<(IpAddr, O, End), tokio::task::JoinError>,
-    per_address: &mut HashMap<IpAddr, usize>,
+    done: Result<(O, End), tokio::task::JoinError>,
     tx: &mpsc::Sender<Served<O>>,
     stats: &Stats,
 ) {
-    let Ok((ip, out, end)) = done else { return };
-    if let Some(n) = per_address.get_mut(&ip) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            per_address.remove(&ip);
+    let (out, end) = match done {
+        Ok(d) => d,
+        Err(e) => {
+            // A panic was logged by the hook (where, never what was sent); an abort is a place
+            // given to a newcomer. Either way the slot came back with the task.
+            if e.is_panic() {
+                Stats::add(&stats.task_failures);
+            } else {
+                Stats::add(&stats.gave_way);
+            }
+            return;
         }
-    }
+    };
     if end.by_limit() {
         Stats::add(&stats.closed_for_limits);
     }

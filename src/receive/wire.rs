@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// Any stream a connection talks over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -49,6 +50,17 @@ impl Wire {
             stop,
             write_limit,
         }
+    }
+
+    /// A wire to nothing: stands in while the real one is handed to TLS.
+    pub fn closed() -> Self {
+        let (stop, rx) = watch::channel(Stop::Cut);
+        drop(stop);
+        Self::new(
+            Box::new(tokio::io::join(tokio::io::empty(), tokio::io::sink())),
+            rx,
+            Duration::ZERO,
+        )
     }
 
     /// The unread bytes.
@@ -108,13 +120,15 @@ impl Wire {
     }
 
     /// One line without its line end. A line longer than `max` bytes is [`Cut::TooLong`]
-    /// (and is not kept). Each read waits at most `limit`.
+    /// (and is not kept). The whole line must come within `limit`: a client that trickles a
+    /// byte at a time does not get the limit again with each byte.
     pub async fn line(
         &mut self,
         max: usize,
         limit: Duration,
         yield_at: Stop,
     ) -> Result<Vec<u8>, Cut> {
+        let by = Instant::now() + limit;
         let mut scanned = 0;
         loop {
             let unread = &self.buf[self.pos..];
@@ -134,14 +148,16 @@ impl Wire {
             if scanned > max + 1 {
                 return Err(Cut::TooLong);
             }
-            self.fill(limit, yield_at).await?;
+            self.fill(by.saturating_duration_since(Instant::now()), yield_at)
+                .await?;
         }
     }
 
-    /// Makes sure `n` unread bytes are here (fewer only when the client stops sending).
-    pub async fn want(&mut self, n: usize, limit: Duration) -> Result<(), Cut> {
+    /// Makes sure `n` unread bytes are here by `by` (fewer only when the client stops sending).
+    pub async fn want_by(&mut self, n: usize, by: Instant) -> Result<(), Cut> {
         while self.unread().len() < n {
-            self.fill(limit, Stop::Cut).await?;
+            self.fill(by.saturating_duration_since(Instant::now()), Stop::Cut)
+                .await?;
         }
         Ok(())
     }

@@ -253,9 +253,19 @@ impl RelayConfig {
             if !seen.insert(d.name.to_ascii_lowercase()) {
                 return Err(format!("two devices are called \"{}\"", d.name));
             }
-            if !d.password_hash.starts_with("$argon2id$") {
+            let params = argon2::password_hash::PasswordHash::new(&d.password_hash)
+                .ok()
+                .filter(|h| h.algorithm.as_str() == "argon2id")
+                .and_then(|h| argon2::Params::try_from(&h).ok());
+            let Some(params) = params else {
                 return Err(format!(
                     "device \"{}\": password_hash is not an Argon2id hash (make one with relay add-device)",
+                    d.name
+                ));
+            };
+            if !super::device::within_caps(&params) {
+                return Err(format!(
+                    "device \"{}\": password_hash asks for more memory or time than ScanMail allows. Give the copier a new password: relay remove-device, then relay add-device",
                     d.name
                 ));
             }

@@ -36,8 +36,19 @@ pub fn hash(password: &crate::secrets::AppPassword) -> Result<String, String> {
         .map_err(|e| format!("the password could not be hashed ({e})"))
 }
 
-/// The most memory a stored hash may ask for (a planted hash must not exhaust the machine).
+/// The most memory, passes and lanes a stored hash may ask for: a hash planted in relay.toml
+/// must not take the machine's memory or minutes of its time at every sign-in (ours: 19 MiB,
+/// 2 passes, 1 lane).
 const MAX_MEMORY_KIB: u32 = 65_536;
+const MAX_PASSES: u32 = 8;
+const MAX_LANES: u32 = 4;
+
+/// True when a stored hash asks for no more than the caps above.
+pub fn within_caps(params: &Params) -> bool {
+    params.m_cost() <= MAX_MEMORY_KIB
+        && params.t_cost() <= MAX_PASSES
+        && params.p_cost() <= MAX_LANES
+}
 
 /// Argon2's working memory (19 MiB for a default hash), kept between checks: at most two
 /// checks run at once, so at most two buffers are kept. Handing 19 MiB back to the C allocator
@@ -54,7 +65,7 @@ pub fn verify_now(password: &str, phc: &str) -> bool {
     let Ok(params) = Params::try_from(&h) else {
         return false;
     };
-    if params.m_cost() > MAX_MEMORY_KIB {
+    if !within_caps(&params) {
         return false;
     }
     let (Ok(algorithm), Some(salt), Some(expected)) =
@@ -193,5 +204,9 @@ mod tests {
         // A hash that asks for 4 GB is refused, not computed.
         let greedy = h.replace("m=19456", "m=4194304");
         assert!(!verify_now(a.expose(), &greedy));
+        // So is one that asks for a million passes, or 255 lanes.
+        assert!(h.contains(",t=2,p=1"), "{h}");
+        assert!(!verify_now(a.expose(), &h.replace(",t=2,", ",t=1000000,")));
+        assert!(!verify_now(a.expose(), &h.replace(",p=1", ",p=255")));
     }
 }

@@ -1,5 +1,15 @@
-//! Who may knock, and how often: after 5 wrong passwords from one address within a minute, that
-//! address waits 5 minutes (`421 4.7.0`, at the door and at sign-in); each copier sends at most
+//! Who may knock, and how often. Failed sign-ins are counted by the same address group the
+//! receiving core caps connections by (an IPv4 address, an IPv6 /64):
+//!
+//! | what | limit | then |
+//! |---|---|---|
+//! | one login from one group | 5 failures a minute | that login waits 5 minutes there (`421 4.7.0`) |
+//! | any logins from one group | 20 failures a minute | the whole group waits 5 minutes |
+//! | the whole relay | 60 failures a minute | for 5 minutes only groups where a copier signed in within 30 days may try |
+//!
+//! So a copier with an old password behind a shared address (NAT) locks out only its own login,
+//! a stranger guessing many logins from one address locks out that address, and strangers from
+//! many addresses cannot lock out the copiers that already work. Each copier also sends at most
 //! a set number of messages a minute, below the provider's own limit (Microsoft 365: 30).
 
 use std::collections::{HashMap, VecDeque};
@@ -8,71 +18,137 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const FAILURES: usize = 5;
+pub const GROUP_FAILURES: usize = 20;
+pub const ALL_FAILURES: usize = 60;
 pub const WINDOW: Duration = Duration::from_secs(60);
 pub const LOCKED_FOR: Duration = Duration::from_secs(5 * 60);
-/// Addresses and devices remembered at most (older ones are forgotten first).
+/// How long a group where a copier signed in stays known.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 86_400);
+/// Entries remembered per table at most (older ones are forgotten first).
 const REMEMBERED: usize = 10_000;
 
+/// What a refused sign-in says to the copier.
+pub const LOCKED_REPLY: &str =
+    "4.7.0 Too many failed sign-ins from your address: try again in 5 minutes";
+
 #[derive(Default)]
-struct State {
-    failures: HashMap<IpAddr, VecDeque<Instant>>,
-    locked: HashMap<IpAddr, Instant>,
+struct Counts {
+    failures: HashMap<(IpAddr, String), VecDeque<Instant>>,
+    group_failures: HashMap<IpAddr, VecDeque<Instant>>,
+    all_failures: VecDeque<Instant>,
+    locked_logins: HashMap<(IpAddr, String), Instant>,
+    locked_groups: HashMap<IpAddr, Instant>,
+    /// Until when only known groups may try.
+    siege_until: Option<Instant>,
+    known: HashMap<IpAddr, Instant>,
     sent: HashMap<String, VecDeque<Instant>>,
 }
 
 #[derive(Default)]
 pub struct Guard {
-    state: Mutex<State>,
+    state: Mutex<Counts>,
+}
+
+fn group(ip: IpAddr) -> IpAddr {
+    crate::receive::server::address_group(ip)
+}
+
+/// Counts one event now in `q`, dropping those older than the window; the count.
+fn count(q: &mut VecDeque<Instant>, now: Instant) -> usize {
+    q.push_back(now);
+    while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+        q.pop_front();
+    }
+    q.len()
+}
+
+fn still<K: std::hash::Hash + Eq>(m: &mut HashMap<K, Instant>, k: &K, now: Instant) -> bool {
+    match m.get(k) {
+        Some(until) if *until > now => true,
+        Some(_) => {
+            m.remove(k);
+            false
+        }
+        None => false,
+    }
+}
+
+fn bounded<K, V>(m: &mut HashMap<K, V>, keep: impl FnMut(&K, &mut V) -> bool) {
+    if m.len() >= REMEMBERED {
+        m.retain(keep);
+        if m.len() >= REMEMBERED {
+            m.clear();
+        }
+    }
 }
 
 impl Guard {
-    /// True while `ip` must wait.
+    /// True while nobody from `ip`'s group may sign in (checked at the door, too).
     pub fn locked(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
+        let (g, now) = (group(ip), Instant::now());
         let Ok(mut s) = self.state.lock() else {
             return true;
         };
-        match s.locked.get(&ip) {
-            Some(until) if *until > Instant::now() => true,
-            Some(_) => {
-                s.locked.remove(&ip);
-                false
-            }
-            None => false,
+        if still(&mut s.locked_groups, &g, now) {
+            return true;
         }
+        let siege = s.siege_until.is_some_and(|u| u > now);
+        let known = s
+            .known
+            .get(&g)
+            .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
+        siege && !known
     }
 
-    /// Counts a wrong password from `ip`; true when the address is now locked out.
-    pub fn failed(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        let now = Instant::now();
+    /// True while `login` may not sign in from `ip`'s group.
+    pub fn login_locked(&self, ip: IpAddr, login: &str) -> bool {
+        let key = (group(ip), login.to_ascii_lowercase());
         let Ok(mut s) = self.state.lock() else {
             return true;
         };
-        if s.failures.len() >= REMEMBERED {
-            s.failures
-                .retain(|_, q| q.back().is_some_and(|t| now - *t < WINDOW));
-        }
-        let q = s.failures.entry(ip).or_default();
-        q.push_back(now);
-        while q.front().is_some_and(|t| now - *t > WINDOW) {
-            q.pop_front();
-        }
-        if q.len() >= FAILURES {
-            q.clear();
-            if s.locked.len() >= REMEMBERED {
-                s.locked.retain(|_, until| *until > now);
-            }
-            s.locked.insert(ip, now + LOCKED_FOR);
-            return true;
-        }
-        false
+        still(&mut s.locked_logins, &key, Instant::now())
     }
 
-    /// A good sign-in clears the address's count.
-    pub fn succeeded(&self, ip: IpAddr) {
+    /// Counts a failed sign-in of `login` from `ip`; true when that login (or the whole group)
+    /// must now wait.
+    pub fn failed(&self, ip: IpAddr, login: &str) -> bool {
+        let (g, now) = (group(ip), Instant::now());
+        let key = (g, login.to_ascii_lowercase());
+        let Ok(mut s) = self.state.lock() else {
+            return true;
+        };
+        let recent =
+            |q: &VecDeque<Instant>| q.back().is_some_and(|t| now.duration_since(*t) < WINDOW);
+        bounded(&mut s.failures, |_, q| recent(q));
+        bounded(&mut s.group_failures, |_, q| recent(q));
+        bounded(&mut s.locked_logins, |_, u| *u > now);
+        bounded(&mut s.locked_groups, |_, u| *u > now);
+        let mut locked = false;
+        let n = count(s.failures.entry(key.clone()).or_default(), now);
+        if n >= FAILURES {
+            s.failures.remove(&key);
+            s.locked_logins.insert(key, now + LOCKED_FOR);
+            locked = true;
+        }
+        if count(s.group_failures.entry(g).or_default(), now) >= GROUP_FAILURES {
+            s.group_failures.remove(&g);
+            s.locked_groups.insert(g, now + LOCKED_FOR);
+            locked = true;
+        }
+        if count(&mut s.all_failures, now) >= ALL_FAILURES {
+            s.all_failures.clear();
+            s.siege_until = Some(now + LOCKED_FOR);
+        }
+        locked
+    }
+
+    /// A good sign-in clears the login's count and makes the group known.
+    pub fn succeeded(&self, ip: IpAddr, login: &str) {
+        let (g, now) = (group(ip), Instant::now());
         if let Ok(mut s) = self.state.lock() {
-            s.failures.remove(&ip.to_canonical());
+            s.failures.remove(&(g, login.to_ascii_lowercase()));
+            bounded(&mut s.known, |_, t| now.duration_since(*t) < KNOWN_FOR);
+            s.known.insert(g, now);
         }
     }
 
@@ -86,7 +162,7 @@ impl Guard {
             s.sent.clear();
         }
         let q = s.sent.entry(device.to_ascii_lowercase()).or_default();
-        while q.front().is_some_and(|t| now - *t > WINDOW) {
+        while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
             q.pop_front();
         }
         if q.len() >= per_minute as usize {
@@ -101,21 +177,56 @@ impl Guard {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn five_failures_lock_the_address_and_sends_are_counted() {
+    fn five_failures_lock_the_login_and_twenty_the_address() {
         let g = Guard::default();
-        let ip: IpAddr = "10.0.0.5".parse().unwrap();
+        let nat = ip("10.0.0.5");
         for _ in 0..4 {
-            assert!(!g.failed(ip));
+            assert!(!g.failed(nat, "copier-a"));
         }
-        assert!(!g.locked(ip));
-        assert!(g.failed(ip));
-        assert!(g.locked(ip));
+        assert!(!g.login_locked(nat, "copier-a"));
+        assert!(g.failed(nat, "copier-a"));
+        assert!(g.login_locked(nat, "COPIER-A"));
         assert!(
-            g.locked("::ffff:10.0.0.5".parse().unwrap()),
+            g.login_locked(ip("::ffff:10.0.0.5"), "copier-a"),
             "the same address via IPv6"
         );
-        assert!(!g.locked("10.0.0.6".parse().unwrap()));
+        // Another copier behind the same address still signs in.
+        assert!(!g.login_locked(nat, "copier-b"));
+        assert!(!g.locked(nat));
+        // A stranger guessing many logins locks the whole address.
+        for i in 0..15 {
+            g.failed(nat, &format!("guess-{i}"));
+        }
+        assert!(g.locked(nat));
+        assert!(!g.locked(ip("10.0.0.6")));
+        // IPv6: the whole /64 is one group.
+        let a = ip("2001:db8::1");
+        for _ in 0..5 {
+            g.failed(a, "x");
+        }
+        assert!(g.login_locked(ip("2001:db8::ffff"), "x"));
+    }
+
+    #[test]
+    fn many_strangers_do_not_lock_out_copiers_that_work() {
+        let g = Guard::default();
+        let copier = ip("192.0.2.10");
+        g.succeeded(copier, "copier");
+        for i in 0..ALL_FAILURES {
+            g.failed(ip(&format!("198.51.100.{}", i % 250)), "guess");
+        }
+        assert!(g.locked(ip("203.0.113.7")), "a stranger waits");
+        assert!(!g.locked(copier), "a known copier's address may still try");
+    }
+
+    #[test]
+    fn sends_are_counted_per_copier() {
+        let g = Guard::default();
         for _ in 0..3 {
             assert!(g.may_send("copier", 3));
         }

@@ -25,6 +25,7 @@ pub mod eventlog;
 pub mod guard;
 pub mod headers;
 pub mod health;
+pub mod log;
 pub mod secret;
 pub mod service;
 pub mod status;
@@ -37,6 +38,9 @@ use crate::receive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often the running relay looks for a sign-in kept by `relay sign-in`.
+const SIGN_IN_LOOK: Duration = Duration::from_secs(5);
 
 /// How long a stop lets messages being received finish.
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -118,10 +122,7 @@ pub async fn run(
     let mut running = receive::start(listeners, setup, move |peer: &receive::server::Peer| {
         let ip = peer.addr.ip();
         if door_shared.guard.locked(ip) {
-            return Err(
-                "421 4.7.0 Too many failed sign-ins from your address: try again in 5 minutes"
-                    .into(),
-            );
+            return Err(format!("421 {}", guard::LOCKED_REPLY));
         }
         Ok(bridge::Bridge::new(door_shared.clone(), ip))
     });
@@ -140,13 +141,25 @@ pub async fn run(
     status.heartbeat(true);
     bridge::log(&format!("listening on {}", listening.join(", ")));
     ready(&listening);
-    let fresh = tokio::spawn(tokens::keep_fresh(creds));
+    let fresh = tokio::spawn(tokens::keep_fresh(creds.clone()));
     let health = tokio::spawn(health::watch(shared.clone()));
     let beat_status = status.clone();
+    let beat_creds = creds.clone();
     let beat = tokio::spawn(async move {
+        // Every few seconds: a sign-in `relay sign-in` kept since is taken at once; every
+        // minute: the heartbeat.
+        let mut ticks = 0u32;
         loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            beat_status.heartbeat(true);
+            tokio::time::sleep(SIGN_IN_LOOK).await;
+            if beat_status.pick_up_sign_in() {
+                bridge::log("a new sign-in was kept (relay sign-in): the relay uses it now");
+                beat_creds.new_sign_in().await;
+            }
+            ticks += 1;
+            if u64::from(ticks) * SIGN_IN_LOOK.as_secs() >= 60 {
+                ticks = 0;
+                beat_status.heartbeat(true);
+            }
         }
     });
     tokio::pin!(stop);

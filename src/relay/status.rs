@@ -17,6 +17,10 @@ pub struct UpstreamState {
     /// Messages the provider refused in a row (a warning at 3).
     #[serde(default)]
     pub refused_in_a_row: u32,
+    /// When `relay sign-in` last signed the relay in (milliseconds since 1970): a running relay
+    /// that sees a newer one than its own takes the sign-in at once.
+    #[serde(default)]
+    pub signed_in_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +34,10 @@ pub struct DeviceState {
     /// daily and has gone quiet is worth a look.
     #[serde(default)]
     pub days: Vec<String>,
+    /// When the relay last refused this copier (its sign-in), RFC 3339; the reason is in
+    /// `last_error`.
+    #[serde(default)]
+    pub last_refused: Option<String>,
 }
 
 impl DeviceState {
@@ -47,6 +55,12 @@ impl DeviceState {
         self.bytes += bytes;
         self.last_message = Some(now);
         self.last_error = None;
+    }
+
+    /// Counts a refusal of this copier now, with why in plain words.
+    pub fn refused(&mut self, why: &str) {
+        self.last_refused = Some(crate::time::utc_rfc3339(crate::time::now_unix()));
+        self.last_error = Some(why.to_string());
     }
 }
 
@@ -71,6 +85,26 @@ pub struct State {
     pub upstream: UpstreamState,
     #[serde(default)]
     pub devices: BTreeMap<String, DeviceState>,
+    /// relay.toml changed and could not be read (the relay goes on with the copiers it read
+    /// before): why.
+    #[serde(default)]
+    pub settings_problem: Option<String>,
+}
+
+impl State {
+    /// Every text that may quote a provider, with mail addresses hidden.
+    fn without_addresses(&mut self) {
+        let hide = |t: &mut Option<String>| {
+            if let Some(x) = t.as_mut() {
+                *x = super::log::without_addresses(x);
+            }
+        };
+        hide(&mut self.upstream.last_error);
+        hide(&mut self.settings_problem);
+        for d in self.devices.values_mut() {
+            hide(&mut d.last_error);
+        }
+    }
 }
 
 /// The state file in the relay's state folder.
@@ -116,14 +150,38 @@ impl Shared {
         }
     }
 
-    /// Changes the state and writes it (atomically: a new file, then a rename).
+    /// Takes a sign-in another process (`relay sign-in`) wrote since this one last looked:
+    /// true when there was one.
+    fn take_newer_sign_in(&self, s: &mut State) -> bool {
+        let disk = read(&self.path);
+        if disk.upstream.signed_in_ms > s.upstream.signed_in_ms {
+            s.upstream = disk.upstream;
+            return true;
+        }
+        false
+    }
+
+    /// Looks for a newer sign-in on disk now (the running relay asks every few seconds); true
+    /// when one was taken, so the relay uses it at once.
+    pub fn pick_up_sign_in(&self) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        self.take_newer_sign_in(&mut s)
+    }
+
+    /// Changes the state and writes it (atomically: a new file, then a rename). A newer
+    /// sign-in on disk is taken first, so the relay never writes its old "not signed in" over
+    /// the one `relay sign-in` just wrote.
     pub fn update(&self, change: impl FnOnce(&mut State)) {
         let Ok(mut s) = self.state.lock() else { return };
+        self.take_newer_sign_in(&mut s);
         change(&mut s);
+        s.without_addresses();
         s.pid = Some(std::process::id());
         s.updated = Some(crate::time::utc_rfc3339(crate::time::now_unix()));
-        // Counts and times only, no secret: readable by everyone, so `relay status` and the
-        // window can show a service's state without administrator rights.
+        // Counts and times only, no secret, no address: readable by everyone, so `relay
+        // status` and the window can show a service's state without administrator rights.
         if let Ok(text) = serde_json::to_vec_pretty(&*s) {
             let _ = crate::fsutil::write_atomic_mode(&self.path, &text, 0o644);
         }

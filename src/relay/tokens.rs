@@ -35,6 +35,8 @@ pub struct Credentials {
     status: Arc<Shared>,
     /// The cached access token and when it runs out; held across a refresh (one at a time).
     cached: tokio::sync::Mutex<Option<(AccessToken, i64)>>,
+    /// Rung when `relay sign-in` kept a new sign-in: the keeper tries at once.
+    fresh_sign_in: tokio::sync::Notify,
 }
 
 impl Credentials {
@@ -44,6 +46,7 @@ impl Credentials {
             store,
             status,
             cached: tokio::sync::Mutex::new(None),
+            fresh_sign_in: tokio::sync::Notify::new(),
         }
     }
 
@@ -124,6 +127,13 @@ impl Credentials {
         }
     }
 
+    /// A new sign-in was kept by `relay sign-in`: the cached token is dropped and the keeper
+    /// uses the new sign-in at once, not after its five-minute wait.
+    pub async fn new_sign_in(&self) {
+        self.forget_access().await;
+        self.fresh_sign_in.notify_one();
+    }
+
     /// The cached token is refused by the provider (535): forget it, so the next message
     /// refreshes.
     pub async fn forget_access(&self) {
@@ -161,6 +171,9 @@ pub async fn keep_fresh(creds: Arc<Credentials>) {
         } else {
             60
         };
-        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+            () = creds.fresh_sign_in.notified() => {}
+        }
     }
 }

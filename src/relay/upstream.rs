@@ -230,6 +230,12 @@ impl Session {
         Ok(hidden(&r, &self.secrets))
     }
 
+    /// Whether the session may carry another message: nothing unread from the provider, and
+    /// still open. A session out of step is dropped, never used.
+    pub async fn in_step(&mut self) -> bool {
+        self.conn.idle_and_open().await
+    }
+
     /// Whether the provider takes commands in a group (PIPELINING).
     pub fn pipelining(&self) -> bool {
         self.pipelining
@@ -278,13 +284,20 @@ impl Session {
         within(STEP, self.conn.write("DATA\r\n")).await
     }
 
-    /// The provider's answer to DATA: `Ok` for its 354, else its reply.
+    /// The provider's answer to DATA: `Ok` for its 354; a refusal (4xx, 5xx) as it said it;
+    /// anything else (a 250, say) is out of step and becomes a temporary failure, so the copier
+    /// never hears a success the provider did not give for this message.
     pub async fn go_ahead(&mut self) -> Result<Result<(), Reply>, UpError> {
         let r = within(STEP, self.conn.read_reply()).await?;
-        Ok(if r.code == 354 {
-            Ok(())
-        } else {
-            Err(to_reply(&r))
+        Ok(match r.code {
+            354 => Ok(()),
+            400..=599 => Err(to_reply(&r)),
+            other => Err(Reply::new(
+                451,
+                format!(
+                    "4.4.2 The mail provider answered DATA with {other}, not 354: nothing was sent, try again"
+                ),
+            )),
         })
     }
 

@@ -193,6 +193,24 @@ impl Conn {
         !self.buf.is_empty()
     }
 
+    /// True when the server has sent nothing unasked and has not closed: a kept-open session
+    /// with a stray reply waiting (or a close) would answer every later command one step out.
+    /// Looks without waiting.
+    pub async fn idle_and_open(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut tmp = [0u8; 512];
+        match tokio::time::timeout(std::time::Duration::ZERO, self.read_some(&mut tmp)).await {
+            Err(_) => true,
+            Ok(Ok(n)) if n > 0 => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                false
+            }
+            Ok(_) => false,
+        }
+    }
+
     /// Upgrades a plain connection to TLS (after a 220 reply to STARTTLS).
     pub async fn upgrade(
         &mut self,
