@@ -62,7 +62,11 @@ async fn reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
 
 /// A copier that behaves: from 127.0.0.2, a small scan. Returns the final reply to its message.
 async fn good_copier(port: u16) -> String {
-    let tcp = connect_from(COPIER, port).await.unwrap();
+    good_copier_from(COPIER, port).await
+}
+
+async fn good_copier_from(from: Ipv4Addr, port: u16) -> String {
+    let tcp = connect_from(from, port).await.unwrap();
     let (rd, mut wr) = tcp.into_split();
     let mut rd = BufReader::new(rd);
     let greeting = reply(&mut rd).await;
@@ -84,10 +88,16 @@ async fn good_copier(port: u16) -> String {
 
 /// Waits for the good copier's connection among the events.
 async fn verdict_for_copier(r: &mut Running) -> Connection {
+    verdict_from(r, COPIER).await
+}
+
+async fn verdict_from(r: &mut Running, from: Ipv4Addr) -> Connection {
     tokio::time::timeout(PATIENCE, async {
         loop {
             match r.events.recv().await {
-                Some(Event::Finished(c)) if c.peer == COPIER.to_string() => return *c,
+                Some(Event::Finished(c)) if c.peer == from.to_string() && c.mail_from.is_some() => {
+                    return *c;
+                }
                 Some(Event::Ended(why)) => panic!("the check ended: {why}"),
                 None => panic!("no more events"),
                 Some(_) => {}
@@ -450,4 +460,101 @@ fn sixty_four_file_handles_and_two_hundred_clients() {
     drop(held);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `MAIL €€` (a character across a byte offset) once panicked the session and never gave its
+/// place back: after four such lines the address was refused until a restart. Now non-ASCII
+/// and random command lines are plain refusals, and the same address is then served.
+#[tokio::test(flavor = "multi_thread")]
+async fn non_ascii_and_random_lines_then_a_copier_from_the_same_address() {
+    let mut r = start(quick()).await;
+    let port = r.port;
+    for round in 0..24 {
+        let tcp = connect_from(ATTACKER, port).await.unwrap();
+        let (rd, mut wr) = tcp.into_split();
+        let mut rd = BufReader::new(rd);
+        assert!(reply(&mut rd).await.starts_with("220"));
+        let mut lines: Vec<Vec<u8>> = vec![
+            "MAIL €€\r\n".into(),
+            "RCPT TO:€€\r\n".into(),
+            "€HLO\r\n".into(),
+        ];
+        let mut junk: Vec<u8> = (0..80).map(|_| fastrand::u8(..)).collect();
+        junk.retain(|&b| b != b'\n');
+        junk.extend_from_slice(b"\r\n");
+        lines.push(junk);
+        for l in lines {
+            wr.write_all(&l).await.unwrap();
+            let said = reply(&mut rd).await;
+            assert!(
+                said.len() >= 3 && said.as_bytes()[..3].iter().all(u8::is_ascii_digit),
+                "round {round}: {said:?}"
+            );
+        }
+    }
+    assert_eq!(
+        Stats::get(&r.stats.task_failures),
+        0,
+        "no connection ended on an internal error"
+    );
+    let said = tokio::spawn(good_copier_from(ATTACKER, port));
+    let c = verdict_from(&mut r, ATTACKER).await;
+    assert_eq!(said.await.unwrap().get(..3), Some("250"));
+    assert_eq!(c.mail_from.as_deref(), Some("scanner@lab.example"));
+}
+
+/// A TLS handshake trickled a byte at a time once held its place for months. Tricklers from ten
+/// addresses fill every place of the check; a copier from another address is still served at
+/// once, and every trickler is cut by the handshake's deadline (15 s) or gives way.
+#[tokio::test(flavor = "multi_thread")]
+async fn trickling_handshakes_from_ten_addresses_then_a_copier() {
+    let mut r = start(quick()).await;
+    let (port, tls_port) = (r.port, r.tls_port.unwrap());
+    let mut tricklers = Vec::new();
+    for a in 0..10u8 {
+        for k in 0..4u8 {
+            let from = Ipv4Addr::new(127, 0, 2, 10 + a);
+            tricklers.push(tokio::spawn(async move {
+                let Ok(mut tcp) =
+                    connect_from(from, if k % 2 == 0 { tls_port } else { port }).await
+                else {
+                    return Some(Duration::ZERO);
+                };
+                let start = tokio::time::Instant::now();
+                if k % 2 == 1 {
+                    let _ = tcp.write_all(b"STARTTLS\r\n").await;
+                }
+                let _ = tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await;
+                let mut buf = [0u8; 256];
+                loop {
+                    // One byte every 2 s: inside the 3 s per-read limit of these tests.
+                    match tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf)).await {
+                        Ok(Ok(0) | Err(_)) => return Some(start.elapsed()),
+                        Ok(Ok(_)) => {}
+                        Err(_) => {
+                            if tcp.write_all(&[0x01]).await.is_err() {
+                                return Some(start.elapsed());
+                            }
+                        }
+                    }
+                    if start.elapsed() > Duration::from_secs(90) {
+                        return None;
+                    }
+                }
+            }));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let said = tokio::spawn(good_copier(port));
+    let c = tokio::time::timeout(Duration::from_secs(10), verdict_for_copier(&mut r))
+        .await
+        .expect("the good copier was not served within 10 s while handshakes trickled");
+    assert_eq!(said.await.unwrap().get(..3), Some("250"));
+    assert_eq!(c.size_bytes, Some(52));
+    for t in tricklers {
+        assert!(
+            t.await.unwrap().is_some(),
+            "a trickled handshake was never cut"
+        );
+    }
 }

@@ -7,6 +7,7 @@ pub mod copier;
 pub mod dns;
 pub mod idp;
 pub mod proxy;
+pub mod rig;
 
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
@@ -127,6 +128,8 @@ pub enum Fault {
     SilentOn(&'static str),
     /// Closes the connection after this many bytes of a message's body.
     HangUpInData(usize),
+    /// Answers DATA with this line instead of 354 (and then takes the body's lines as commands).
+    DataAnswer(&'static str),
 }
 
 /// What the peer says. Reply lines are complete (code included), without CR LF.
@@ -563,6 +566,11 @@ async fn serve(
             }
             "MAIL" => say(&mut rw, &script.mail_from).await?,
             "RCPT" => say(&mut rw, &script.rcpt_to).await?,
+            "DATA" if matches!(script.fault, Fault::DataAnswer(_)) => {
+                if let Fault::DataAnswer(line) = script.fault {
+                    say(&mut rw, &[line.to_string()]).await?;
+                }
+            }
             "DATA" => {
                 say(&mut rw, &["354  Go ahead".to_string()]).await?;
                 let mut message = String::new();
