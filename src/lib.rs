@@ -25,3 +25,4 @@ pub mod time;
 pub mod trust;
 pub mod winacl;
 pub mod winconsole;
+pub mod winfolders;

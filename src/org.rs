@@ -187,12 +187,20 @@ pub struct Found {
     pub problem: Option<String>,
 }
 
+/// `C:\ProgramData`, from Windows itself (the known-folder API), never from the environment
+/// the caller set.
+fn program_data() -> PathBuf {
+    #[cfg(windows)]
+    if let Some(p) = crate::winfolders::program_data() {
+        return p;
+    }
+    PathBuf::from(r"C:\ProgramData")
+}
+
 /// The system-wide preset location for this OS.
 pub fn system_path() -> PathBuf {
     if cfg!(windows) {
-        let base = std::env::var_os("ProgramData")
-            .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
-        base.join("ScanMail").join("org.toml")
+        program_data().join("ScanMail").join("org.toml")
     } else if cfg!(target_os = "macos") {
         PathBuf::from("/Library/Application Support/ScanMail/org.toml")
     } else {

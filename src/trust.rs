@@ -262,10 +262,16 @@ fn open_guarded(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
 }
 
 fn folder_reason(folder: &Path) -> Option<String> {
+    untrusted_reason_of(folder)
+}
+
+/// Why someone other than an administrator could change this one file or folder, if so (the
+/// file alone: its folder is judged by the caller).
+pub fn untrusted_reason_of(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let Ok(m) = std::fs::metadata(folder) else {
+        let Ok(m) = std::fs::metadata(path) else {
             return Some("it could not be checked".into());
         };
         if m.uid() != 0 {
@@ -278,15 +284,14 @@ fn folder_reason(folder: &Path) -> Option<String> {
     }
     #[cfg(windows)]
     {
-        use crate::trust::SecurityText;
-        match crate::winacl::Win32.sddl(folder) {
+        match crate::winacl::Win32.sddl(path) {
             Ok(text) => sddl_reason(&text),
             Err(e) => Some(format!("its permissions could not be read ({e})")),
         }
     }
     #[cfg(not(any(unix, windows)))]
     {
-        let _ = folder;
+        let _ = path;
         None
     }
 }

@@ -2,8 +2,8 @@
 # Builds the Windows installer on Linux: cross-compiles scanmail.exe and scanmail-cli.exe for
 # x86_64-pc-windows-gnu (Debian's mingw-w64) and packs them with Debian's wixl into
 #   dist/ScanMail-<version>-x86_64.msi
-# wixl has no dialogs, so this MSI installs without the license page; cargo wix on Windows
-# (see .github/workflows/release.yml) builds the same main.wxs with it (-dUI=yes).
+# wixl has no dialogs, so this MSI installs without the license page. The release workflow
+# (.github/workflows/release.yml) runs this same script and CI's checks: one MSI definition.
 #   MSI_VERSION=0.0.1 MSI_PACKAGE_ONLY=1 bash wix/build-msi.sh
 # packs the programs already in dist/msi-stage as another version (wix/wine-install.sh uses
 # this for its upgrade check).

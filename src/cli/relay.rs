@@ -107,6 +107,32 @@ pub enum RelayCommand {
     },
 }
 
+impl RelayCommand {
+    /// The `--config` of a verb that has one.
+    pub fn config_arg(&self) -> Option<&ConfigArg> {
+        match self {
+            RelayCommand::Init { config, .. }
+            | RelayCommand::SignIn { config, .. }
+            | RelayCommand::AddDevice { config, .. }
+            | RelayCommand::RemoveDevice { config, .. }
+            | RelayCommand::Run { config, .. }
+            | RelayCommand::InstallService { config }
+            | RelayCommand::Status { config, .. }
+            | RelayCommand::Test { config, .. } => Some(config),
+            RelayCommand::UninstallService | RelayCommand::ServiceStatus => None,
+        }
+    }
+}
+
+/// The same file, however named.
+#[cfg(windows)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 pub fn relay_cmd(
     cmd: &RelayCommand,
     org: Option<&Path>,
@@ -114,6 +140,16 @@ pub fn relay_cmd(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, BadInput> {
+    #[cfg(windows)]
+    if let Some(given) = cmd.config_arg().and_then(|c| c.config.as_deref())
+        && crate::winacl::is_elevated()
+        && !same_file(given, &config::path_or_default(None))
+    {
+        return Err(BadInput(format!(
+            "As an administrator, ScanMail changes only the machine-wide relay settings ({}). Leave out --config, or run this without administrator rights.",
+            config::path_or_default(None).display()
+        )));
+    }
     match cmd {
         RelayCommand::Init { config, account } => {
             init(&config.path(), org, account.as_deref(), out)
@@ -520,12 +556,16 @@ fn run_service(path: &Path) -> Result<i32, BadInput> {
 /// the keychain moves there.
 fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
     #[cfg(unix)]
+    if !relay::service::may_install() {
+        return Err(BadInput(format!(
+            "Installing a service needs an administrator. Run: {}",
+            relay::program::install_command()
+        )));
+    }
+    // The program the service will run, before anything is changed.
+    let exe = relay::program::check().map_err(BadInput)?;
+    #[cfg(unix)]
     {
-        if !relay::service::may_install() {
-            return Err(BadInput(
-                "Installing a service needs an administrator. Run: sudo scanmail relay install-service".into(),
-            ));
-        }
         // The service runs from these settings: only administrators may be able to change them.
         if let crate::trust::Guarded::Untrusted(why) | crate::trust::Guarded::Unreadable(why) =
             crate::trust::read_guarded(path, 1024 * 1024)
@@ -538,15 +578,36 @@ fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
         }
     }
     #[cfg(windows)]
-    if let crate::trust::Guarded::Untrusted(why) = crate::trust::read_guarded(path, 1024 * 1024) {
-        let _ = writeln!(
-            out,
-            "Careful: {why}, so someone other than an administrator could change {} and the service runs from it. Keep the relay's settings in {} instead.",
+    if let crate::trust::Guarded::Untrusted(why) | crate::trust::Guarded::Unreadable(why) =
+        crate::trust::read_guarded(path, 1024 * 1024)
+    {
+        return Err(BadInput(format!(
+            "{} is not used for a service: {why}. Someone other than an administrator could change it, and the service would run from it. Keep the relay's settings in {}: run the installer with the Relay feature, or scanmail relay init there as an administrator",
             path.display(),
             config::system_dir().display()
-        );
+        )));
+    }
+    // The Linux service runs as its own user: it must reach the settings through their folders.
+    // Folders are never changed here: one the service cannot pass is named, with the command
+    // that opens it.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if let Some(closed) = path.ancestors().skip(1).find(|f| {
+        use std::os::unix::fs::PermissionsExt;
+        !f.as_os_str().is_empty()
+            && std::fs::metadata(f).is_ok_and(|m| m.permissions().mode() & 0o001 == 0)
+    }) {
+        return Err(BadInput(format!(
+            "The service's own account cannot reach {}: the folder {} is closed to other accounts. Keep relay.toml in {} (sudo scanmail relay init there), or open that folder for passing through: sudo chmod o+x \"{}\"",
+            path.display(),
+            closed.display(),
+            config::system_dir().display(),
+            closed.display()
+        )));
     }
     let cfg = config::load_unguarded(path).map_err(BadInput)?;
+    // Every file the service reads or writes lies in a folder only administrators change.
+    cfg.confined(&relay::config_dir(path), &relay::service_state_dir())
+        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
     let state = relay::service_state_dir();
     let before = secret::Store::for_config(&cfg, &relay::state_dir(&cfg, path));
     let kept = before.load().ok().flatten();
@@ -585,31 +646,14 @@ fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
         after.save(k.expose()).map_err(BadInput)?;
         let _ = before.delete();
     }
-    // The Linux service runs as its own user: it must be able to read the settings (they hold
-    // only the copiers' password hashes; the secret stays in the private state folder), and
-    // reach them through their folders whatever the administrator's umask made of them.
+    // The Linux service's own account reads the settings (they hold only the copiers'
+    // password hashes; the secret stays in the private state folder).
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-        let mut folder = path.parent();
-        while let Some(f) = folder {
-            if f.as_os_str().is_empty() || f == Path::new("/") {
-                break;
-            }
-            if let Ok(m) = std::fs::metadata(f) {
-                let mode = m.permissions().mode();
-                if mode & 0o001 == 0 {
-                    let _ = std::fs::set_permissions(
-                        f,
-                        std::fs::Permissions::from_mode((mode | 0o005) & 0o7777),
-                    );
-                }
-            }
-            folder = f.parent();
-        }
     }
-    let said = relay::service::install(path, &dir).map_err(BadInput)?;
+    let said = relay::service::install(&exe, path, &dir).map_err(BadInput)?;
     let _ = writeln!(
         out,
         "{said}

@@ -158,11 +158,11 @@ impl State {
             .is_ok()
     }
 
-    fn cli(&self, args: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
-        v.push("--config".into());
-        v.push(self.config_path.display().to_string());
-        v
+    /// The command line for an administrator's step. It names no settings file: an elevated
+    /// command acts only on the machine-wide relay.toml, never on one a path from this
+    /// (unelevated) window could point elsewhere.
+    fn cli(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| (*a).to_string()).collect()
     }
 
     pub fn update(&mut self, m: Message) -> Action {
@@ -175,13 +175,13 @@ impl State {
                 self.said = Some(format!(
                     "{WHY_ADMIN} Then sign in as the relay's mailbox in the window that opens."
                 ));
-                return Action::Elevated(self.cli(&["relay", "sign-in"]));
+                return Action::Elevated(Self::cli(&["relay", "sign-in"]));
             }
             Message::InstallService => {
                 self.said = Some(format!(
                     "{WHY_ADMIN} The service starts with the computer and keeps the copiers sending."
                 ));
-                return Action::Elevated(self.cli(&["relay", "install-service"]));
+                return Action::Elevated(Self::cli(&["relay", "install-service"]));
             }
             Message::CopyForIt => return Action::Copy(self.message_for_it()),
             Message::CopyCard => {
@@ -287,7 +287,7 @@ impl State {
             args.push("--address");
             args.push(a.as_str());
         }
-        let args = self.cli(&args);
+        let args = Self::cli(&args);
         self.name.clear();
         self.address.clear();
         Action::Elevated(args)

@@ -203,6 +203,38 @@ impl RelayConfig {
         Ok(out)
     }
 
+    /// Every file the relay reads or writes besides relay.toml (`state_dir`, `certificate`,
+    /// `key`, `ca_file`, `secrets_file`) lies inside `dir` (relay.toml's folder) or `state`
+    /// (the service's state folder), with no `..` on the way: for a relay that runs as a
+    /// service, and for the machine-wide settings, whose folder only administrators change.
+    pub fn confined(&self, dir: &Path, state: &Path) -> Result<(), String> {
+        let u = &self.upstream;
+        let paths = [
+            ("state_dir", self.state_dir.as_ref()),
+            ("certificate", self.certificate.as_ref()),
+            ("key", self.key.as_ref()),
+            ("ca_file", u.ca_file.as_ref()),
+            ("secrets_file", u.secrets_file.as_ref()),
+        ];
+        for (name, p) in paths {
+            let Some(p) = p else { continue };
+            let full = dir.join(p);
+            let climbs = full
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir));
+            if climbs || !(full.starts_with(dir) || full.starts_with(state)) {
+                return Err(format!(
+                    "{name} = \"{}\" is outside the relay's own folders ({} and {}). Move that file into {} and give its name there",
+                    p.display(),
+                    dir.display(),
+                    state.display(),
+                    dir.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what a person typed, in plain words.
     pub fn check(&self) -> Result<(), String> {
         self.listen_addrs()?;
@@ -380,8 +412,22 @@ fn load_with(path: &Path, guarded: bool) -> Result<RelayConfig, String> {
             crate::fsutil::plain_toml(text, &e)
         )
     })?;
+    let mut cfg = cfg;
+    // Files named in relay.toml are found beside it, wherever the relay is started from.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for p in [&mut cfg.upstream.ca_file, &mut cfg.upstream.secrets_file] {
+        if let Some(f) = p.as_mut()
+            && f.is_relative()
+        {
+            *f = dir.join(&*f);
+        }
+    }
     cfg.check()
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    if guarded {
+        cfg.confined(dir, &super::service_state_dir())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(cfg)
 }
 

@@ -26,6 +26,7 @@ pub mod guard;
 pub mod headers;
 pub mod health;
 pub mod log;
+pub mod program;
 pub mod secret;
 pub mod service;
 pub mod status;

@@ -282,19 +282,13 @@ fn system_user() -> Result<(u32, u32), String> {
 /// Installs (or installs again) and starts the service, as an administrator. `state` is the
 /// service's state folder. Returns what was done, in words.
 #[cfg(unix)]
-pub fn install(config: &Path, state: &Path) -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
+pub fn install(exe: &Path, config: &Path, state: &Path) -> Result<String, String> {
+    // A program only administrators can change (on Linux, copied into place first).
+    let exe = super::program::place(exe)?;
     let path = definition_path();
     let text = if cfg!(target_os = "macos") {
         launchd_plist(&exe, config)
     } else {
-        let private = ["/home/", "/root/", "/tmp/", "/run/user/"];
-        if private.iter().any(|p| exe.starts_with(p)) || std::env::var_os("APPIMAGE").is_some() {
-            return Err(format!(
-                "the service cannot run ScanMail from {} (a private folder). Install ScanMail for the whole computer first, then run this again",
-                exe.display()
-            ));
-        }
         let (uid, gid) = system_user()?;
         // The state folder and what is in it belong to the service's account.
         let _ = std::os::unix::fs::chown(state, Some(uid), Some(gid));

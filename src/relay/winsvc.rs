@@ -152,8 +152,9 @@ fn netsh(args: &[&str]) -> Result<(), String> {
 }
 
 /// Makes and starts the service, its locked state folder and its firewall rule.
-pub fn install(config: &Path, state: &Path) -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
+pub fn install(exe: &Path, config: &Path, state: &Path) -> Result<String, String> {
+    // A program only administrators can change (on Linux, copied into place first).
+    let exe = super::program::place(exe)?;
     let cfg = super::config::load_unguarded(config)?;
     std::fs::create_dir_all(state).map_err(|e| crate::fsutil::plain_io(&e))?;
     // Administrators and SYSTEM: everything; users: nothing; the service's own identity
