@@ -194,6 +194,59 @@ def not_reading(stop, held):
     stop.wait()
 
 
+def trickled_handshakes(stop, held):
+    """10 addresses x 4: STARTTLS, a TLS record header, then one byte every 2 s."""
+    for a in range(10):
+        for _ in range(4):
+            try:
+                s = connect(f"127.0.1.{10 + a}")
+                s.sendall(b"STARTTLS\r\n")
+                s.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00]))
+                held.append(s)
+            except OSError:
+                pass
+    while not stop.wait(2):
+        for s in held:
+            try:
+                s.sendall(b"\x01")
+            except OSError:
+                pass
+
+
+def non_ascii_lines(stop, held):
+    """Lines that once panicked a session (a character across a byte offset), again and again."""
+    lines = "MAIL €€\r\nRCPT TO:€€\r\n€HLO\r\nMAIL FROM:<€@€>\r\n".encode() * 4
+    while not stop.is_set():
+        try:
+            s = connect()
+            s.sendall(lines)
+            s.close()
+        except OSError:
+            time.sleep(0.01)
+
+
+def fuzzed_lines(stop, held):
+    """Random command lines from 8 connections at a time, each closed after its lines."""
+    import random
+    rng = random.Random(7)
+    def one():
+        while not stop.is_set():
+            try:
+                s = connect()
+                junk = b"".join(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120)))
+                                .replace(b"\n", b"") + b"\r\n" for _ in range(30))
+                s.sendall(junk)
+                s.close()
+            except OSError:
+                time.sleep(0.01)
+    workers = [threading.Thread(target=one, daemon=True) for _ in range(8)]
+    for w in workers:
+        w.start()
+    stop.wait()
+    for w in workers:
+        w.join(timeout=10)
+
+
 print(f"scanmail listen under attack ({BIN}), loopback, {time.strftime('%Y-%m-%d')}")
 run("quiet (no attack)", quiet)
 run("300 connections at once", many)
@@ -204,6 +257,9 @@ run("AUTH before TLS x 1,000", pipeline(b"EHLO x\r\n", b"AUTH PLAIN AGEAYg==\r\n
 run("random bytes instead of a TLS hello", random_tls)
 run("a client that stops reading", not_reading)
 run("64 file handles, 200 clients", many, limit_files=64)
+run("trickled TLS handshakes, 10 addresses x 4", trickled_handshakes)
+run("non-ASCII command lines (once a panic)", non_ascii_lines)
+run("fuzzed command lines, 8 connections", fuzzed_lines)
 worst = max(r[1] for r in results)
 peak = max(r[2] for r in results)
 print(f"worst good-copier wait {worst * 1000:.0f} ms; highest peak memory {peak:.1f} MB")

@@ -282,3 +282,48 @@ async fn a_relay_started_before_its_sign_in_says_signed_in_a_minute_later() {
     assert!(last.starts_with("250"), "{last}");
     rig.stop().await.unwrap();
 }
+
+/// A copier removed while its connection is open goes at its next message (it once went on for
+/// up to 30 minutes); a relay.toml changed into something unreadable keeps the copiers read
+/// before, and says so in `relay status` (it once kept them silently).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_copier_goes_at_once_and_a_broken_reload_is_said() {
+    let (mut rig, devices) = Rig::start(
+        Script::microsoft(),
+        "",
+        &[("copier-a", &[]), ("copier-b", &[])],
+    )
+    .await;
+    let mut a = Copier::secure(Ipv4Addr::new(127, 0, 0, 35), rig.port, &rig.cert()).await;
+    assert!(
+        a.login(&devices[0].0, &devices[0].1)
+            .await
+            .starts_with("235")
+    );
+    let first = a.send("me@lab.example", &scan("c@lab.example")).await;
+    assert!(first.last().unwrap().starts_with("250"), "{first:?}");
+    let out = scanmail(&["relay", "remove-device", "copier-a"], &rig.config);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let after = a.cmd("MAIL FROM:<c@lab.example>").await;
+    assert!(after.starts_with("421 4.7.0"), "{after}");
+    // relay.toml broken by hand: the relay goes on with copier-b and says what is wrong.
+    let good = std::fs::read_to_string(&rig.config).unwrap();
+    std::fs::write(&rig.config, format!("{good}\n[[device]\nname = broken\n")).unwrap();
+    let b = good_copier_as(&rig, Ipv4Addr::new(127, 0, 0, 36), &devices[1]).await;
+    assert!(b.starts_with("250"), "{b}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rig.dir.path().join("relay-state.json")).unwrap())
+            .unwrap();
+    assert!(state["settings_problem"].is_string(), "{state}");
+    // Mended: read again at the next connection, and the warning goes.
+    std::fs::write(&rig.config, &good).unwrap();
+    let b = good_copier_as(&rig, Ipv4Addr::new(127, 0, 0, 36), &devices[1]).await;
+    assert!(b.starts_with("250"), "{b}");
+    let s = rig.status();
+    assert!(!s["warnings"].to_string().contains("relay.toml"), "{s}");
+    rig.stop().await.unwrap();
+}
+
+async fn good_copier_as(rig: &Rig, from: Ipv4Addr, device: &(String, String)) -> String {
+    good_copier(rig, from, std::slice::from_ref(device)).await
+}

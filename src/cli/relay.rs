@@ -766,8 +766,17 @@ fn test(path: &Path, to: Option<&str>, out: &mut dyn Write) -> Result<i32, BadIn
     if cfg.device(TEST_LOGIN).is_some() {
         let _ = remove_device(path, TEST_LOGIN, &mut std::io::sink());
     }
+    // The test's own login works only from this computer and only to the test's recipient,
+    // so one left behind by an interrupted test (it is removed at the next) opens nothing.
+    let recipient = to.unwrap_or(cfg.upstream.account.trim()).to_string();
+    let mut here = vec!["127.0.0.1".to_string(), "::1".to_string()];
+    for (a, _) in cfg.listen_addrs().unwrap_or_default() {
+        if !a.ip().is_unspecified() && !here.contains(&a.ip().to_string()) {
+            here.push(a.ip().to_string());
+        }
+    }
     let mut sink = Vec::new();
-    add_device(path, TEST_LOGIN, &[], &[], None, true, &mut sink)?;
+    add_device(path, TEST_LOGIN, &here, &[recipient], None, true, &mut sink)?;
     let login: serde_json::Value = serde_json::from_slice(&sink).unwrap_or_default();
     let password = crate::secrets::AppPassword::new(login["password"].as_str().unwrap_or_default());
     let result = send_test(&cfg, &state.listening, path, password, to);

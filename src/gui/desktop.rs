@@ -78,7 +78,12 @@ pub async fn save_as(what: &SaveAs, text: String, html: String) -> Result<Option
     Ok(Some(path))
 }
 
-/// Writes the card to a temporary page and opens it, so the browser can print it.
+/// How long a page for printing stays: enough for the browser to open and print it. A relay
+/// card holds a copier's password, so the page never stays for good.
+const PRINT_PAGE_LIFE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Writes the card to a temporary page and opens it, so the browser can print it; the page is
+/// deleted two minutes later (and any left by an earlier run, when the next card is printed).
 pub fn print_card(html: &str) -> Result<(), String> {
     let path = print_file(html).map_err(|e| {
         format!(
@@ -86,13 +91,21 @@ pub fn print_card(html: &str) -> Result<(), String> {
             crate::fsutil::plain_io(&e)
         )
     })?;
-    open(&path.to_string_lossy())
+    let opened = open(&path.to_string_lossy());
+    let doomed = path.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(PRINT_PAGE_LIFE);
+        let _ = std::fs::remove_file(doomed);
+    });
+    opened
 }
 
 /// A private file for the browser to print: created new with a random name, owner-only, and
-/// kept (the browser opens it after this returns).
+/// kept (the browser opens it after this returns) until [`print_card`] deletes it. Pages older
+/// than [`PRINT_PAGE_LIFE`] from an earlier run go first.
 pub fn print_file(html: &str) -> std::io::Result<PathBuf> {
     use std::io::Write;
+    sweep_print_pages(&std::env::temp_dir(), PRINT_PAGE_LIFE);
     let mut file = tempfile::Builder::new()
         .prefix("scanmail-card-")
         .suffix(".html")
@@ -100,6 +113,27 @@ pub fn print_file(html: &str) -> std::io::Result<PathBuf> {
     file.write_all(html.as_bytes())?;
     let (_, path) = file.keep().map_err(|e| e.error)?;
     Ok(path)
+}
+
+/// Deletes pages for printing in `dir` older than `age` (ScanMail's own, by their name).
+pub fn sweep_print_pages(dir: &std::path::Path, age: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with("scanmail-card-") && name.ends_with(".html");
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|a| a > age);
+        if ours && old && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Asks for an exported device file and reads it.
@@ -227,4 +261,26 @@ pub fn run_elevated(args: &[String]) -> Result<(), String> {
             crate::fsutil::plain_io(&e)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_for_printing_do_not_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("scanmail-card-old.html");
+        let new = dir.path().join("scanmail-card-new.html");
+        let other = dir.path().join("notes.html");
+        for p in [&old, &new, &other] {
+            std::fs::write(p, "password inside").unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        std::fs::write(&new, "just printed").unwrap();
+        sweep_print_pages(dir.path(), std::time::Duration::from_secs(1));
+        assert!(!old.exists(), "an old page is deleted");
+        assert!(new.exists(), "a page being printed stays");
+        assert!(other.exists(), "only ScanMail's own pages");
+    }
 }

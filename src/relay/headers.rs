@@ -108,39 +108,40 @@ impl Rewriter {
         }
     }
 
+    /// The header section with From (and Sender) rewritten. It works on bytes: every field
+    /// it does not rewrite goes on exactly as the copier sent it, whatever its character set
+    /// (a Latin-1 or Shift_JIS subject is the copier's own words, never turned into U+FFFD).
     fn rewrite(&self, head: &[u8]) -> Vec<u8> {
         let Some(account) = &self.account else {
             return head.to_vec();
         };
-        let text = String::from_utf8_lossy(head);
         // Header fields with their folded continuation lines.
-        let mut fields: Vec<String> = Vec::new();
-        for line in text.split_inclusive('\n') {
-            if (line.starts_with(' ') || line.starts_with('\t')) && !fields.is_empty() {
-                if let Some(last) = fields.last_mut() {
-                    last.push_str(line);
-                }
-            } else {
-                fields.push(line.to_string());
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        for line in head.split_inclusive(|&b| b == b'\n') {
+            let folded = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
+            match fields.last_mut() {
+                Some(last) if folded => last.extend_from_slice(line),
+                _ => fields.push(line.to_vec()),
             }
         }
-        let name = |f: &str| {
-            f.split(':')
+        let name = |f: &[u8]| {
+            f.split(|&b| b == b':')
                 .next()
-                .unwrap_or("")
-                .trim()
+                .unwrap_or_default()
+                .trim_ascii()
                 .to_ascii_lowercase()
         };
-        let has_reply_to = fields.iter().any(|f| name(f) == "reply-to");
-        let mut out = String::new();
+        let has_reply_to = fields.iter().any(|f| name(f) == b"reply-to");
+        let mut out: Vec<u8> = Vec::with_capacity(head.len() + 64);
         let mut replaced = false;
         for f in &fields {
-            if name(f) == "sender" {
+            let n = name(f);
+            if n == b"sender" {
                 // The account sends; no one else is named as sender.
                 continue;
             }
-            if name(f) != "from" {
-                out.push_str(f);
+            if n != b"from" {
+                out.extend_from_slice(f);
                 continue;
             }
             if replaced {
@@ -148,19 +149,30 @@ impl Rewriter {
                 continue;
             }
             replaced = true;
-            let original = f.split_once(':').map_or("", |(_, v)| v).trim();
-            out.push_str(&format!("From: {account}\r\n"));
-            let same = only_address(original).is_some_and(|a| a.eq_ignore_ascii_case(account));
+            let original = f
+                .iter()
+                .position(|&b| b == b':')
+                .map_or(&[][..], |i| &f[i + 1..])
+                .trim_ascii();
+            out.extend_from_slice(format!("From: {account}\r\n").as_bytes());
+            let same = only_address(&String::from_utf8_lossy(original))
+                .is_some_and(|a| a.eq_ignore_ascii_case(account));
             if !same && !has_reply_to && !original.is_empty() {
-                out.push_str(&format!("Reply-To: {}\r\n", one_line(original)));
+                out.extend_from_slice(b"Reply-To: ");
+                out.extend_from_slice(&one_line(original));
+                out.extend_from_slice(b"\r\n");
             }
         }
         if !replaced {
             // No From at all: the message gets the account's, before the blank line.
-            let at = out.rfind("\r\n\r\n").map_or(out.len(), |i| i + 2);
-            out.insert_str(at, &format!("From: {account}\r\n"));
+            let at = out
+                .windows(4)
+                .rposition(|w| w == b"\r\n\r\n")
+                .map_or(out.len(), |i| i + 2);
+            let from = format!("From: {account}\r\n");
+            out.splice(at..at, from.into_bytes());
         }
-        out.into_bytes()
+        out
     }
 }
 
@@ -177,9 +189,12 @@ fn only_address(v: &str) -> Option<String> {
     ok.then(|| inner.to_string())
 }
 
-/// Unfolds a header value onto one line (no CR or LF can stay inside it).
-fn one_line(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Unfolds a header value onto one line (no CR or LF can stay inside it), bytes kept.
+fn one_line(v: &[u8]) -> Vec<u8> {
+    v.split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(&b' ')
 }
 
 /// Where the header section ends (just after its blank line), if it has ended.
@@ -206,6 +221,22 @@ mod tests {
         }
         r.flush(&mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn other_character_sets_pass_byte_for_byte() {
+        // A Latin-1 subject and a Shift_JIS display name, as old copiers send them unencoded.
+        let mut msg: Vec<u8> = b"From: \"Kopierer Gr\xfcn\" <copier@lab.example>\r\nSubject: Scan f\xfcr Ren\xe9\r\nX-Name: \x83\x52\x83\x73\x81\x5b\r\n\r\nbody \xff\r\n".to_vec();
+        let mut r = Rewriter::new(Some("scan@contoso.example".into()));
+        let mut out = Vec::new();
+        for c in msg.chunks(5) {
+            r.feed(c, &mut out);
+        }
+        r.flush(&mut out);
+        assert!(out.starts_with(b"From: scan@contoso.example\r\nReply-To: \"Kopierer Gr\xfcn\" <copier@lab.example>\r\n"));
+        let tail = msg.split_off(msg.iter().position(|&b| b == b'\n').unwrap() + 1);
+        assert!(out.ends_with(&tail), "{:?}", String::from_utf8_lossy(&out));
+        assert!(!out.windows(3).any(|w| w == "\u{fffd}".as_bytes()));
     }
 
     #[test]

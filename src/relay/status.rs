@@ -313,6 +313,11 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
             )
         });
     }
+    if let Some(p) = &state.settings_problem {
+        w.push(format!(
+            "relay.toml was changed and cannot be read, so the relay goes on with the copiers it read before. What is wrong: {p} Fix the file; the relay reads it again when the next copier connects."
+        ));
+    }
     if u.refused_in_a_row >= 3 {
         w.push(format!(
             "The provider refused the last {} messages: {} Send this to IT.",

@@ -167,7 +167,7 @@ pub fn install(exe: &Path, config: &Path, state: &Path) -> Result<String, String
         service_type: ServiceType::OWN_PROCESS,
         start_type: ServiceStartType::AutoStart,
         error_control: ServiceErrorControl::Normal,
-        executable_path: exe,
+        executable_path: exe.clone(),
         launch_arguments: vec![
             "relay".into(),
             "run".into(),
@@ -276,6 +276,11 @@ pub fn install(exe: &Path, config: &Path, state: &Path) -> Result<String, String
         "protocol=TCP",
         &format!("localport={}", ports.join(",")),
         "remoteip=localsubnet",
+        // Only the service's own program gets through (a program a user starts on the same
+        // port while the service is stopped does not), and only on a workplace network.
+        &format!("program={}", exe.display()),
+        &format!("service={WINDOWS_NAME}"),
+        "profile=domain,private",
     ]);
     let started = service.start::<&str>(&[]);
     Ok(format!(
