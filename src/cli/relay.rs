@@ -248,13 +248,15 @@ fn init(
             ))
         })?;
     }
-    crate::fsutil::write_atomic(path, config::initial_text(&preset).as_bytes()).map_err(|e| {
-        BadInput(format!(
-            "{}: {}",
-            path.display(),
-            crate::fsutil::plain_io(&e)
-        ))
-    })?;
+    crate::fsutil::write_atomic(path, relay::template::initial_text(&preset).as_bytes()).map_err(
+        |e| {
+            BadInput(format!(
+                "{}: {}",
+                path.display(),
+                crate::fsutil::plain_io(&e)
+            ))
+        },
+    )?;
     let first = match account {
         Some(a) => {
             set_account(path, a)?;

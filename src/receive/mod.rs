@@ -41,6 +41,7 @@ mod contain;
 pub mod data;
 pub mod handler;
 pub mod hello;
+mod message;
 pub mod server;
 pub mod session;
 pub mod slots;

@@ -4,8 +4,10 @@
 //! stay.
 
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+pub use super::config_check::{allowed, check_name, parse_net};
 
 /// The provider the relay sends on to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,157 +205,11 @@ impl RelayConfig {
         Ok(out)
     }
 
-    /// Every file the relay reads or writes besides relay.toml (`state_dir`, `certificate`,
-    /// `key`, `ca_file`, `secrets_file`) lies inside `dir` (relay.toml's folder) or `state`
-    /// (the service's state folder), with no `..` on the way: for a relay that runs as a
-    /// service, and for the machine-wide settings, whose folder only administrators change.
-    pub fn confined(&self, dir: &Path, state: &Path) -> Result<(), String> {
-        let u = &self.upstream;
-        let paths = [
-            ("state_dir", self.state_dir.as_ref()),
-            ("certificate", self.certificate.as_ref()),
-            ("key", self.key.as_ref()),
-            ("ca_file", u.ca_file.as_ref()),
-            ("secrets_file", u.secrets_file.as_ref()),
-        ];
-        for (name, p) in paths {
-            let Some(p) = p else { continue };
-            let full = dir.join(p);
-            let climbs = full
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir));
-            if climbs || !(full.starts_with(dir) || full.starts_with(state)) {
-                return Err(format!(
-                    "{name} = \"{}\" is outside the relay's own folders ({} and {}). Move that file into {} and give its name there",
-                    p.display(),
-                    dir.display(),
-                    state.display(),
-                    dir.display()
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks what a person typed, in plain words.
-    pub fn check(&self) -> Result<(), String> {
-        self.listen_addrs()?;
-        for a in &self.allow_plain_from {
-            parse_net(a).map_err(|e| format!("allow_plain_from: {e}"))?;
-        }
-        let u = &self.upstream;
-        crate::smtp::validate_address(&u.account).map_err(|_| {
-            format!(
-                "[upstream] account \"{}\" must be the mailbox's address",
-                u.account
-            )
-        })?;
-        if let Some(e) = &self.help_desk_email {
-            crate::smtp::validate_address(e)
-                .map_err(|_| format!("help_desk_email \"{e}\" must be an email address"))?;
-        }
-        if u.server().is_empty() {
-            return Err("[upstream] server is needed when provider = \"server\"".into());
-        }
-        crate::smtp::validate_server(u.server()).map_err(|e| format!("[upstream] server: {e}"))?;
-        if u.auth == AuthKind::OAuth {
-            let Some(p) = u.oauth_provider() else {
-                return Err(
-                    "[upstream] auth = \"oauth\" needs provider = \"microsoft\" or \"google\""
-                        .into(),
-                );
-            };
-            let missing = match p {
-                crate::oauth::Provider::Microsoft => u.oauth.microsoft.is_none(),
-                crate::oauth::Provider::Google => u.oauth.google.is_none(),
-            };
-            if missing {
-                return Err(format!(
-                    "[upstream] auth = \"oauth\" needs the sign-in app in [upstream.oauth.{}] (relay init copies it from the organization preset)",
-                    if p == crate::oauth::Provider::Microsoft {
-                        "microsoft"
-                    } else {
-                        "google"
-                    }
-                ));
-            }
-            u.oauth.check()?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        for d in &self.devices {
-            check_name(&d.name)?;
-            if !seen.insert(d.name.to_ascii_lowercase()) {
-                return Err(format!("two devices are called \"{}\"", d.name));
-            }
-            let params = argon2::password_hash::PasswordHash::new(&d.password_hash)
-                .ok()
-                .filter(|h| h.algorithm.as_str() == "argon2id")
-                .and_then(|h| argon2::Params::try_from(&h).ok());
-            let Some(params) = params else {
-                return Err(format!(
-                    "device \"{}\": password_hash is not an Argon2id hash (make one with relay add-device)",
-                    d.name
-                ));
-            };
-            if !super::device::within_caps(&params) {
-                return Err(format!(
-                    "device \"{}\": password_hash asks for more memory or time than ScanMail allows. Give the copier a new password: relay remove-device, then relay add-device",
-                    d.name
-                ));
-            }
-            for a in &d.addresses {
-                parse_net(a).map_err(|e| format!("device \"{}\": {e}", d.name))?;
-            }
-            for r in &d.allowed_recipients {
-                if !r.contains('@') {
-                    return Err(format!(
-                        "device \"{}\": allowed_recipients entry \"{r}\" must look like *@example.edu or name@example.edu",
-                        d.name
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     pub fn device(&self, name: &str) -> Option<&Device> {
         self.devices
             .iter()
             .find(|d| d.name.eq_ignore_ascii_case(name.trim()))
     }
-}
-
-/// A device name is its login: letters, digits and `-._@`, at most 64 characters (copiers cap
-/// their login fields).
-pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._@".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "the device name \"{name}\" is its login: use letters, digits and - . _ @ (at most 64)"
-        ))
-    }
-}
-
-/// An address or CIDR range.
-pub fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
-    let s = s.trim();
-    s.parse::<ipnet::IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
-        .map_err(|_| format!("\"{s}\" is not an IP address or a range such as 10.0.0.0/24"))
-}
-
-/// True when `peer` is in one of `list` (IPv4 seen through an IPv6 socket counts as IPv4).
-pub fn allowed(list: &[String], peer: IpAddr) -> bool {
-    let peer = peer.to_canonical();
-    list.iter()
-        .filter_map(|s| parse_net(s).ok())
-        .any(|n| n.contains(&peer))
 }
 
 /// The machine-wide folder for the relay (config and state of the service).
@@ -431,98 +287,9 @@ fn load_with(path: &Path, guarded: bool) -> Result<RelayConfig, String> {
     Ok(cfg)
 }
 
-/// The commented relay.toml `relay init` writes, from the organization preset.
-pub fn initial_text(preset: &crate::org::Preset) -> String {
-    let cat = crate::catalog::catalog();
-    let provider = cat.provider_for(&preset.server, "");
-    let (kind, server_line) = match provider.map(|p| p.id.as_str()) {
-        Some("microsoft365") => ("microsoft", "# server = \"smtp.office365.com\"".to_string()),
-        Some("google") => ("google", "# server = \"smtp.gmail.com\"".to_string()),
-        _ => ("server", format!("server = \"{}\"", preset.server)),
-    };
-    let (security, port) = match (kind, preset.ssl_port, preset.starttls_port) {
-        ("microsoft", _, p) => ("starttls", p.unwrap_or(587)),
-        (_, Some(p), _) => ("ssl", p),
-        (_, None, Some(p)) => ("starttls", p),
-        _ => ("starttls", 587),
-    };
-    let has_app = match kind {
-        "microsoft" => preset.oauth.microsoft.is_some(),
-        "google" => preset.oauth.google.is_some(),
-        _ => false,
-    };
-    let auth = if has_app { "oauth" } else { "password" };
-    let mut oauth = String::new();
-    if let Ok(t) = toml::to_string(&preset.oauth)
-        && !preset.oauth.is_empty()
-    {
-        for line in t.lines() {
-            let line = if let Some(rest) = line.strip_prefix('[') {
-                format!("[upstream.oauth.{rest}")
-            } else {
-                line.to_string()
-            };
-            oauth += &line;
-            oauth.push('\n');
-        }
-    }
-    format!(
-        r#"# ScanMail relay ("the bridge"): copiers sign in here on the local network, and the relay
-# sends their mail on to the provider, signed in with OAuth 2.0 (or a password). Made by
-# `scanmail relay init` from the organization preset ({org}). See the README, "Relay (for IT)".
-
-# Where copiers connect: STARTTLS on these addresses (0.0.0.0 = every address of this computer).
-listen = ["0.0.0.0:2525"]
-# Also TLS from the first byte (the copier's "SSL/TLS"), for example ["0.0.0.0:2465"].
-listen_tls = []
-# Copiers that speak only old TLS 1.0 may connect and sign in WITHOUT encryption from these
-# addresses or ranges only (keep it to the copier's own address), for example ["10.1.2.3"].
-allow_plain_from = []
-# certificate = "relay-cert.pem"   # else one is made once and kept next to this file
-# key = "relay-key.pem"
-# max_message_bytes = 36700160     # default: the provider's own limit
-{help}
-
-[upstream]
-provider = "{kind}"                 # microsoft | google | server
-account = "scanner@example.edu"     # the mailbox the relay sends as: change this
-auth = "{auth}"                     # oauth | password
-{server_line}
-port = {port}
-security = "{security}"             # starttls | ssl
-# ca_file = "our-ca.pem"           # an organization's own server's CA
-# secrets = "keychain"             # where the refresh token (or password) is kept: keychain | file | system-keychain (macOS service)
-
-{oauth}
-# Copiers are added with: scanmail relay add-device NAME [--address IP]
-"#,
-        org = preset.organization,
-        help = preset.help_email().map_or_else(
-            || "# help_desk_email = \"help@example.edu\" # one message a day while something needs a look".to_string(),
-            |e| format!("help_desk_email = \"{e}\"        # one message a day while something needs a look"),
-        ),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_initial_file_reads_back_and_names_the_provider() {
-        let preset =
-            crate::org::Preset::parse(include_str!("../../resources/presets/microsoft-365.toml"))
-                .unwrap();
-        let text = initial_text(&preset).replace("scanner@example.edu", "scan@contoso.example");
-        let cfg: RelayConfig = toml::from_str(&text).unwrap();
-        assert_eq!(cfg.upstream.provider, ProviderKind::Microsoft);
-        assert_eq!(cfg.upstream.server(), "smtp.office365.com");
-        assert_eq!(
-            (cfg.upstream.port(), cfg.upstream.security()),
-            (587, UpSecurity::Starttls)
-        );
-        assert_eq!(cfg.listen, ["0.0.0.0:2525"]);
-    }
 
     #[test]
     fn addresses_and_ranges() {

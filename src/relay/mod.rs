@@ -16,6 +16,7 @@
 pub mod bridge;
 pub mod card;
 pub mod config;
+mod config_check;
 pub mod device;
 #[cfg(windows)]
 pub mod dpapi;
@@ -30,7 +31,9 @@ pub mod program;
 pub mod secret;
 pub mod service;
 pub mod status;
+pub mod template;
 pub mod tokens;
+pub mod units;
 pub mod upstream;
 #[cfg(windows)]
 pub mod winsvc;
