@@ -432,6 +432,8 @@ async fn an_unsafe_sign_in_page_is_not_opened_and_polling_is_held_to_bounds() {
         client_id: idp::CLIENT_ID.into(),
         tenant: "test.example.edu".into(),
         authority: Some(idp.base()),
+        certificate: None,
+        client_secret_expires: None,
     };
     let code = scanmail::oauth::device::start(&app).await.unwrap();
     assert!(!code.openable, "a file:// page is never opened");

@@ -11,6 +11,7 @@
 //! tokens are dropped. The `oauth2` crate does the protocol; [`http`] is its small HTTPS client
 //! (ureq on rustls, certificates checked against the OS store, no redirects followed).
 
+pub mod app;
 pub mod device;
 pub mod http;
 pub mod loopback;
@@ -113,6 +114,14 @@ pub struct MicrosoftApp {
     /// `https://login.microsoftonline.com` unless a national cloud.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// The relay's app-only sign-in: its certificate (beside relay.toml), when it signs in
+    /// with one (its key is in the relay's secret store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<std::path::PathBuf>,
+    /// The relay's app-only sign-in with a client secret: the secret's end date (YYYY-MM-DD),
+    /// as IT gave it, for `relay status` to warn ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires: Option<String>,
 }
 
 fn organizations() -> String {
@@ -134,11 +143,16 @@ pub struct GoogleApp {
 }
 
 impl MicrosoftApp {
+    /// The identity platform's address (`https://login.microsoftonline.com` unless a national
+    /// cloud or a local identity provider).
+    pub fn authority(&self) -> &str {
+        self.authority.as_deref().unwrap_or(MICROSOFT_AUTHORITY)
+    }
+
     fn base(&self) -> String {
-        let authority = self.authority.as_deref().unwrap_or(MICROSOFT_AUTHORITY);
         format!(
             "{}/{}/oauth2/v2.0",
-            authority.trim_end_matches('/'),
+            self.authority().trim_end_matches('/'),
             self.tenant
         )
     }
@@ -374,6 +388,8 @@ mod tests {
             client_id: "id".into(),
             tenant: "contoso.edu".into(),
             authority: Some("https://login.microsoftonline.us/".into()),
+            certificate: None,
+            client_secret_expires: None,
         };
         assert_eq!(
             m.device_code_url(),

@@ -23,7 +23,11 @@ pub enum ProviderKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
+    /// A person signs the mailbox in (device code or browser); the relay keeps a refresh token.
     OAuth,
+    /// Microsoft 365 app-only: the relay's own app signs in with its certificate (or a client
+    /// secret); no person, no refresh token.
+    App,
     Password,
 }
 
@@ -92,6 +96,13 @@ impl Upstream {
             UpSecurity::Ssl => 465,
             UpSecurity::Starttls => 587,
         })
+    }
+
+    /// The app-only sign-in's app: `[upstream.oauth.microsoft]` with `auth = "app"`.
+    pub fn app(&self) -> Option<&crate::oauth::MicrosoftApp> {
+        (self.auth == AuthKind::App && self.provider == ProviderKind::Microsoft)
+            .then_some(self.oauth.microsoft.as_ref())
+            .flatten()
     }
 
     /// The sign-in provider for OAuth.
@@ -271,7 +282,16 @@ fn load_with(path: &Path, guarded: bool) -> Result<RelayConfig, String> {
     let mut cfg = cfg;
     // Files named in relay.toml are found beside it, wherever the relay is started from.
     let dir = path.parent().unwrap_or(Path::new("."));
-    for p in [&mut cfg.upstream.ca_file, &mut cfg.upstream.secrets_file] {
+    let certificate = cfg
+        .upstream
+        .oauth
+        .microsoft
+        .as_mut()
+        .map(|m| &mut m.certificate);
+    for p in [&mut cfg.upstream.ca_file, &mut cfg.upstream.secrets_file]
+        .into_iter()
+        .chain(certificate)
+    {
         if let Some(f) = p.as_mut()
             && f.is_relative()
         {

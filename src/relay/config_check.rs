@@ -19,6 +19,13 @@ impl RelayConfig {
             ("key", self.key.as_ref()),
             ("ca_file", u.ca_file.as_ref()),
             ("secrets_file", u.secrets_file.as_ref()),
+            (
+                "certificate ([upstream.oauth.microsoft])",
+                u.oauth
+                    .microsoft
+                    .as_ref()
+                    .and_then(|m| m.certificate.as_ref()),
+            ),
         ];
         for (name, p) in paths {
             let Some(p) = p else { continue };
@@ -60,6 +67,20 @@ impl RelayConfig {
             return Err("[upstream] server is needed when provider = \"server\"".into());
         }
         crate::smtp::validate_server(u.server()).map_err(|e| format!("[upstream] server: {e}"))?;
+        if u.auth == AuthKind::App {
+            if u.provider != super::config::ProviderKind::Microsoft {
+                return Err(
+                    "[upstream] auth = \"app\" (the app-only sign-in) is for provider = \"microsoft\""
+                        .into(),
+                );
+            }
+            if u.oauth.microsoft.is_none() {
+                return Err(
+                    "[upstream] auth = \"app\" needs [upstream.oauth.microsoft]: make it with scanmail relay microsoft-app, then scanmail relay sign-in --client-id ID"
+                        .into(),
+                );
+            }
+        }
         if u.auth == AuthKind::OAuth {
             let Some(p) = u.oauth_provider() else {
                 return Err(

@@ -13,6 +13,8 @@
 //! - [`guard`]: lock-out after failed sign-ins, a per-copier rate.
 //! - [`status`]: the state file and `relay status`.
 
+pub mod app_setup;
+pub mod app_token;
 pub mod bridge;
 pub mod card;
 pub mod config;
@@ -26,7 +28,9 @@ pub mod eventlog;
 pub mod guard;
 pub mod headers;
 pub mod health;
+pub mod links;
 pub mod log;
+pub mod microsoft;
 pub mod program;
 pub mod secret;
 pub mod service;

@@ -38,6 +38,7 @@ impl Store {
         let u = &cfg.upstream;
         let what = match u.auth {
             super::config::AuthKind::OAuth => "refresh token",
+            super::config::AuthKind::App => "app key",
             super::config::AuthKind::Password => "password",
         };
         Self {
@@ -47,6 +48,18 @@ impl Store {
                 .clone()
                 .unwrap_or_else(|| state_dir.join("relay-secret")),
             user: format!("{} {what}", u.account.trim().to_lowercase()),
+        }
+    }
+
+    /// Where a new secret waits until it is proved (a renewed app key): the same store, under
+    /// its own name.
+    pub fn pending(&self) -> Self {
+        let mut file = self.file.clone().into_os_string();
+        file.push(".new");
+        Self {
+            kind: self.kind,
+            file: file.into(),
+            user: format!("{} (new)", self.user),
         }
     }
 

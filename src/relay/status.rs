@@ -222,6 +222,9 @@ pub struct UpstreamReport {
     pub signed_in: bool,
     pub token_expires: Option<String>,
     pub last_error: Option<String>,
+    /// The app-only sign-in: when its certificate (or client secret) ends (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_expires: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -275,10 +278,27 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
             signed_in: u.signed_in,
             token_expires: u.token_expires.clone(),
             last_error: u.last_error.clone(),
+            credential_expires: credential_expires(cfg).map(crate::time::utc_rfc3339),
         },
         devices,
         warnings,
     }
+}
+
+/// The app-only sign-in's end: its certificate's (read from the file), else the client
+/// secret's date IT gave.
+pub fn credential_expires(cfg: &super::config::RelayConfig) -> Option<i64> {
+    let app = cfg.upstream.app()?;
+    if let Some(c) = &app.certificate {
+        return crate::oauth::app::Certificate::read(c)
+            .and_then(|c| c.not_after())
+            .ok();
+    }
+    let d = app.client_secret_expires.as_deref()?;
+    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
 }
 
 fn ts(t: Option<&str>) -> Option<i64> {
@@ -292,10 +312,47 @@ fn ts(t: Option<&str>) -> Option<i64> {
 pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) -> Vec<String> {
     let mut w = Vec::new();
     let u = &state.upstream;
+    let app_only = cfg.upstream.auth == super::config::AuthKind::App;
     if !u.signed_in {
-        w.push(format!(
-            "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
-        ));
+        w.push(if app_only {
+            // The app's sign-in is mended by IT's fix (in last_error), not by a person signing in.
+            format!(
+                "The relay's app is not signed in to Microsoft 365, so copiers' mail waits on the copiers. {}",
+                u.last_error.as_deref().unwrap_or(
+                    "Make its certificate and sign it in: scanmail relay microsoft-app, then scanmail relay sign-in --client-id ID"
+                )
+            )
+        } else {
+            format!(
+                "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
+            )
+        });
+    }
+    if let Some(end) = credential_expires(cfg)
+        && end - now_unix < 30 * 86_400
+    {
+        let when = crate::time::local_words(end);
+        let secret = cfg
+            .upstream
+            .oauth
+            .microsoft
+            .as_ref()
+            .is_some_and(|m| m.certificate.is_none());
+        let (what, ran) = if secret {
+            ("client secret", "ran out")
+        } else {
+            ("certificate", "ran out")
+        };
+        let renew = if secret {
+            "Switch to a certificate, which lasts as long as you choose: scanmail relay microsoft-app, run the script it writes, then scanmail relay sign-in --client-id ID"
+        } else {
+            "Renew it: scanmail relay microsoft-app --renew, have IT run the script it writes, then scanmail relay sign-in --client-id ID"
+        };
+        w.push(if end <= now_unix {
+            format!("The relay's {what} for Microsoft 365 {ran} on {when}. {renew}")
+        } else {
+            format!("The relay's {what} for Microsoft 365 ends on {when}. {renew}")
+        });
     }
     if let Some(exp) = ts(u.token_expires.as_deref())
         && u.signed_in

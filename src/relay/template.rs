@@ -1,7 +1,45 @@
 //! The commented relay.toml `relay init` writes, from the organization preset.
 
-/// The commented relay.toml `relay init` writes, from the organization preset.
-pub fn initial_text(preset: &crate::org::Preset) -> String {
+/// How `relay init` was asked to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthChoice {
+    /// The preset's app where it has one, else (Microsoft) the app-only sign-in.
+    Best,
+    /// A password, on purpose.
+    Password,
+}
+
+/// The sign-in `relay init` chooses for `preset`: for Microsoft, the preset's delegated app
+/// (`oauth`) where it has one, else the app-only sign-in (`app`), never a password by surprise;
+/// for Google, the preset's app, else a password (Google has no app-only sign-in for Gmail).
+pub fn auth_for(preset: &crate::org::Preset, choice: AuthChoice) -> &'static str {
+    let kind = kind_of(preset);
+    if choice == AuthChoice::Password {
+        return "password";
+    }
+    match kind {
+        "microsoft" if preset.oauth.microsoft.is_some() => "oauth",
+        "microsoft" => "app",
+        "google" if preset.oauth.google.is_some() => "oauth",
+        _ => "password",
+    }
+}
+
+/// "microsoft", "google" or "server", from the preset's server.
+pub fn kind_of(preset: &crate::org::Preset) -> &'static str {
+    match crate::catalog::catalog()
+        .provider_for(&preset.server, "")
+        .map(|p| p.id.as_str())
+    {
+        Some("microsoft365") => "microsoft",
+        Some("google") => "google",
+        _ => "server",
+    }
+}
+
+/// The commented relay.toml `relay init` writes, from the organization preset. `app`: the
+/// app-only section (`authority`, `tenant`) when `auth` is "app".
+pub fn initial_text(preset: &crate::org::Preset, auth: &str, app: Option<(&str, &str)>) -> String {
     let cat = crate::catalog::catalog();
     let provider = cat.provider_for(&preset.server, "");
     let (kind, server_line) = match provider.map(|p| p.id.as_str()) {
@@ -15,14 +53,18 @@ pub fn initial_text(preset: &crate::org::Preset) -> String {
         (_, None, Some(p)) => ("starttls", p),
         _ => ("starttls", 587),
     };
-    let has_app = match kind {
-        "microsoft" => preset.oauth.microsoft.is_some(),
-        "google" => preset.oauth.google.is_some(),
-        _ => false,
-    };
-    let auth = if has_app { "oauth" } else { "password" };
     let mut oauth = String::new();
-    if let Ok(t) = toml::to_string(&preset.oauth)
+    if let Some((authority, tenant)) = app.filter(|_| auth == "app") {
+        let authority = if authority.is_empty() {
+            String::new()
+        } else {
+            format!("authority = \"{authority}\"\n")
+        };
+        oauth = format!(
+            "# The relay's own app for the app-only sign-in: scanmail relay microsoft-app makes its\n# certificate; scanmail relay sign-in --client-id ID fills in client_id.\n[upstream.oauth.microsoft]\nclient_id = \"\"\ntenant = \"{tenant}\"\n{authority}"
+        );
+    } else if let Ok(t) = toml::to_string(&preset.oauth)
+        && auth == "oauth"
         && !preset.oauth.is_empty()
     {
         for line in t.lines() {
@@ -55,12 +97,12 @@ allow_plain_from = []
 [upstream]
 provider = "{kind}"                 # microsoft | google | server
 account = "scanner@example.edu"     # the mailbox the relay sends as: change this
-auth = "{auth}"                     # oauth | password
+auth = "{auth}"                       # app (Microsoft 365, no person) | oauth (a person signs in) | password
 {server_line}
 port = {port}
 security = "{security}"             # starttls | ssl
 # ca_file = "our-ca.pem"           # an organization's own server's CA
-# secrets = "keychain"             # where the refresh token (or password) is kept: keychain | file | system-keychain (macOS service)
+# secrets = "keychain"             # where the app's key, refresh token or password is kept: keychain | file | system-keychain (macOS service)
 
 {oauth}
 # Copiers are added with: scanmail relay add-device NAME [--address IP]
@@ -83,7 +125,8 @@ mod tests {
         let preset =
             crate::org::Preset::parse(include_str!("../../resources/presets/microsoft-365.toml"))
                 .unwrap();
-        let text = initial_text(&preset).replace("scanner@example.edu", "scan@contoso.example");
+        let text = initial_text(&preset, "oauth", None)
+            .replace("scanner@example.edu", "scan@contoso.example");
         let cfg: RelayConfig = toml::from_str(&text).unwrap();
         assert_eq!(cfg.upstream.provider, ProviderKind::Microsoft);
         assert_eq!(cfg.upstream.server(), "smtp.office365.com");

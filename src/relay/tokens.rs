@@ -73,6 +73,46 @@ impl Credentials {
                 }
             }
             AuthKind::OAuth => self.token().await.map(Credential::Token),
+            AuthKind::App => self.app_token().await.map(Credential::Token),
+        }
+    }
+
+    /// The app-only token: the cached one while it has time left, else a new one from the
+    /// client-credentials grant (one request at a time).
+    async fn app_token(&self) -> Result<AccessToken, String> {
+        let mut cached = self.cached.lock().await;
+        let now = crate::time::now_unix();
+        if let Some((t, exp)) = cached.as_ref()
+            && exp - now > AHEAD
+        {
+            return Ok(t.clone());
+        }
+        let store = self.store.clone();
+        let kept = match tokio::task::spawn_blocking(move || store.load()).await {
+            Ok(Ok(Some(k))) => k,
+            Ok(Ok(None)) => {
+                return Err(self.signed_out(
+                    "The relay's app has no key yet. Run: scanmail relay microsoft-app, then scanmail relay sign-in --client-id ID".into(),
+                ));
+            }
+            Ok(Err(e)) => return Err(self.fault(e)),
+            Err(_) => return Err(self.fault("the relay's secret could not be read".into())),
+        };
+        let scope = super::app_token::scope(&self.upstream);
+        match super::app_token::fetch(&self.upstream, kept.expose(), scope).await {
+            Ok(set) => {
+                self.status.update(|s| {
+                    s.upstream.signed_in = true;
+                    // Nothing of the sign-in runs out but the certificate (relay status reads
+                    // its date from the certificate itself).
+                    s.upstream.token_expires = None;
+                    s.upstream.last_error = None;
+                });
+                *cached = Some((set.access.clone(), set.expires_at));
+                Ok(set.access)
+            }
+            Err(r) if r.needs_it => Err(self.signed_out(r.words)),
+            Err(r) => Err(self.fault(r.words)),
         }
     }
 
@@ -159,7 +199,7 @@ impl Credentials {
 /// Keeps the access token fresh: wakes every minute and refreshes when it has less than
 /// [`AHEAD`] left (or none), so a copier never waits on a refresh.
 pub async fn keep_fresh(creds: Arc<Credentials>) {
-    if creds.upstream.auth != AuthKind::OAuth {
+    if !matches!(creds.upstream.auth, AuthKind::OAuth | AuthKind::App) {
         return;
     }
     loop {

@@ -15,6 +15,12 @@ pub const GOOGLE_SECRET: &str = "not-really-secret";
 pub const USER_CODE: &str = "BCDF-GHJK";
 /// Never handed to anyone: a refresh token ScanMail must drop.
 pub const REFRESH: &str = "rt-CANARY-refresh-93ab";
+/// The tenant id that `test.example.edu` (and `example.edu`) resolve to.
+pub const TENANT_ID: &str = "0b5e3c1d-1111-4222-8333-444455556666";
+/// The relay's app (app-only sign-in), its client secret, and the token it gets.
+pub const APP_CLIENT_ID: &str = "7d1c2b3a-0000-4000-8000-0000000000a1";
+pub const APP_SECRET: &str = "app-secret-CANARY-71f";
+pub const APP_TOKEN: &str = "eyJ0eXAi.app-only-CANARY.token";
 
 /// How the device sign-in ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +64,23 @@ impl Default for Refresh {
     }
 }
 
+/// The app-only sign-in as the identity provider sees it: the certificates uploaded to the app
+/// (DER), the assertions' ids seen (replays are refused), an error to give every request
+/// instead (an AADSTS number and words), whether the client secret has run out, and what was
+/// asked (scopes, algorithms).
+#[derive(Debug, Default)]
+pub struct AppSide {
+    pub certificates: Vec<Vec<u8>>,
+    pub seen_jti: Vec<String>,
+    pub force: Option<(u32, String)>,
+    pub secret_expired: bool,
+    /// Only RS256 with x5t is taken (a tenant that refuses PS256).
+    pub rs256_only: bool,
+    pub scopes: Vec<String>,
+    pub algs: Vec<String>,
+    pub tokens_given: usize,
+}
+
 /// What the device-code endpoint answers instead of the usual (a hostile or broken provider):
 /// the sign-in page's address, the polling interval and the code's life, in seconds.
 pub type DeviceAnswer = Arc<Mutex<Option<(String, u64, u64)>>>;
@@ -67,6 +90,7 @@ pub struct Idp {
     pub seen: Arc<Mutex<Seen>>,
     pub device_answer: DeviceAnswer,
     pub refresh: Arc<Mutex<Refresh>>,
+    pub app: Arc<Mutex<AppSide>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -86,11 +110,14 @@ impl Idp {
         let answer = device_answer.clone();
         let refresh = Arc::new(Mutex::new(Refresh::default()));
         let refresh2 = refresh.clone();
+        let app = Arc::new(Mutex::new(AppSide::default()));
+        let app2 = app.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let (seen, answer, refresh) = (seen2.clone(), answer.clone(), refresh2.clone());
+                let app = app2.clone();
                 tokio::spawn(async move {
-                    let _ = serve(tcp, port, outcome, seen, answer, refresh).await;
+                    let _ = serve(tcp, port, outcome, seen, answer, refresh, app).await;
                 });
             }
         });
@@ -99,6 +126,7 @@ impl Idp {
             seen,
             device_answer,
             refresh,
+            app,
             task,
         }
     }
@@ -130,6 +158,158 @@ fn token_json() -> String {
     )
 }
 
+fn aadsts(status: &str, error: &str, code: u32, words: &str) -> String {
+    json(
+        status,
+        &format!(
+            r#"{{"error":"{error}","error_description":"AADSTS{code}: {words}","error_codes":[{code}]}}"#
+        ),
+    )
+}
+
+/// The client-credentials grant, as Microsoft's token endpoint checks it: the client, the
+/// scope, and the assertion (its certificate uploaded to the app, its signature, audience, time
+/// and id) or the client secret.
+fn app_token(body: &HashMap<String, String>, port: u16, app: &Mutex<AppSide>) -> String {
+    let mut a = app.lock().unwrap();
+    let scope = body.get("scope").cloned().unwrap_or_default();
+    a.scopes.push(scope.clone());
+    if let Some((code, words)) = a.force.clone() {
+        return aadsts("400 Bad Request", "invalid_client", code, &words);
+    }
+    if body.get("client_id").map(String::as_str) != Some(APP_CLIENT_ID) {
+        return aadsts(
+            "400 Bad Request",
+            "unauthorized_client",
+            700016,
+            "Application with identifier was not found in the directory.",
+        );
+    }
+    if scope != "https://outlook.office365.com/.default"
+        && scope != "https://graph.microsoft.com/.default"
+    {
+        return aadsts(
+            "400 Bad Request",
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+    }
+    if let Some(secret) = body.get("client_secret") {
+        if a.secret_expired {
+            return aadsts(
+                "401 Unauthorized",
+                "invalid_client",
+                7000222,
+                "The provided client secret keys for app are expired.",
+            );
+        }
+        if secret != APP_SECRET {
+            return aadsts(
+                "401 Unauthorized",
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided.",
+            );
+        }
+    } else {
+        let jwt = body.get("client_assertion").cloned().unwrap_or_default();
+        if let Err((code, words)) = check_assertion(&jwt, port, &mut a) {
+            return aadsts("401 Unauthorized", "invalid_client", code, &words);
+        }
+    }
+    a.tokens_given += 1;
+    json(
+        "200 OK",
+        &format!(
+            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{APP_TOKEN}"}}"#
+        ),
+    )
+}
+
+fn check_assertion(jwt: &str, port: u16, a: &mut AppSide) -> Result<(), (u32, String)> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bad = |w: &str| {
+        (
+            700027,
+            format!("Client assertion failed signature validation. {w}"),
+        )
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, sig] = parts.as_slice() else {
+        return Err((50027, "JWT token is invalid or malformed.".into()));
+    };
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(h).map_err(|_| bad("header"))?)
+            .map_err(|_| bad("header"))?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(c).map_err(|_| bad("claims"))?)
+            .map_err(|_| bad("claims"))?;
+    let sig = b64.decode(sig).map_err(|_| bad("signature"))?;
+    let alg = header["alg"].as_str().unwrap_or("").to_string();
+    a.algs.push(alg.clone());
+    let (thumb, verify): (String, &'static dyn ring::signature::VerificationAlgorithm) =
+        match alg.as_str() {
+            "PS256" if !a.rs256_only => (
+                header["x5t#S256"].as_str().unwrap_or("").to_string(),
+                &ring::signature::RSA_PSS_2048_8192_SHA256,
+            ),
+            "RS256" => (
+                header["x5t"].as_str().unwrap_or("").to_string(),
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            ),
+            _ => return Err(bad("The algorithm is not taken.")),
+        };
+    let cert = a
+        .certificates
+        .iter()
+        .find(|der| {
+            let s256 = b64.encode(ring::digest::digest(&ring::digest::SHA256, der));
+            let s1 = b64.encode(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der));
+            thumb == s256 || thumb == s1
+        })
+        .cloned()
+        .ok_or_else(|| bad("The certificate with identifier used to sign the client assertion is not registered on application."))?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&cert).map_err(|_| bad("certificate"))?;
+    let spki = parsed.public_key().subject_public_key.data.to_vec();
+    ring::signature::UnparsedPublicKey::new(verify, &spki)
+        .verify(format!("{h}.{c}").as_bytes(), &sig)
+        .map_err(|_| bad("The signature does not match."))?;
+    let aud = format!("http://127.0.0.1:{port}/{TENANT_ID}/oauth2/v2.0/token");
+    if claims["aud"].as_str() != Some(aud.as_str()) {
+        return Err((
+            50027,
+            "Invalid JWT token: the audience is not this token endpoint.".into(),
+        ));
+    }
+    if claims["iss"].as_str() != Some(APP_CLIENT_ID)
+        || claims["sub"].as_str() != Some(APP_CLIENT_ID)
+    {
+        return Err(bad("iss and sub must be the client id."));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let exp = claims["exp"].as_i64().unwrap_or(0);
+    let nbf = claims["nbf"].as_i64().unwrap_or(i64::MAX);
+    if exp <= now || nbf > now + 300 || exp - nbf > 3600 {
+        return Err((
+            700024,
+            "Client assertion is not within its valid time range.".into(),
+        ));
+    }
+    let jti = claims["jti"].as_str().unwrap_or("").to_string();
+    if jti.is_empty() || a.seen_jti.contains(&jti) {
+        return Err((
+            50027,
+            "Invalid JWT token: the assertion was used before (jti).".into(),
+        ));
+    }
+    a.seen_jti.push(jti);
+    Ok(())
+}
+
 fn form(text: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(text.as_bytes())
         .into_owned()
@@ -143,6 +323,7 @@ async fn serve(
     seen: Arc<Mutex<Seen>>,
     answer: DeviceAnswer,
     refresh: Arc<Mutex<Refresh>>,
+    app: Arc<Mutex<AppSide>>,
 ) -> std::io::Result<()> {
     let mut rw = BufReader::new(tcp);
     let mut line = String::new();
@@ -177,6 +358,37 @@ async fn serve(
         .map(String::as_str)
         == Some(CLIENT_ID);
     let reply = match (method, path) {
+        ("GET", p) if p.ends_with("/v2.0/.well-known/openid-configuration") => {
+            let tenant = p.trim_start_matches('/').split('/').next().unwrap_or("");
+            if [
+                "test.example.edu",
+                "example.edu",
+                "contoso.example",
+                TENANT_ID,
+            ]
+            .contains(&tenant)
+            {
+                json(
+                    "200 OK",
+                    &format!(
+                        r#"{{"issuer":"https://login.microsoftonline.com/{TENANT_ID}/v2.0","token_endpoint":"http://127.0.0.1:{port}/{TENANT_ID}/oauth2/v2.0/token"}}"#
+                    ),
+                )
+            } else {
+                json(
+                    "400 Bad Request",
+                    &format!(
+                        r#"{{"error":"invalid_tenant","error_description":"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.","error_codes":[90002]}}"#
+                    ),
+                )
+            }
+        }
+        ("POST", p)
+            if p == format!("/{TENANT_ID}/oauth2/v2.0/token")
+                && body.get("grant_type").map(String::as_str) == Some("client_credentials") =>
+        {
+            app_token(&body, port, &app)
+        }
         ("POST", "/test.example.edu/oauth2/v2.0/devicecode") => {
             let scope = body.get("scope").cloned().unwrap_or_default();
             if !client_ok {

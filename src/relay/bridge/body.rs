@@ -134,7 +134,17 @@ impl Bridge {
                 s.upstream.signed_in = true;
             });
         } else {
-            let words = format!("The mail provider refused a message: {r}");
+            let words = super::super::microsoft::smtp(
+                r.code,
+                &r.text,
+                self.cfg.upstream.auth == super::super::config::AuthKind::App,
+                &super::super::app_token::ctx(&self.cfg.upstream),
+            )
+            .filter(|_| self.cfg.upstream.provider == super::super::config::ProviderKind::Microsoft)
+            .map_or_else(
+                || format!("The mail provider refused a message: {r}"),
+                |f| f.words(),
+            );
             self.note_error(&words);
             if r.code >= 500 {
                 self.shared.status.update(|s| {

@@ -80,7 +80,7 @@ impl Bridge {
             Err(e) => {
                 if matches!(e, UpError::SignIn(_)) {
                     self.shared.creds.forget_access().await;
-                    let w = e.words();
+                    let w = super::super::links::upstream_words(&self.cfg, &e);
                     self.shared
                         .status
                         .update(|s| s.upstream.last_error = Some(w));
