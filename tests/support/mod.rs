@@ -525,6 +525,10 @@ async fn serve(
                         .unwrap()
                         .tokens
                         .push((secure, user.to_string(), token.to_string()));
+                    if let Some(r) = &script.auth_always {
+                        say(&mut rw, r).await?;
+                        continue;
+                    }
                     if well_formed && token == script.token && user == USER {
                         say(&mut rw, &["235 2.7.0 Accepted".to_string()]).await?;
                         continue;
