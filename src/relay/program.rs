@@ -3,8 +3,8 @@
 //! on a mounted disk image, in a temporary folder) would be theirs to run with the service's
 //! rights. So `install-service`:
 //!
-//! - Linux: copies the running program to [`LINUX_PLACE`] (root's, 0755), or uses the one a
-//!   package installed in `/usr/bin` or `/usr/lib/scanmail`;
+//! - Linux: uses the program installed in `/usr/bin`, `/usr/local/bin` or `/usr/lib/scanmail`
+//!   (root's: checked below), else copies the running one to [`LINUX_PLACE`] (root's, 0755);
 //! - macOS: uses only the app in `/Applications` (not a copy macOS runs from a random place
 //!   "translocated", not one on a mounted disk image);
 //! - Windows: uses only the program the installer put in Program Files;
@@ -155,7 +155,7 @@ pub fn install_first() -> String {
 /// Linux: a program a package installed is used where it is; any other is copied to
 /// [`LINUX_PLACE`] (a new copy each time, so a reinstall also updates it).
 fn linux_program(exe: &Path) -> Result<PathBuf, String> {
-    let packaged = ["/usr/bin/", "/usr/lib/scanmail/"];
+    let packaged = ["/usr/bin/", "/usr/local/bin/", "/usr/lib/scanmail/"];
     if packaged.iter().any(|p| exe.starts_with(p)) {
         return Ok(exe.to_path_buf());
     }
