@@ -549,7 +549,7 @@ fn presets(w: &mut Words) {
     }
     w.main("account", scanmail::gui::account::BEFORE_YOU_START);
     w.main("account", scanmail::gui::account::PRIVATE_WINDOW);
-    w.main("relay page", scanmail::gui::relay_page::WHY_ADMIN);
+    w.main("relay page", scanmail::gui::relay::WHY_ADMIN);
     w.main(
         "sign-in",
         scanmail::gui::test_send::sign_in::OTHER_ACCOUNT_MICROSOFT,

@@ -49,7 +49,7 @@ pub enum Message {
     Test(test_send::Message),
     Card(settings_card::Message),
     Copier(super::copier_check::Message),
-    Relay(super::relay_page::Message),
+    Relay(super::relay::Message),
     FocusNext,
     FocusPrevious,
     /// Enter pressed with no field taking it: the step's main button.
@@ -84,7 +84,7 @@ pub struct App {
     pub test: test_send::State,
     pub card: settings_card::State,
     pub copier: super::copier_check::State,
-    pub relay: super::relay_page::State,
+    pub relay: super::relay::State,
     /// A message for the bottom of the window (a browser that would not open, a saved file).
     pub notice: Option<String>,
     pub(super) running: Option<iced::task::Handle>,
@@ -138,7 +138,7 @@ impl App {
             test,
             card: settings_card::State::default(),
             copier: super::copier_check::State::default(),
-            relay: super::relay_page::State::default(),
+            relay: super::relay::State::default(),
             notice: found.problem,
             running: None,
             theme_override,
@@ -351,10 +351,11 @@ impl App {
             }
             Message::Copier(m) => self.copier_action(m),
             Message::Relay(m) => match self.relay.update(m) {
-                super::relay_page::Action::None => Effect::None,
-                super::relay_page::Action::Elevated(args) => Effect::Elevated(args),
-                super::relay_page::Action::Copy(text) => Effect::Copy(text),
-                super::relay_page::Action::Print(html) => Effect::PrintCard(html),
+                super::relay::Action::None => Effect::None,
+                super::relay::Action::Elevated(args) => Effect::Elevated(args),
+                super::relay::Action::Copy(text) => Effect::Copy(text),
+                super::relay::Action::Print(html) => Effect::PrintCard(html),
+                super::relay::Action::Open(target) => Effect::OpenUrl(target),
             },
             Message::Card(m) => match self.card.update(m, self.card_cache.as_ref()) {
                 settings_card::Action::None => Effect::None,
@@ -370,7 +371,7 @@ impl App {
                     self.apply(Message::Test(test_send::Message::Start))
                 }
                 Step::TestSend | Step::Card => Effect::None,
-                Step::Relay => self.apply(Message::Relay(super::relay_page::Message::Add)),
+                Step::Relay => self.apply(Message::Relay(super::relay::Message::Add)),
             },
             Message::FocusNext => Effect::FocusNext,
             Message::FocusPrevious => Effect::FocusPrevious,

@@ -11,7 +11,7 @@ pub mod copier_check;
 pub mod device;
 pub mod device_finder;
 pub mod device_list;
-pub mod relay_page;
+pub mod relay;
 pub mod settings_card;
 pub mod style;
 pub mod test_send;
