@@ -50,8 +50,13 @@ fn urls(app: &MicrosoftApp) -> Result<(DeviceAuthorizationUrl, TokenUrl), SignIn
     ))
 }
 
-/// Asks Microsoft for a code to show.
+/// Asks Microsoft for a code to show (the SMTP sending permission).
 pub async fn start(app: &MicrosoftApp) -> Result<DeviceCode, SignInError> {
+    start_for(app, &[MICROSOFT_SCOPE]).await
+}
+
+/// Asks Microsoft for a code to show, for these permissions.
+pub async fn start_for(app: &MicrosoftApp, scopes: &[&str]) -> Result<DeviceCode, SignInError> {
     let (device_url, token_url) = urls(app)?;
     let client = BasicClient::new(ClientId::new(app.client_id.clone()))
         .set_device_authorization_url(device_url)
@@ -59,7 +64,7 @@ pub async fn start(app: &MicrosoftApp) -> Result<DeviceCode, SignInError> {
     let http = |r: HttpRequest| send(r);
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
-        .add_scope(Scope::new(MICROSOFT_SCOPE.into()))
+        .add_scopes(scopes.iter().map(|s| Scope::new((*s).to_string())))
         .add_scope(Scope::new("offline_access".into()))
         .request_async(&http)
         .await

@@ -21,6 +21,12 @@ pub use crate::secrets::AccessToken;
 use serde::{Deserialize, Serialize};
 
 pub const MICROSOFT_SCOPE: &str = "https://outlook.office.com/SMTP.Send";
+/// A person's sign-in for a relay that sends through Microsoft Graph (drafts and attachments
+/// need Mail.ReadWrite).
+pub const MICROSOFT_GRAPH_SCOPES: [&str; 2] = [
+    "https://graph.microsoft.com/Mail.Send",
+    "https://graph.microsoft.com/Mail.ReadWrite",
+];
 pub const GOOGLE_SCOPE: &str = "https://mail.google.com/";
 const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
 const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";

@@ -14,6 +14,16 @@ pub async fn refresh(
     apps: &Apps,
     refresh: &str,
 ) -> Result<TokenSet, SignInError> {
+    refresh_for(provider, apps, refresh, &[MICROSOFT_SCOPE]).await
+}
+
+/// [`refresh`] for these Microsoft permissions (a relay sending through Graph asks for Graph's).
+pub async fn refresh_for(
+    provider: Provider,
+    apps: &Apps,
+    refresh: &str,
+    microsoft_scopes: &[&str],
+) -> Result<TokenSet, SignInError> {
     let http = |r: HttpRequest| send(r);
     let missing = || {
         SignInError::Setup(format!(
@@ -34,7 +44,11 @@ pub async fn refresh(
             );
             client
                 .exchange_refresh_token(&token)
-                .add_scope(Scope::new(MICROSOFT_SCOPE.into()))
+                .add_scopes(
+                    microsoft_scopes
+                        .iter()
+                        .map(|s| Scope::new((*s).to_string())),
+                )
                 .add_scope(Scope::new("offline_access".into()))
                 .request_async(&http)
                 .await

@@ -69,8 +69,19 @@ pub(super) async fn data<H: Handler>(t: &mut Talk<'_>, h: &mut H) -> Result<Repl
         Reply::new(500, "5.5.2 Line too long (more than 1000 bytes)")
     } else if too_big {
         h.end(DataEnd::TooBig).await;
-        Reply::new(552, "5.3.4 Message too big for this server")
+        too_big_reply(t.limits)
     } else {
         h.end(DataEnd::Complete { size: decoder.size }).await
     })
+}
+
+/// The refusal of a message over the size limit, with the limit in it.
+pub(super) fn too_big_reply(limits: &Limits) -> Reply {
+    Reply::new(
+        552,
+        format!(
+            "5.3.4 Message too big for this server: it takes at most {} MB",
+            limits.max_message_bytes / 1_000_000
+        ),
+    )
 }

@@ -302,8 +302,7 @@ async fn command_step<H: Handler>(
                 .await
         }
         Command::Mail { size: Some(s), .. } if s > limits.max_message_bytes => {
-            t.refuse(&Reply::new(552, "5.3.4 Message too big for this server"))
-                .await
+            t.refuse(&super::message::too_big_reply(limits)).await
         }
         Command::Mail { from, .. } => {
             if t.mail {

@@ -182,6 +182,9 @@ pub fn make(config_path: &Path, graph: bool, renew: bool) -> Result<Made, String
             .and_then(toml_edit::Item::as_table_like_mut)
             .ok_or_else(|| "relay.toml has no [upstream] section".to_string())?;
         up.insert("auth", toml_edit::value("app"));
+        if graph {
+            up.insert("api", toml_edit::value("graph"));
+        }
         let oauth = up
             .entry("oauth")
             .or_insert(toml_edit::table())

@@ -104,6 +104,10 @@ pub async fn fetch(u: &Upstream, kept: &str, scope: &str) -> Result<TokenSet, Re
 }
 
 /// The token's scope for this upstream.
-pub fn scope(_u: &Upstream) -> &'static str {
-    app::SMTP_SCOPE
+pub fn scope(u: &Upstream) -> &'static str {
+    if u.graph() {
+        app::GRAPH_SCOPE
+    } else {
+        app::SMTP_SCOPE
+    }
 }

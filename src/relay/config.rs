@@ -31,6 +31,18 @@ pub enum AuthKind {
     Password,
 }
 
+/// How the relay hands mail to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKind {
+    /// SMTP (XOAUTH2 or a password), the message streamed byte for byte.
+    #[default]
+    Smtp,
+    /// Microsoft Graph (`sendMail`, or a draft with its attachments uploaded): for Microsoft 365
+    /// organizations that keep SMTP AUTH off.
+    Graph,
+}
+
 /// The upstream connection's security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,6 +84,16 @@ pub struct Upstream {
     pub secrets: SecretStore,
     /// With `secrets = "file"`: the file (default `relay-secret` next to the state file).
     pub secrets_file: Option<PathBuf>,
+    /// SMTP (the default) or Microsoft Graph.
+    #[serde(default)]
+    pub api: ApiKind,
+    /// Microsoft Graph's address (`https://graph.microsoft.com`; plain http only to a loopback
+    /// address, for tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    /// Graph: keep a copy of each message in the mailbox's Sent Items (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_to_sent_items: Option<bool>,
 }
 
 impl Upstream {
@@ -96,6 +118,19 @@ impl Upstream {
             UpSecurity::Ssl => 465,
             UpSecurity::Starttls => 587,
         })
+    }
+
+    /// Microsoft Graph's address.
+    pub fn graph_url(&self) -> &str {
+        self.graph_url
+            .as_deref()
+            .unwrap_or("https://graph.microsoft.com")
+            .trim_end_matches('/')
+    }
+
+    /// True when the relay sends through Microsoft Graph.
+    pub fn graph(&self) -> bool {
+        self.api == ApiKind::Graph
     }
 
     /// The app-only sign-in's app: `[upstream.oauth.microsoft]` with `auth = "app"`.
@@ -177,6 +212,8 @@ pub struct RelayConfig {
     pub state_dir: Option<PathBuf>,
     /// The help desk's address: one message a day goes there while something needs a look.
     pub help_desk_email: Option<String>,
+    /// How long a stop lets messages in flight finish (default 60 s).
+    pub stop_grace_seconds: Option<u64>,
     pub upstream: Upstream,
     #[serde(default, rename = "device")]
     pub devices: Vec<Device>,
@@ -193,9 +230,16 @@ fn provider_max(p: ProviderKind) -> u64 {
 }
 
 impl RelayConfig {
+    /// The largest message taken: relay.toml's, else the provider's own limit (through
+    /// Microsoft Graph: Exchange Online's default of 35 MB, since the message is held in memory).
     pub fn max_message_bytes(&self) -> u64 {
-        self.max_message_bytes
-            .unwrap_or_else(|| provider_max(self.upstream.provider))
+        self.max_message_bytes.unwrap_or_else(|| {
+            if self.upstream.graph() {
+                36_700_160
+            } else {
+                provider_max(self.upstream.provider)
+            }
+        })
     }
 
     pub fn listen_addrs(&self) -> Result<Vec<(SocketAddr, bool)>, String> {

@@ -67,6 +67,22 @@ impl RelayConfig {
             return Err("[upstream] server is needed when provider = \"server\"".into());
         }
         crate::smtp::validate_server(u.server()).map_err(|e| format!("[upstream] server: {e}"))?;
+        if u.api == super::config::ApiKind::Graph {
+            if u.provider != super::config::ProviderKind::Microsoft {
+                return Err(
+                    "[upstream] api = \"graph\" (Microsoft Graph) is for provider = \"microsoft\""
+                        .into(),
+                );
+            }
+            if u.auth == AuthKind::Password {
+                return Err(
+                    "[upstream] api = \"graph\" needs a Microsoft sign-in: auth = \"app\" (scanmail relay microsoft-app --graph) or \"oauth\""
+                        .into(),
+                );
+            }
+            crate::oauth::check_endpoint(u.graph_url())
+                .map_err(|e| format!("[upstream] graph_url: {e}"))?;
+        }
         if u.auth == AuthKind::App {
             if u.provider != super::config::ProviderKind::Microsoft {
                 return Err(

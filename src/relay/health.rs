@@ -45,6 +45,13 @@ pub async fn watch(shared: Arc<Shared>) {
 
 /// One message to the help desk through the provider, as the relay's account.
 async fn mail(shared: &Shared, account: &str, to: &str, warnings: &[String]) -> Result<(), String> {
+    let text = health_text(account.trim(), to, warnings);
+    if let Some(g) = &shared.graph {
+        return g
+            .send(&shared.creds, text.as_bytes(), &[to.to_string()])
+            .await
+            .map_err(|e| e.words(account));
+    }
     let credential = shared.creds.get().await?;
     let mut s = super::upstream::Session::open(&shared.route, &credential)
         .await
@@ -58,6 +65,17 @@ async fn mail(shared: &Shared, account: &str, to: &str, warnings: &[String]) -> 
     step(s.mail(account, None).await, 250)?;
     step(s.rcpt(to).await, 250)?;
     step(s.data().await, 354)?;
+    let mut body = Vec::new();
+    let mut stuffer = crate::receive::data::DotStuffer::default();
+    stuffer.feed(text.as_bytes(), &mut body);
+    stuffer.finish(&mut body);
+    step(s.finish(&body).await, 250)?;
+    s.quit().await;
+    Ok(())
+}
+
+/// The help desk's message.
+fn health_text(account: &str, to: &str, warnings: &[String]) -> String {
     let host = crate::smtp::connect::hello_name();
     let host = if host.is_empty() {
         "this computer".to_string()
@@ -73,11 +91,5 @@ async fn mail(shared: &Shared, account: &str, to: &str, warnings: &[String]) -> 
         text += &format!("- {w}\r\n");
     }
     text += "\r\nSee it all with: scanmail relay status\r\nThis message comes at most once a day while something needs a look.\r\n";
-    let mut body = Vec::new();
-    let mut stuffer = crate::receive::data::DotStuffer::default();
-    stuffer.feed(text.as_bytes(), &mut body);
-    stuffer.finish(&mut body);
-    step(s.finish(&body).await, 250)?;
-    s.quit().await;
-    Ok(())
+    text
 }

@@ -90,6 +90,26 @@ pub async fn walk(path: &Path, loaded: Result<RelayConfig, String>) -> Vec<Link>
         }
     }
     let dir = super::state_dir(&cfg, path);
+    let state = super::status::read(&super::status::path_for(&dir));
+    let running = super::status::report(&cfg, &state, crate::time::now_unix()).running;
+    if running && u.auth == AuthKind::OAuth {
+        // A running relay renews a person's sign-in by itself, and each renewal replaces the
+        // kept refresh token: a second renewal from here could race it. Its state says how its
+        // sign-in stands; the message through it (the last link) proves the rest.
+        if state.upstream.signed_in {
+            links.push(Link::ok("sign-in", "the running relay is signed in"));
+        } else {
+            links.push(Link::broken(
+                "sign-in",
+                state
+                    .upstream
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| super::status::SIGN_IN_AGAIN.to_string()),
+            ));
+        }
+        return links;
+    }
     let status = Arc::new(super::status::Shared::open(super::status::path_for(&dir)));
     let store = super::secret::Store::for_config(&cfg, &dir);
     let creds = super::tokens::Credentials::new(u.clone(), store, status);
@@ -108,6 +128,18 @@ pub async fn walk(path: &Path, loaded: Result<RelayConfig, String>) -> Vec<Link>
             return links;
         }
     };
+    if u.graph() {
+        let graph = super::graph::Graph::new(u.graph_url(), &u.account, true);
+        match graph.reachable(&creds).await {
+            Ok(()) => links.push(Link::ok(
+                "mailbox",
+                format!("Microsoft Graph reaches the mailbox {}", u.account.trim()),
+            )),
+            Err(e) => links.push(Link::broken("mailbox", e.words(u.account.trim()))),
+        }
+        drop(credential);
+        return links;
+    }
     let route = match Route::new(u.clone()) {
         Ok(r) => r,
         Err(e) => {

@@ -25,6 +25,7 @@ pub mod dpapi;
 pub mod edit;
 #[cfg(windows)]
 pub mod eventlog;
+pub mod graph;
 pub mod guard;
 pub mod headers;
 pub mod health;
@@ -110,7 +111,7 @@ pub async fn run(
         max_message_bytes: cfg.max_message_bytes(),
         idle: Duration::from_secs(120),
         data_idle: Duration::from_secs(120),
-        grace: GRACE,
+        grace: cfg.stop_grace_seconds.map_or(GRACE, Duration::from_secs),
         sign_in_within: Some(Duration::from_secs(60)),
         ..receive::Limits::default()
     };
@@ -188,6 +189,8 @@ pub async fn run(
     fresh.abort();
     beat.abort();
     health.abort();
+    // Drafts left in Microsoft Graph by messages cut off at the stop are deleted first.
+    graph::cleaned_up(Duration::from_secs(10)).await;
     status.update(|s| s.listening.clear());
     status.heartbeat(false);
     bridge::log("stopped");

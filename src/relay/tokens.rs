@@ -138,7 +138,18 @@ impl Credentials {
             Ok(Err(e)) => return Err(self.fault(e)),
             Err(_) => return Err(self.fault("the relay's secret could not be read".into())),
         };
-        match crate::oauth::refresh::refresh(provider, &self.upstream.oauth, refresh.expose()).await
+        let scopes: &[&str] = if self.upstream.graph() {
+            &crate::oauth::MICROSOFT_GRAPH_SCOPES
+        } else {
+            &[crate::oauth::MICROSOFT_SCOPE]
+        };
+        match crate::oauth::refresh::refresh_for(
+            provider,
+            &self.upstream.oauth,
+            refresh.expose(),
+            scopes,
+        )
+        .await
         {
             Ok(set) => {
                 if let Some(new) = set.refresh {

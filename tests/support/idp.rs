@@ -79,6 +79,8 @@ pub struct AppSide {
     pub scopes: Vec<String>,
     pub algs: Vec<String>,
     pub tokens_given: usize,
+    /// Give a new token each time ("<APP_TOKEN>-n"), so an expired one can be told apart.
+    pub distinct_tokens: bool,
 }
 
 /// What the device-code endpoint answers instead of the usual (a hostile or broken provider):
@@ -219,10 +221,15 @@ fn app_token(body: &HashMap<String, String>, port: u16, app: &Mutex<AppSide>) ->
         }
     }
     a.tokens_given += 1;
+    let token = if a.distinct_tokens {
+        format!("{APP_TOKEN}-{}", a.tokens_given)
+    } else {
+        APP_TOKEN.to_string()
+    };
     json(
         "200 OK",
         &format!(
-            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{APP_TOKEN}"}}"#
+            r#"{{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"{token}"}}"#
         ),
     )
 }

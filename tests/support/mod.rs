@@ -5,6 +5,7 @@
 
 pub mod copier;
 pub mod dns;
+pub mod graph;
 pub mod idp;
 pub mod proxy;
 pub mod rig;

@@ -212,11 +212,22 @@ pub(super) fn app_sign_in(
             return Ok(1);
         }
     };
-    let _ = writeln!(out, "The app's token: ok.");
-    // A real sign-in as the mailbox, so a missing Exchange step shows now, not at a scan.
+    if cfg.upstream.graph() {
+        // Graph: the token alone proves the sign-in; relay test sends the real message.
+        let _ = writeln!(out, "The app's token for Microsoft Graph: ok.");
+    } else {
+        let _ = writeln!(out, "The app's token: ok.");
+    }
+    // A real sign-in as the mailbox (SMTP), so a missing Exchange step shows now, not at a scan.
     let route = relay::upstream::Route::new(cfg.upstream.clone()).map_err(BadInput)?;
     let credential = relay::tokens::Credential::Token(token.access);
-    if let Err(e) = rt.block_on(relay::upstream::Session::open(&route, &credential)) {
+    let opened = if cfg.upstream.graph() {
+        Ok(())
+    } else {
+        rt.block_on(relay::upstream::Session::open(&route, &credential))
+            .map(|_| ())
+    };
+    if let Err(e) = opened {
         let words = match &e {
             relay::upstream::UpError::SignIn(r) | relay::upstream::UpError::Refused(r) => {
                 microsoft::smtp(r.code, &r.text, true, &ctx(&app)).map(|f| f.words())
@@ -230,7 +241,9 @@ pub(super) fn app_sign_in(
         );
         return Ok(1);
     }
-    let _ = writeln!(out, "The SMTP sign-in as {account}: ok.");
+    if !cfg.upstream.graph() {
+        let _ = writeln!(out, "The SMTP sign-in as {account}: ok.");
+    }
     // Proved: keep it.
     if secret.is_some() {
         store.save(&kept).map_err(BadInput)?;
@@ -285,10 +298,14 @@ pub(super) fn app_sign_in(
                 |t| format!(" Nothing of it runs out but the certificate, on {}; relay status warns 30 days before.", crate::time::local_words(t)),
             )
     };
+    let through = if cfg.upstream.graph() {
+        "Microsoft Graph".to_string()
+    } else {
+        cfg.upstream.server().to_string()
+    };
     let _ = writeln!(
         out,
-        "Signed in: the relay sends as {account} through {} with its own app (app-only: no person's password or sign-in).{ends}",
-        cfg.upstream.server()
+        "Signed in: the relay sends as {account} through {through} with its own app (app-only: no person's password or sign-in).{ends}"
     );
     Ok(0)
 }

@@ -19,11 +19,14 @@ pub(super) fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result
         r.listening.join(", ")
     );
     let u = &r.upstream;
+    let through = if cfg.upstream.graph() {
+        format!("Microsoft Graph as {}", u.account)
+    } else {
+        format!("{} as {}", cfg.upstream.server(), u.account)
+    };
     let _ = writeln!(
         out,
-        "Sends as {} through {}: {}",
-        u.account,
-        cfg.upstream.server(),
+        "Sends through {through}: {}",
         if u.signed_in {
             format!(
                 "signed in{}",

@@ -11,7 +11,22 @@ use crate::receive::data::DotStuffer;
 use crate::receive::{DataEnd, Reply};
 
 impl Bridge {
+    /// The account From is rewritten to, when the copier's From is rewritten.
+    fn rewrite_to(&self) -> Option<String> {
+        self.device
+            .as_ref()
+            .is_some_and(|d| d.rewrite_from)
+            .then(|| self.cfg.upstream.account.trim().to_string())
+    }
+
     pub(super) async fn begin_data(&mut self) -> Reply {
+        if self.graph_mode() {
+            if self.for_graph.is_none() {
+                return Reply::new(503, "5.5.1 MAIL first");
+            }
+            self.rewriter = Rewriter::new(self.rewrite_to());
+            return Reply::new(354, "Go ahead");
+        }
         let Some(session) = self.session.as_mut() else {
             return Reply::new(
                 451,
@@ -22,12 +37,7 @@ impl Bridge {
         // byte goes to it (its refusal then comes back at the end of the message).
         match session.start_data().await {
             Ok(()) => {
-                let rewrite = self
-                    .device
-                    .as_ref()
-                    .is_some_and(|d| d.rewrite_from)
-                    .then(|| self.cfg.upstream.account.trim().to_string());
-                self.rewriter = Rewriter::new(rewrite);
+                self.rewriter = Rewriter::new(self.rewrite_to());
                 self.stuffer = DotStuffer::default();
                 self.broken = None;
                 self.awaiting = true;
@@ -42,6 +52,10 @@ impl Bridge {
     }
 
     pub(super) async fn pass_chunk(&mut self, bytes: &[u8]) {
+        if self.graph_mode() {
+            self.graph_chunk(bytes).await;
+            return;
+        }
         self.wait_go_ahead().await;
         if self.broken.is_some() {
             return;
@@ -71,6 +85,9 @@ impl Bridge {
     }
 
     pub(super) async fn end_message(&mut self, how: DataEnd) -> Reply {
+        if self.graph_mode() {
+            return self.graph_end(how).await;
+        }
         let DataEnd::Complete { size } = how else {
             // Too long a line or too big: the provider gets no end of data, so it drops it.
             self.session = None;

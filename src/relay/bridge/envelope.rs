@@ -42,6 +42,9 @@ impl Bridge {
                 "4.7.1 This copier sent many messages this minute: try again shortly",
             );
         }
+        if self.graph_mode() {
+            return self.graph_mail(&device.name).await;
+        }
         let account = self.cfg.upstream.account.trim().to_string();
         // The session of this copier's last message, when it is still open: no new sign-in.
         // A session with unread bytes from the provider is out of step and is not used again.
@@ -147,6 +150,9 @@ impl Bridge {
                 self.name()
             ));
             return Reply::new(550, "5.7.1 This copier may not send to that address");
+        }
+        if self.graph_mode() {
+            return self.graph_rcpt(to);
         }
         let Some(session) = self.session.as_mut() else {
             return Reply::new(

@@ -11,10 +11,12 @@
 
 mod body;
 mod envelope;
+mod graph;
 mod shared;
 mod sign_in;
 
 pub use super::log::{Level, log, notice, without_addresses};
+pub use graph::GRAPH_HELD;
 pub use shared::Shared;
 
 use super::config::{self, Device, RelayConfig};
@@ -74,6 +76,8 @@ pub struct Bridge {
     mail_pending: bool,
     /// RCPT TOs sent to the provider whose answers are read with DATA's.
     rcpt_pending: usize,
+    /// With Microsoft Graph: the message being received.
+    for_graph: Option<graph::ForGraph>,
 }
 
 impl Bridge {
@@ -96,6 +100,7 @@ impl Bridge {
             awaiting: false,
             mail_pending: false,
             rcpt_pending: 0,
+            for_graph: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl Bridge {
     }
 
     async fn close_session(&mut self) {
+        self.for_graph = None;
         self.mail_pending = false;
         self.rcpt_pending = 0;
         if let Some(s) = self.session.take() {

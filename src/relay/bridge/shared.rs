@@ -21,6 +21,10 @@ pub struct Shared {
     pub status: Arc<status::Shared>,
     /// Logins that passed Argon2 within the hour.
     pub known: super::super::device::Known,
+    /// Microsoft Graph, when the relay sends through it.
+    pub graph: Option<super::super::graph::Graph>,
+    /// Message bytes held for Graph by all copiers together.
+    pub graph_budget: crate::receive::Budget,
 }
 
 fn stamp_of(p: &std::path::Path) -> Option<(SystemTime, u64)> {
@@ -38,6 +42,18 @@ impl Shared {
         status: Arc<status::Shared>,
     ) -> Self {
         let stamp = stamp_of(&config_path);
+        let u = &config.upstream;
+        let graph = u.graph().then(|| {
+            super::super::graph::Graph::new(
+                u.graph_url(),
+                &u.account,
+                u.save_to_sent_items.unwrap_or(true),
+            )
+        });
+        let graph_budget = crate::receive::Budget::new(
+            super::GRAPH_HELD
+                .max(usize::try_from(config.max_message_bytes()).unwrap_or(usize::MAX)),
+        );
         Self {
             config: RwLock::new(Arc::new(config)),
             config_path,
@@ -47,6 +63,8 @@ impl Shared {
             guard: Guard::default(),
             status,
             known: super::super::device::Known::default(),
+            graph,
+            graph_budget,
         }
     }
 

@@ -1,0 +1,516 @@
+//! Microsoft Graph as the relay's upstream, for Microsoft 365 organizations that keep SMTP AUTH
+//! off. A message of up to [`MIME_MAX`] bytes goes in one `sendMail` request (the MIME message,
+//! base64); a larger one becomes a draft with its headers' recipients, subject and body, its small
+//! attachments added in one request each and its large ones uploaded through upload sessions in
+//! pieces of [`CHUNK`] bytes (the upload address gets no token), and is then sent. A draft left by
+//! a failure is deleted. The copier hears 250 only after Graph's 202.
+//!
+//! Facts relied on (learn.microsoft.com, "user: sendMail", "Attach large files to Outlook
+//! messages", "Microsoft Graph throttling"): one request carries about 4 MB (base64 included);
+//! upload sessions take files of 3 to 150 MB in ordered pieces of at most 4 MB; 429 and 503 come
+//! with `Retry-After` in seconds; errors are `{"error": {"code", "message"}}`.
+
+pub mod http;
+pub mod mime;
+
+use super::tokens::{Credential, Credentials};
+use crate::receive::Reply;
+use crate::secrets::AccessToken;
+use base64::Engine;
+use http::{Answer, Call};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The largest MIME message sent in one `sendMail` (its base64 stays under 4 MB).
+pub const MIME_MAX: usize = 3_000_000;
+/// Attachments from this size go through an upload session (Graph's minimum is about 3 MB).
+pub const UPLOAD_FROM: usize = 3_000_000;
+/// One upload piece: 10 x 320 KiB, under Graph's 4 MB.
+pub const CHUNK: usize = 3_276_800;
+/// Messages sent to Graph at once (Graph allows 4 requests at once per app).
+pub const AT_ONCE: usize = 4;
+
+/// Why Graph did not take the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphError {
+    Network(String),
+    /// Throttled (429) or busy (503) longer than the copier would wait.
+    Busy(u16),
+    /// The token was refused even after a new one (401).
+    Unauthorized,
+    /// 403: Graph's code (ErrorAccessDenied, ErrorSendAsDenied) and words.
+    Forbidden(String, String),
+    /// The message is larger than the mailbox takes (413, ErrorMessageSizeExceeded).
+    TooBig(usize),
+    /// A recipient refused (ErrorInvalidRecipients), with Graph's words.
+    Recipient(String),
+    /// Any other refusal: status, code, words.
+    Refused(u16, String, String),
+}
+
+impl GraphError {
+    /// What the copier hears.
+    pub fn reply(&self) -> Reply {
+        match self {
+            GraphError::Network(why) => Reply::new(
+                451,
+                format!("4.4.1 The relay could not reach Microsoft Graph ({why}): try again later"),
+            ),
+            GraphError::Busy(status) => Reply::new(
+                451,
+                format!("4.4.2 Microsoft Graph is busy ({status}): try again shortly"),
+            ),
+            GraphError::Unauthorized => Reply::new(
+                454,
+                "4.7.0 Microsoft Graph did not accept the relay's sign-in: try again later",
+            ),
+            GraphError::Forbidden(code, _) => Reply::new(
+                451,
+                format!(
+                    "4.7.0 Microsoft Graph refused the relay ({code}): IT must fix its permission; try again later"
+                ),
+            ),
+            GraphError::TooBig(size) => Reply::new(
+                552,
+                format!(
+                    "5.3.4 The message is {} MB, bigger than the mailbox takes (ErrorMessageSizeExceeded)",
+                    size.div_ceil(1_000_000)
+                ),
+            ),
+            GraphError::Recipient(words) => Reply::new(
+                550,
+                format!("5.1.1 Microsoft Graph refused a recipient: {words}"),
+            ),
+            GraphError::Refused(status, code, _) if *status >= 500 => Reply::new(
+                451,
+                format!("4.4.0 Microsoft Graph failed ({status} {code}): try again later"),
+            ),
+            GraphError::Refused(status, code, _) => Reply::new(
+                550,
+                format!("5.6.0 Microsoft Graph refused the message ({status} {code})"),
+            ),
+        }
+    }
+
+    /// In words for IT, with the fix, for the status and the log.
+    pub fn words(&self, account: &str) -> String {
+        match self {
+            GraphError::Forbidden(code, _) if code == "ErrorSendAsDenied" => format!(
+                "Microsoft Graph refused a message whose sender is not {account} (403 {code}). Keep rewrite_from on for the copier in relay.toml, so the relay sends From {account}."
+            ),
+            GraphError::Forbidden(code, _) => format!(
+                "Microsoft Graph refused the relay's app for the mailbox {account} (403 {code}): the app may not send as it. In Exchange Online PowerShell: New-ManagementRoleAssignment -App <Object ID of the app's enterprise application> -Role \"Application Mail.Send\" -CustomResourceScope <a scope with only {account}>, and the same with \"Application Mail.ReadWrite\" for large scans (setup-microsoft-365.ps1 from scanmail relay microsoft-app --graph does both). Changes can take two hours to work."
+            ),
+            GraphError::Unauthorized => format!(
+                "Microsoft Graph did not accept the relay's token for {account} (401), even a new one. Check the app's sign-in: scanmail relay test"
+            ),
+            GraphError::Refused(status, code, _) if code == "MailboxNotEnabledForRESTAPI" => {
+                format!(
+                    "Microsoft Graph cannot use the mailbox {account} ({status} {code}): it has no Exchange Online licence, or it is not in Exchange Online. Give it a licence in the Microsoft 365 admin center, or choose another mailbox."
+                )
+            }
+            GraphError::TooBig(size) => format!(
+                "The mailbox {account} refused a message of {} MB as too big (ErrorMessageSizeExceeded). Exchange Online takes 35 MB unless IT raised it (Set-Mailbox -MaxSendSize).",
+                size.div_ceil(1_000_000)
+            ),
+            other => format!("Microsoft Graph: {}", other.reply()),
+        }
+    }
+}
+
+/// Drafts to delete whose connection ended before it could (the relay waits for them when it
+/// stops).
+static CLEANUP: Mutex<Vec<tokio::task::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Waits (at most `limit`) for drafts being deleted.
+pub async fn cleaned_up(limit: Duration) {
+    let pending: Vec<_> = CLEANUP
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default();
+    let _ = tokio::time::timeout(limit, async {
+        for h in pending {
+            let _ = h.await;
+        }
+    })
+    .await;
+}
+
+/// The relay's way to Graph.
+pub struct Graph {
+    base: String,
+    account: String,
+    save: bool,
+    at_once: tokio::sync::Semaphore,
+}
+
+/// One message on its way.
+struct Sending<'a> {
+    graph: &'a Graph,
+    creds: &'a Credentials,
+    token: AccessToken,
+    refreshed: bool,
+    waited: Duration,
+    /// The draft while it exists (deleted if the message does not go).
+    draft: Arc<Mutex<Option<String>>>,
+}
+
+fn segment(s: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'@');
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
+}
+
+impl Graph {
+    pub fn new(base: &str, account: &str, save: bool) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            account: account.trim().to_string(),
+            save,
+            at_once: tokio::sync::Semaphore::new(AT_ONCE),
+        }
+    }
+
+    fn user(&self) -> String {
+        format!("{}/v1.0/users/{}", self.base, segment(&self.account))
+    }
+
+    /// The mailbox is there and the app may use it: its Drafts folder, read.
+    pub async fn reachable(&self, creds: &Credentials) -> Result<(), GraphError> {
+        let mut s = Sending::start(self, creds).await?;
+        s.call(
+            "GET",
+            format!("{}/mailFolders/drafts?$select=id", self.user()),
+            None,
+            Vec::new(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends `message` (as the copier sent it, From already rewritten) to `envelope`.
+    pub async fn send(
+        &self,
+        creds: &Credentials,
+        message: &[u8],
+        envelope: &[String],
+    ) -> Result<(), GraphError> {
+        let _turn = self.at_once.acquire().await.ok();
+        let r = mime::recipients(message, envelope);
+        if !r.dropped.is_empty() {
+            super::log::log(&format!(
+                "{} address(es) in the message's To, Cc or Bcc were not among its recipients and were taken out (Graph would have sent to them)",
+                r.dropped.len()
+            ));
+        }
+        let message = mime::with_recipients(message, &r);
+        let mut s = Sending::start(self, creds).await?;
+        let result = if message.len() <= MIME_MAX && self.save {
+            let body = base64::engine::general_purpose::STANDARD.encode(&message);
+            s.call(
+                "POST",
+                format!("{}/sendMail", self.user()),
+                Some("text/plain"),
+                body.into_bytes(),
+            )
+            .await
+            .map(|_| ())
+        } else {
+            s.by_draft(&message, &r).await
+        };
+        if result.is_err() {
+            s.delete_draft().await;
+        }
+        result
+    }
+}
+
+impl<'a> Sending<'a> {
+    async fn start(graph: &'a Graph, creds: &'a Credentials) -> Result<Sending<'a>, GraphError> {
+        let Ok(Credential::Token(token)) = creds.get().await else {
+            return Err(GraphError::Unauthorized);
+        };
+        Ok(Self {
+            graph,
+            creds,
+            token,
+            refreshed: false,
+            waited: Duration::ZERO,
+            draft: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// One Graph call with the token, the waits and the one new token.
+    async fn call(
+        &mut self,
+        method: &'static str,
+        url: String,
+        content_type: Option<&'static str>,
+        body: Vec<u8>,
+    ) -> Result<Answer, GraphError> {
+        self.exec(Call {
+            method,
+            url,
+            token: Some(self.token.clone()),
+            content_type,
+            content_range: None,
+            body,
+        })
+        .await
+    }
+
+    async fn exec(&mut self, mut call: Call) -> Result<Answer, GraphError> {
+        let authorized = call.token.is_some();
+        loop {
+            if authorized {
+                call.token = Some(self.token.clone());
+            }
+            let a = http::send(call.clone())
+                .await
+                .map_err(GraphError::Network)?;
+            match a.status {
+                _ if a.ok() => return Ok(a),
+                401 if authorized && !self.refreshed => {
+                    self.refreshed = true;
+                    self.creds.forget_access().await;
+                    match self.creds.get().await {
+                        Ok(Credential::Token(t)) => self.token = t,
+                        _ => return Err(GraphError::Unauthorized),
+                    }
+                }
+                401 => return Err(GraphError::Unauthorized),
+                429 | 503 | 504 => {
+                    let wait = Duration::from_secs(a.retry_after.unwrap_or(2).clamp(1, 60));
+                    if self.waited + wait > http::MOST_WAIT {
+                        return Err(GraphError::Busy(a.status));
+                    }
+                    self.waited += wait;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(classify(&a, call.body.len())),
+            }
+        }
+    }
+
+    /// Deletes the draft, if one was made and not sent.
+    async fn delete_draft(&mut self) {
+        let id = self.draft.lock().ok().and_then(|mut d| d.take());
+        if let Some(id) = id {
+            let url = format!("{}/messages/{}", self.graph.user(), segment(&id));
+            let _ = self.call("DELETE", url, None, Vec::new()).await;
+        }
+    }
+
+    async fn by_draft(&mut self, message: &[u8], r: &mime::Recipients) -> Result<(), GraphError> {
+        let Some(parts) = mime::parts(message) else {
+            return Err(GraphError::Refused(
+                400,
+                "NotAMessage".into(),
+                "the message could not be read as an email".into(),
+            ));
+        };
+        let list = |v: &[String]| -> Vec<serde_json::Value> {
+            v.iter()
+                .map(|a| serde_json::json!({"emailAddress": {"address": a}}))
+                .collect()
+        };
+        let mut msg = serde_json::json!({
+            "subject": parts.subject,
+            "body": {"contentType": if parts.html { "HTML" } else { "Text" }, "content": parts.body},
+            "toRecipients": list(&r.to),
+            "ccRecipients": list(&r.cc),
+            "bccRecipients": list(&r.bcc),
+            "replyTo": list(&parts.reply_to),
+        });
+        let small: Vec<&mime::Attachment> = parts
+            .attachments
+            .iter()
+            .filter(|a| a.bytes.len() < UPLOAD_FROM)
+            .collect();
+        // Small enough for one request, and no copy to keep: sendMail with the JSON message.
+        if message.len() <= MIME_MAX && !self.graph.save {
+            msg["attachments"] = serde_json::Value::Array(small.iter().map(|a| file(a)).collect());
+            let body = serde_json::json!({"message": msg, "saveToSentItems": false});
+            let url = format!("{}/sendMail", self.graph.user());
+            return self
+                .call(
+                    "POST",
+                    url,
+                    Some("application/json"),
+                    body.to_string().into_bytes(),
+                )
+                .await
+                .map(|_| ());
+        }
+        let made = self
+            .call(
+                "POST",
+                format!("{}/messages", self.graph.user()),
+                Some("application/json"),
+                msg.to_string().into_bytes(),
+            )
+            .await?;
+        let v: serde_json::Value = serde_json::from_slice(&made.body).unwrap_or_default();
+        let Some(id) = v["id"].as_str().map(str::to_string) else {
+            return Err(GraphError::Refused(
+                made.status,
+                "NoDraftId".into(),
+                String::new(),
+            ));
+        };
+        if let Ok(mut d) = self.draft.lock() {
+            *d = Some(id.clone());
+        }
+        // Should the connection end now, the draft is still deleted.
+        let guard = DraftGuard {
+            draft: self.draft.clone(),
+            url: format!("{}/messages/{}", self.graph.user(), segment(&id)),
+            token: self.token.clone(),
+        };
+        let msg_url = format!("{}/messages/{}", self.graph.user(), segment(&id));
+        let result = self.fill_and_send(&msg_url, &parts).await;
+        if result.is_err() {
+            self.delete_draft().await;
+        }
+        drop(guard);
+        result
+    }
+
+    /// The draft's attachments (small ones in one request each, large ones uploaded), then send.
+    async fn fill_and_send(
+        &mut self,
+        msg_url: &str,
+        parts: &mime::Parts,
+    ) -> Result<(), GraphError> {
+        for a in &parts.attachments {
+            if a.bytes.len() < UPLOAD_FROM {
+                let body = file(a).to_string().into_bytes();
+                self.call(
+                    "POST",
+                    format!("{msg_url}/attachments"),
+                    Some("application/json"),
+                    body,
+                )
+                .await?;
+            } else {
+                self.upload(msg_url, a).await?;
+            }
+        }
+        self.call("POST", format!("{msg_url}/send"), None, Vec::new())
+            .await?;
+        if let Ok(mut d) = self.draft.lock() {
+            *d = None;
+        }
+        Ok(())
+    }
+
+    /// A large attachment through an upload session, piece by piece, without the token.
+    async fn upload(&mut self, msg_url: &str, a: &mime::Attachment) -> Result<(), GraphError> {
+        let mut item = serde_json::json!({
+            "attachmentType": "file",
+            "name": a.name,
+            "size": a.bytes.len(),
+            "contentType": a.content_type,
+            "isInline": a.inline,
+        });
+        if let Some(cid) = &a.content_id {
+            item["contentId"] = serde_json::Value::from(cid.as_str());
+        }
+        let body = serde_json::json!({"AttachmentItem": item})
+            .to_string()
+            .into_bytes();
+        let made = self
+            .call(
+                "POST",
+                format!("{msg_url}/attachments/createUploadSession"),
+                Some("application/json"),
+                body,
+            )
+            .await?;
+        let v: serde_json::Value = serde_json::from_slice(&made.body).unwrap_or_default();
+        let url = v["uploadUrl"].as_str().unwrap_or_default().to_string();
+        // The upload address comes from Graph's answer: https only (loopback http for tests).
+        crate::oauth::check_endpoint(&url)
+            .map_err(|_| GraphError::Refused(made.status, "BadUploadUrl".into(), String::new()))?;
+        let total = a.bytes.len();
+        for (i, piece) in a.bytes.chunks(CHUNK).enumerate() {
+            let start = i * CHUNK;
+            let end = start + piece.len() - 1;
+            self.exec(Call {
+                method: "PUT",
+                url: url.clone(),
+                token: None,
+                content_type: Some("application/octet-stream"),
+                content_range: Some(format!("bytes {start}-{end}/{total}")),
+                body: piece.to_vec(),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A file attachment as JSON (its bytes in base64).
+fn file(a: &mime::Attachment) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "name": a.name,
+        "contentType": a.content_type,
+        "contentBytes": base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+        "isInline": a.inline,
+    });
+    if let Some(cid) = &a.content_id {
+        v["contentId"] = serde_json::Value::from(cid.as_str());
+    }
+    v
+}
+
+fn classify(a: &Answer, sent: usize) -> GraphError {
+    let (code, words) = a.error();
+    match (a.status, code.as_str()) {
+        (413, _) | (_, "ErrorMessageSizeExceeded") => GraphError::TooBig(sent),
+        (403, _) => GraphError::Forbidden(code, words),
+        (400, "ErrorInvalidRecipients") => {
+            GraphError::Recipient(super::log::without_addresses(&words))
+        }
+        (status, _) => GraphError::Refused(status, code, words),
+    }
+}
+
+/// Deletes a draft when its message's task ends before it was sent or deleted (the copier's
+/// connection cut, the relay stopped).
+struct DraftGuard {
+    draft: Arc<Mutex<Option<String>>>,
+    url: String,
+    token: AccessToken,
+}
+
+impl Drop for DraftGuard {
+    fn drop(&mut self) {
+        let left = self.draft.lock().ok().and_then(|mut d| d.take());
+        if left.is_none() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let call = Call {
+            method: "DELETE",
+            url: std::mem::take(&mut self.url),
+            token: Some(self.token.clone()),
+            content_type: None,
+            content_range: None,
+            body: Vec::new(),
+        };
+        let h = rt.spawn(async move {
+            let _ = http::send(call).await;
+            super::log::log("a draft left by an unfinished message was deleted");
+        });
+        if let Ok(mut c) = CLEANUP.lock() {
+            c.push(h);
+        }
+    }
+}
