@@ -92,7 +92,7 @@ impl GraphPeer {
 
 fn answer(status: &str, extra: &str, body: &str) -> String {
     format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
 }
@@ -123,42 +123,49 @@ async fn serve(
     port: u16,
     side: Arc<Mutex<GraphSide>>,
 ) -> std::io::Result<()> {
+    let _ = tcp.set_nodelay(true);
     let mut rw = BufReader::new(tcp);
-    let mut line = String::new();
-    rw.read_line(&mut line).await?;
-    let mut headers: HashMap<String, String> = HashMap::new();
+    // Requests one after another on one connection (HTTP/1.1 keep-alive), as Graph serves them.
     loop {
-        let mut h = String::new();
-        rw.read_line(&mut h).await?;
-        if h.trim().is_empty() {
-            break;
+        let mut line = String::new();
+        if rw.read_line(&mut line).await? == 0 {
+            return Ok(());
         }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        let mut headers: HashMap<String, String> = HashMap::new();
+        loop {
+            let mut h = String::new();
+            if rw.read_line(&mut h).await? == 0 {
+                return Ok(());
+            }
+            if h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
         }
+        let length: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length.min(8 * 1024 * 1024)];
+        rw.read_exact(&mut body).await?;
+        let mut parts = line.split(' ');
+        let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let path = target.split('?').next().unwrap_or("").to_string();
+        let hang = {
+            let s = side.lock().unwrap();
+            s.hang_uploads && method == "PUT"
+        };
+        if hang {
+            // An upload that does not end: the relay is stopped meanwhile.
+            tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+            return Ok(());
+        }
+        let reply = handle(method, &path, &headers, &body, port, &side);
+        rw.get_mut().write_all(reply.as_bytes()).await?;
+        rw.get_mut().flush().await?;
     }
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length.min(8 * 1024 * 1024)];
-    rw.read_exact(&mut body).await?;
-    let mut parts = line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("").to_string();
-    let hang = {
-        let s = side.lock().unwrap();
-        s.hang_uploads && method == "PUT"
-    };
-    if hang {
-        // An upload that does not end: the relay is stopped meanwhile.
-        tokio::time::sleep(std::time::Duration::from_secs(8)).await;
-        return Ok(());
-    }
-    let reply = handle(method, &path, &headers, &body, port, &side);
-    let mut tcp = rw.into_inner();
-    tcp.write_all(reply.as_bytes()).await?;
-    tcp.shutdown().await
 }
 
 fn handle(
@@ -370,10 +377,26 @@ fn handle(
             let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             s.next += 1;
             let id = format!("AAMk-draft-{}", s.next);
+            let attachments = v["attachments"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| {
+                            (
+                                x["name"].as_str().unwrap_or("").to_string(),
+                                x["contentType"].as_str().unwrap_or("").to_string(),
+                                b64.decode(x["contentBytes"].as_str().unwrap_or(""))
+                                    .unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             s.drafts.insert(
                 id.clone(),
                 Sent {
                     json: Some(v),
+                    attachments,
                     save: true,
                     ..Sent::default()
                 },

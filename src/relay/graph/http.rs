@@ -45,6 +45,10 @@ pub struct Call {
     pub body: Vec<u8>,
 }
 
+/// One agent for every Graph call: its connections are kept and used again (a new TLS
+/// handshake per request would cost a round trip or two each).
+static AGENT: std::sync::LazyLock<ureq::Agent> = std::sync::LazyLock::new(agent);
+
 fn agent() -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)
@@ -78,7 +82,7 @@ pub async fn send(call: Call) -> Result<Answer, String> {
         let request = b
             .body(call.body)
             .map_err(|_| "the request could not be made".to_string())?;
-        let response = agent().run(request).map_err(|e| match e {
+        let response = AGENT.run(request).map_err(|e| match e {
             ureq::Error::Timeout(_) => "Microsoft Graph did not answer in time".to_string(),
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
                 "Microsoft Graph could not be reached".to_string()

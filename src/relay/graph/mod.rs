@@ -25,8 +25,10 @@ use std::time::Duration;
 pub const MIME_MAX: usize = 3_000_000;
 /// Attachments from this size go through an upload session (Graph's minimum is about 3 MB).
 pub const UPLOAD_FROM: usize = 3_000_000;
-/// One upload piece: 10 x 320 KiB, under Graph's 4 MB.
-pub const CHUNK: usize = 3_276_800;
+/// One upload piece: 12 x 320 KiB (3.75 MiB), under Graph's 4 MB a request.
+pub const CHUNK: usize = 3_932_160;
+/// Small attachments ride in the draft's own request while it stays this small.
+const DRAFT_MAX: usize = 3_000_000;
 /// Messages sent to Graph at once (Graph allows 4 requests at once per app).
 pub const AT_ONCE: usize = 4;
 
@@ -345,6 +347,19 @@ impl<'a> Sending<'a> {
                 .await
                 .map(|_| ());
         }
+        // Small attachments go in the draft's own request while it stays under the limit (one
+        // round trip for all of them); the rest are added after.
+        let mut inline_bytes = 0usize;
+        let (with_draft, after): (Vec<&mime::Attachment>, Vec<&mime::Attachment>) =
+            parts.attachments.iter().partition(|a| {
+                let fits = a.bytes.len() < UPLOAD_FROM
+                    && inline_bytes + a.bytes.len() * 4 / 3 + 1024 < DRAFT_MAX;
+                if fits {
+                    inline_bytes += a.bytes.len() * 4 / 3 + 1024;
+                }
+                fits
+            });
+        msg["attachments"] = serde_json::Value::Array(with_draft.iter().map(|a| file(a)).collect());
         let made = self
             .call(
                 "POST",
@@ -371,7 +386,7 @@ impl<'a> Sending<'a> {
             token: self.token.clone(),
         };
         let msg_url = format!("{}/messages/{}", self.graph.user(), segment(&id));
-        let result = self.fill_and_send(&msg_url, &parts).await;
+        let result = self.fill_and_send(&msg_url, &after).await;
         if result.is_err() {
             self.delete_draft().await;
         }
@@ -383,9 +398,9 @@ impl<'a> Sending<'a> {
     async fn fill_and_send(
         &mut self,
         msg_url: &str,
-        parts: &mime::Parts,
+        after: &[&mime::Attachment],
     ) -> Result<(), GraphError> {
-        for a in &parts.attachments {
+        for a in after {
             if a.bytes.len() < UPLOAD_FROM {
                 let body = file(a).to_string().into_bytes();
                 self.call(
