@@ -106,3 +106,19 @@ fn a_file_named_outside_the_relays_folders_is_refused() {
         assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
     }
 }
+
+/// Settings whose folder sits below one anyone may write (here /tmp): someone could swap the
+/// whole folder after the check, so the service is not installed from them.
+#[test]
+fn settings_below_a_folder_others_can_change_are_refused() {
+    let dir = folder(0o755);
+    let config = dir.path().join("relay.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let (code, said) = install(Path::new(BIN), &config);
+    assert_eq!(code, Some(2), "{said}");
+    if is_root() {
+        assert!(said.contains("is not used for a service"), "{said}");
+        assert!(said.contains("other users can change it"), "{said}");
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG);
+}

@@ -205,16 +205,66 @@ fn ps_quote(s: &str) -> String {
     out
 }
 
-pub fn run_elevated(args: &[String]) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| crate::fsutil::plain_io(&e))?;
-    // On Windows the console twin shows what the command says.
-    let cli = exe.with_file_name(if cfg!(windows) {
-        "scanmail-cli.exe"
+/// The installed program an administrator's step runs: never this window's own file, which
+/// the person at this desk may be able to replace (the administrator would then approve their
+/// program). `Err`: the exact command for IT instead.
+pub fn installed_program(args: &[String]) -> Result<PathBuf, String> {
+    let places: Vec<PathBuf> = if cfg!(windows) {
+        #[cfg(windows)]
+        let pf = crate::winfolders::program_files();
+        #[cfg(not(windows))]
+        let pf: Option<PathBuf> = None;
+        pf.map(|p| p.join("ScanMail").join("scanmail-cli.exe"))
+            .into_iter()
+            .collect()
+    } else if cfg!(target_os = "macos") {
+        vec![PathBuf::from(
+            "/Applications/ScanMail.app/Contents/MacOS/ScanMail",
+        )]
     } else {
-        "scanmail"
-    });
-    let exe = if cli.exists() { cli } else { exe };
-    let exe = exe.display().to_string();
+        vec![
+            PathBuf::from("/usr/local/bin/scanmail"),
+            PathBuf::from("/usr/bin/scanmail"),
+        ]
+    };
+    let safe = |p: &PathBuf| {
+        p.is_file()
+            && (cfg!(target_os = "macos")
+                || crate::relay::program::changeable_by_others(p).is_none())
+    };
+    places.into_iter().find(safe).ok_or_else(|| {
+        format!(
+            "ScanMail is not installed for the whole computer here, so it cannot ask for an administrator. Ask IT to install it, or to run this as an administrator: {}",
+            command_for_it(args)
+        )
+    })
+}
+
+/// The command an administrator types for `args`, on this system.
+pub fn command_for_it(args: &[String]) -> String {
+    let prog = if cfg!(windows) {
+        r#"& "C:\Program Files\ScanMail\scanmail-cli.exe""#.to_string()
+    } else if cfg!(target_os = "macos") {
+        "sudo /Applications/ScanMail.app/Contents/MacOS/ScanMail".to_string()
+    } else {
+        "sudo scanmail".to_string()
+    };
+    std::iter::once(prog)
+        .chain(args.iter().map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._@=:/".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("\"{a}\"")
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn run_elevated(args: &[String]) -> Result<(), String> {
+    let exe = installed_program(args)?.display().to_string();
     let spawned = if cfg!(windows) {
         let quoted: Vec<String> = args
             .iter()

@@ -230,7 +230,13 @@ pub fn candidates(explicit: Option<&Path>) -> Vec<(PathBuf, Place)> {
     if let Some(p) = explicit {
         c.push((p.to_path_buf(), Place::Named));
     }
-    if let Some(p) = std::env::var_os("SCANMAIL_ORG").filter(|v| !v.is_empty()) {
+    // An elevated process on Windows takes no preset from its environment, which the person
+    // (or a program) at a standard user's desk can set for it.
+    #[cfg(windows)]
+    let from_env = !crate::winacl::is_elevated();
+    #[cfg(not(windows))]
+    let from_env = true;
+    if let Some(p) = std::env::var_os("SCANMAIL_ORG").filter(|v| from_env && !v.is_empty()) {
         c.push((PathBuf::from(p), Place::Named));
     }
     if let Some(dir) = std::env::current_exe()

@@ -39,6 +39,15 @@ pub fn install_hook() {
     });
 }
 
+/// Runs `f` marked as a connection's work (for the blocking work a connection hands to another
+/// thread: a password check, a request to the provider), so a panic in it is logged by place
+/// only.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    IN_SESSION.with(|m| m.set(true));
+    let _unmark = Unmark;
+    f()
+}
+
 /// A connection's future, marked as one while it is polled.
 pub struct Marked<F> {
     inner: Pin<Box<F>>,

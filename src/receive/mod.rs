@@ -37,7 +37,7 @@
 
 mod auth;
 pub mod command;
-mod contain;
+pub mod contain;
 pub mod data;
 pub mod handler;
 pub mod hello;

@@ -143,18 +143,24 @@ async fn run<H, F>(
             Some((tcp, addr, local_port, implicit)) = accepted.recv() => {
                 let group = address_group(addr.ip());
                 let peer = Peer { addr, local_port, implicit };
-                let admitted = match slots.admit(group, limits.max_connections, limits.max_per_address) {
-                    Err(Full::Busy) => {
-                        Stats::add(&stats.refused_busy);
-                        Err("421 4.3.2 Too many connections right now, try again later".to_string())
+                // The feature's own rule first: a caller it refuses (an address locked out)
+                // never takes a place, nor pushes anyone out of one.
+                let admitted = match door(&peer) {
+                    Err(line) => {
+                        Stats::add(&stats.refused_rule);
+                        Err(line)
                     }
-                    Err(Full::Address) => {
-                        Stats::add(&stats.refused_address);
-                        Err("421 4.3.2 Too many connections from your address, try again later".to_string())
-                    }
-                    Ok(slot) => door(&peer)
-                        .inspect_err(|_| Stats::add(&stats.refused_rule))
-                        .map(|h| (h, slot)),
+                    Ok(h) => match slots.admit(group, limits.max_connections, limits.max_per_address) {
+                        Err(Full::Busy) => {
+                            Stats::add(&stats.refused_busy);
+                            Err("421 4.3.2 Too many connections right now, try again later".to_string())
+                        }
+                        Err(Full::Address) => {
+                            Stats::add(&stats.refused_address);
+                            Err("421 4.3.2 Too many connections from your address, try again later".to_string())
+                        }
+                        Ok(slot) => Ok((h, slot)),
+                    },
                 };
                 match admitted {
                     Err(line) => {

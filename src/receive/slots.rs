@@ -4,7 +4,9 @@
 //! newcomer may take the place of a connection that has not signed in, from the group that holds
 //! the most such places, but only while that group holds more than the newcomer's would: a
 //! stranger who fills the server with connections that never sign in gives way to a copier, and
-//! copiers that signed in are never pushed out.
+//! copiers that signed in are never pushed out. With no crowd (strangers from as many addresses
+//! as there are places), a newcomer from an address with no place may take the place of the
+//! oldest connection that has not signed in for 10 seconds.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,6 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
+
+/// A connection that has not signed in this long may give its place to a newcomer from an
+/// address with none.
+const STALE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a connection was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +66,18 @@ impl Table {
         let most = waiting.values().copied().max()?;
         // After the swap the crowd still holds at least as many places as the newcomer's group.
         if most <= newcomer + 1 {
-            return None;
+            // No crowd: a newcomer from a group with no place yet may still take the place of
+            // a connection that has waited long without signing in (strangers from as many
+            // addresses as there are places would otherwise keep every copier out).
+            if newcomer > 0 {
+                return None;
+            }
+            return self
+                .open
+                .iter()
+                .filter(|(_, e)| !e.signed_in.load(Ordering::Acquire) && e.since.elapsed() >= STALE)
+                .min_by_key(|(_, e)| e.since)
+                .map(|(id, _)| *id);
         }
         // The oldest connection among the biggest crowds.
         self.open
@@ -232,10 +249,17 @@ mod tests {
         assert_eq!(slots.held_by(ip("10.0.0.1")), 1);
         assert_eq!(slots.held_by(ip("10.0.0.2")), 1);
         assert_eq!(slots.admit(ip("10.0.0.54"), 8, 4).err(), Some(Full::Busy));
+        // Ten seconds on, the oldest place that has not signed in gives way to a newcomer from
+        // an address with no place (no crowd needed); signed-in places still never do.
+        tokio::time::pause();
+        tokio::time::advance(std::time::Duration::from_secs(11)).await;
+        let late = slots.admit(ip("10.0.0.54"), 8, 4).unwrap();
+        assert_eq!(slots.held_by(ip("10.0.0.9")), 2);
+        drop(late);
         assert_eq!(more.len(), 3);
         // Signed-in places are never taken.
         assert_eq!(slots.held_by(ip("10.0.0.9")), 2);
         drop(newcomer);
-        assert_eq!(slots.open(), 7);
+        assert_eq!(slots.open(), 6, "one given up, two dropped");
     }
 }

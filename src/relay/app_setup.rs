@@ -82,7 +82,12 @@ pub fn script(
     sign_in: &str,
 ) -> Result<String, String> {
     let bad = |what: &str| format!("the {what} cannot be written into a PowerShell script");
-    let account = ps_single(account.trim()).ok_or_else(|| bad("mailbox"))?;
+    // Only a plain address (no quotes, spaces or brackets) goes into the script.
+    let plain = super::bridge::plain_address(account).ok_or_else(|| {
+        "the mailbox's address must be a plain one, such as scanner@example.edu, for the script"
+            .to_string()
+    })?;
+    let account = ps_single(&plain).ok_or_else(|| bad("mailbox"))?;
     let name = ps_single(&app_name(&account)).ok_or_else(|| bad("app name"))?;
     let cert = ps_single(cert_file).ok_or_else(|| bad("certificate's name"))?;
     let sign_in = ps_single(sign_in).ok_or_else(|| bad("sign-in command"))?;
@@ -268,9 +273,13 @@ mod tests {
             !graph.contains("New-MgServicePrincipalAppRoleAssignment"),
             "no tenant-wide grant"
         );
-        // A quote in a name cannot end the string; a line break is refused.
+        // A quote in a name cannot end the string; a line break, a quoted local part or a
+        // comment's end is refused; the address never stands inside the comment block.
         let odd = script("o'brien@contoso.example", CERT_FILE, "AB", false, "x").unwrap();
         assert!(odd.contains("'o''brien@contoso.example'"));
         assert!(script("a@b.example\nRemove-Item", CERT_FILE, "AB", false, "x").is_err());
+        assert!(script("\"x#>cmd<#\"@contoso.example", CERT_FILE, "AB", false, "x").is_err());
+        let comment = &odd[..odd.find("#>").unwrap()];
+        assert!(!comment.contains("brien"), "{comment}");
     }
 }

@@ -33,7 +33,9 @@ impl RelayConfig {
             let climbs = full
                 .components()
                 .any(|c| matches!(c, std::path::Component::ParentDir));
-            if climbs || !(full.starts_with(dir) || full.starts_with(state)) {
+            // The state folder is the service's to write: never relay.toml's own folder.
+            let own_folder = name == "state_dir" && full.components().eq(dir.components());
+            if climbs || own_folder || !(full.starts_with(dir) || full.starts_with(state)) {
                 return Err(format!(
                     "{name} = \"{}\" is outside the relay's own folders ({} and {}). Move that file into {} and give its name there",
                     p.display(),

@@ -110,9 +110,11 @@ pub async fn verify(password: crate::secrets::AppPassword, phc: String) -> bool 
     let Ok(_permit) = CHECKS.clone().acquire_owned().await else {
         return false;
     };
-    tokio::task::spawn_blocking(move || verify_now(password.expose(), &phc))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        crate::receive::contain::quietly(|| verify_now(password.expose(), &phc))
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// How long a login that passed Argon2 is known without hashing again.

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | one login from one group | 5 failures a minute | that login waits 5 minutes there (`421 4.7.0`) |
 //! | any logins from one group | 20 failures a minute | the whole group waits 5 minutes |
-//! | the whole relay | 60 failures a minute | for 5 minutes only groups where a copier signed in within 30 days may try |
+//! | the whole relay | 60 failures a minute | for 5 minutes only copiers' own addresses (relay.toml) and groups where a copier signed in within 30 days may try |
 //!
 //! So a copier with an old password behind a shared address (NAT) locks out only its own login,
 //! a stranger guessing many logins from one address locks out that address, and strangers from
@@ -47,6 +47,9 @@ struct Counts {
 #[derive(Default)]
 pub struct Guard {
     state: Mutex<Counts>,
+    /// The copiers' own addresses from relay.toml: known from the start (a relay just
+    /// restarted, a new copier), so strangers cannot lock them out.
+    copiers: Mutex<Vec<ipnet::IpNet>>,
 }
 
 fn group(ip: IpAddr) -> IpAddr {
@@ -83,6 +86,20 @@ fn bounded<K, V>(m: &mut HashMap<K, V>, keep: impl FnMut(&K, &mut V) -> bool) {
 }
 
 impl Guard {
+    /// The copiers' addresses (each device's `addresses` in relay.toml).
+    pub fn set_copiers(&self, nets: Vec<ipnet::IpNet>) {
+        if let Ok(mut c) = self.copiers.lock() {
+            *c = nets;
+        }
+    }
+
+    fn is_copier(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.copiers
+            .lock()
+            .is_ok_and(|c| c.iter().any(|n| n.contains(&ip)))
+    }
+
     /// True while nobody from `ip`'s group may sign in (checked at the door, too).
     pub fn locked(&self, ip: IpAddr) -> bool {
         let (g, now) = (group(ip), Instant::now());
@@ -97,7 +114,8 @@ impl Guard {
             .known
             .get(&g)
             .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
-        siege && !known
+        drop(s);
+        siege && !known && !self.is_copier(ip)
     }
 
     /// True while `login` may not sign in from `ip`'s group.
@@ -222,6 +240,10 @@ mod tests {
         }
         assert!(g.locked(ip("203.0.113.7")), "a stranger waits");
         assert!(!g.locked(copier), "a known copier's address may still try");
+        // A copier's address in relay.toml counts from the start (after a restart, say).
+        assert!(g.locked(ip("192.0.2.77")));
+        g.set_copiers(vec!["192.0.2.64/27".parse().unwrap()]);
+        assert!(!g.locked(ip("192.0.2.77")));
     }
 
     #[test]

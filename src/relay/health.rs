@@ -48,7 +48,7 @@ async fn mail(shared: &Shared, account: &str, to: &str, warnings: &[String]) -> 
     let text = health_text(account.trim(), to, warnings);
     if let Some(g) = &shared.graph {
         return g
-            .send(&shared.creds, text.as_bytes(), &[to.to_string()])
+            .send(&shared.creds, text.into_bytes(), &[to.to_string()])
             .await
             .map_err(|e| e.words(account));
     }

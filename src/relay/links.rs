@@ -112,7 +112,7 @@ pub async fn walk(path: &Path, loaded: Result<RelayConfig, String>) -> Vec<Link>
     }
     let status = Arc::new(super::status::Shared::open(super::status::path_for(&dir)));
     let store = super::secret::Store::for_config(&cfg, &dir);
-    let creds = super::tokens::Credentials::new(u.clone(), store, status);
+    let creds = Arc::new(super::tokens::Credentials::new(u.clone(), store, status));
     let credential = match creds.get().await {
         Ok(c) => {
             let how = match u.auth {

@@ -5,8 +5,9 @@
 //!
 //! - Linux: uses the program installed in `/usr/bin`, `/usr/local/bin` or `/usr/lib/scanmail`
 //!   (root's: checked below), else copies the running one to [`LINUX_PLACE`] (root's, 0755);
-//! - macOS: uses only the app in `/Applications` (not a copy macOS runs from a random place
-//!   "translocated", not one on a mounted disk image);
+//! - macOS: copies the app's program to [`MAC_PLACE`] (root's): `/Applications` lets every
+//!   administrator account write, and a dragged-in app belongs to that account, so the daemon
+//!   (root) must not run it in place;
 //! - Windows: uses only the program the installer put in Program Files;
 //!
 //! and refuses a program that is, or sits below, a folder someone other than an administrator
@@ -16,6 +17,17 @@ use std::path::{Path, PathBuf};
 
 /// Where `install-service` keeps the Linux service's program.
 pub const LINUX_PLACE: &str = "/usr/local/lib/scanmail/scanmail";
+/// Where `install-service` keeps the macOS daemon's program.
+pub const MAC_PLACE: &str = "/Library/Application Support/ScanMail/bin/ScanMail";
+
+/// A path without Windows' `\\?\` prefix (`canonicalize` adds it; the known folders lack it).
+fn simplified(p: PathBuf) -> PathBuf {
+    let s = p.to_string_lossy();
+    match s.strip_prefix(r"\\?\") {
+        Some(rest) if !rest.starts_with("UNC\\") => PathBuf::from(rest),
+        _ => p,
+    }
+}
 
 /// Places a service's program must never come from, by what their path holds.
 const RISKY: [(&str, &str); 12] = [
@@ -77,6 +89,7 @@ pub fn install_command() -> String {
 pub fn check() -> Result<PathBuf, String> {
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
+        .map(simplified)
         .map_err(|e| {
             format!(
                 "ScanMail could not tell where it runs from ({})",
@@ -90,16 +103,11 @@ pub fn check() -> Result<PathBuf, String> {
             install_first()
         ));
     }
-    if cfg!(all(unix, not(target_os = "macos"))) {
+    if cfg!(unix) {
         // Copied into a place of root's own by `place`.
         return Ok(exe);
     }
-    let installed = if cfg!(target_os = "macos") {
-        exe.starts_with("/Applications/")
-    } else {
-        in_program_files(&exe)
-    };
-    if !installed {
+    if !in_program_files(&exe) {
         return Err(format!(
             "ScanMail runs from {}, not from where it is installed for the whole computer. {}",
             exe.display(),
@@ -118,7 +126,9 @@ pub fn check() -> Result<PathBuf, String> {
 /// Puts the checked program where the service runs it (Linux: a copy of root's own), and
 /// checks that place once more.
 pub fn place(exe: &Path) -> Result<PathBuf, String> {
-    let program = if cfg!(all(unix, not(target_os = "macos"))) {
+    let program = if cfg!(target_os = "macos") {
+        copy_to(exe, Path::new(MAC_PLACE))?
+    } else if cfg!(unix) {
         linux_program(exe)?
     } else {
         exe.to_path_buf()
@@ -159,11 +169,19 @@ fn linux_program(exe: &Path) -> Result<PathBuf, String> {
     if packaged.iter().any(|p| exe.starts_with(p)) {
         return Ok(exe.to_path_buf());
     }
-    let to = PathBuf::from(LINUX_PLACE);
+    copy_to(exe, Path::new(LINUX_PLACE))
+}
+
+/// Copies the running program to `to` (root's, 0755), from the running image itself where the
+/// system offers it (`/proc/self/exe`), so a file swapped in after the check is never what is
+/// copied.
+fn copy_to(exe: &Path, to: &Path) -> Result<PathBuf, String> {
     if exe == to {
-        return Ok(to);
+        return Ok(to.to_path_buf());
     }
-    let bytes = std::fs::read(exe).map_err(|e| {
+    let running = Path::new("/proc/self/exe");
+    let source = if running.exists() { running } else { exe };
+    let bytes = std::fs::read(source).map_err(|e| {
         format!(
             "{} could not be read to copy it ({})",
             exe.display(),
@@ -184,14 +202,14 @@ fn linux_program(exe: &Path) -> Result<PathBuf, String> {
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
         }
     }
-    crate::fsutil::write_atomic_mode(&to, &bytes, 0o755).map_err(|e| {
+    crate::fsutil::write_atomic_mode(to, &bytes, 0o755).map_err(|e| {
         format!(
             "{} could not be written ({}). Run this as an administrator (sudo)",
             to.display(),
             crate::fsutil::plain_io(&e)
         )
     })?;
-    Ok(to)
+    Ok(to.to_path_buf())
 }
 
 #[cfg(windows)]

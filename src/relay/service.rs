@@ -5,7 +5,9 @@
 //! at boot) wait and try again, longer each time, until told to stop.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 

@@ -61,6 +61,19 @@ pub(super) fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, B
     // Every file the service reads or writes lies in a folder only administrators change.
     cfg.confined(&relay::config_dir(path), &relay::service_state_dir())
         .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+    // No folder above the settings may be one someone else can change either (they could swap
+    // the whole folder for one of their own after this check).
+    if let Some(why) = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().and_then(relay::program::changeable_by_others))
+    {
+        return Err(BadInput(format!(
+            "{} is not used for a service: {why}. Keep the relay's settings in {}",
+            path.display(),
+            config::system_dir().display()
+        )));
+    }
     let state = relay::service_state_dir();
     let before = secret::Store::for_config(&cfg, &relay::state_dir(&cfg, path));
     let kept = before.load().ok().flatten();
@@ -100,8 +113,8 @@ pub(super) fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, B
         let _ = before.delete();
     }
     // The Linux service's own account reads the settings (they hold only the copiers'
-    // password hashes; the secret stays in the private state folder).
-    #[cfg(unix)]
+    // password hashes; the secret stays in the private state folder). The macOS daemon is root.
+    #[cfg(all(unix, not(target_os = "macos")))]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));

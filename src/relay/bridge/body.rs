@@ -21,11 +21,8 @@ impl Bridge {
 
     pub(super) async fn begin_data(&mut self) -> Reply {
         if self.graph_mode() {
-            if self.for_graph.is_none() {
-                return Reply::new(503, "5.5.1 MAIL first");
-            }
             self.rewriter = Rewriter::new(self.rewrite_to());
-            return Reply::new(354, "Go ahead");
+            return self.graph_turn().await;
         }
         let Some(session) = self.session.as_mut() else {
             return Reply::new(
@@ -53,7 +50,7 @@ impl Bridge {
 
     pub(super) async fn pass_chunk(&mut self, bytes: &[u8]) {
         if self.graph_mode() {
-            self.graph_chunk(bytes).await;
+            self.graph_chunk(bytes);
             return;
         }
         self.wait_go_ahead().await;

@@ -1,27 +1,29 @@
 //! The copier's message on its way to Microsoft Graph: MAIL makes sure the relay has a token,
 //! each RCPT is kept as the envelope, and the body (From rewritten) is held in memory until its
 //! end, because Graph takes a whole message per request and a draft's parts only once the
-//! message can be read. What all copiers hold together is capped ([`GRAPH_HELD`] at least): a
-//! copier over the cap waits (its connection is not read, so its own bytes wait in the network)
-//! and, after two minutes, hears `452`; never an out-of-memory. Nothing touches the disk.
+//! message can be read. At most [`GRAPH_AT_ONCE`] messages are in memory at once: a copier's DATA
+//! waits for a turn (its 354 comes when there is one; after two minutes it hears `452`), and a
+//! message never grows past the largest allowed, so memory is bounded however many copiers send
+//! and no two messages can each wait for room the other holds. Nothing touches the disk.
 
 use super::super::log::log;
 use super::Bridge;
 use crate::receive::{DataEnd, Held, Reply};
 use std::time::Duration;
 
-/// Message bytes held for Graph by all copiers at once, at least (the largest message allowed
-/// raises it: a message must always fit).
-pub const GRAPH_HELD: usize = 64 * 1024 * 1024;
-/// How long a copier's message waits for room before it hears 452.
-const ROOM_WAIT: Duration = Duration::from_secs(120);
+/// Messages held for Graph at once (Graph itself takes 4 requests at once per app).
+pub const GRAPH_AT_ONCE: usize = 4;
+/// How long a copier's DATA waits for a turn before it hears 452.
+const TURN_WAIT: Duration = Duration::from_secs(110);
 
 /// One message for Graph.
 pub(super) struct ForGraph {
     pub rcpts: Vec<String>,
     pub bytes: Vec<u8>,
     pub held: Held,
-    /// No room came in time: what the copier hears at the end.
+    /// Its turn (taken at DATA).
+    pub turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// What the copier hears at the end instead of sending (a header too long to check).
     pub failed: Option<Reply>,
 }
 
@@ -53,6 +55,7 @@ impl Bridge {
             rcpts: Vec::new(),
             bytes: Vec::new(),
             held: Held::new(self.shared.graph_budget.clone()),
+            turn: None,
             failed: None,
         });
         Reply::new(250, "2.1.0 Sender OK")
@@ -69,15 +72,34 @@ impl Bridge {
     }
 
     /// Keeps a piece of the body, waiting for room when all copiers together hold the cap.
-    pub(super) async fn graph_chunk(&mut self, bytes: &[u8]) {
+    pub(super) fn graph_chunk(&mut self, bytes: &[u8]) {
         self.held.clear();
         self.rewriter.feed(bytes, &mut self.held);
         let piece = std::mem::take(&mut self.held);
-        self.graph_keep(&piece).await;
+        self.graph_keep(&piece);
         self.held = piece;
     }
 
-    async fn graph_keep(&mut self, piece: &[u8]) {
+    /// DATA for Graph: a turn among the messages held in memory, waited for (the copier waits
+    /// for its 354 meanwhile).
+    pub(super) async fn graph_turn(&mut self) -> Reply {
+        let slots = self.shared.graph_slots.clone();
+        let Some(m) = self.for_graph.as_mut() else {
+            return Reply::new(503, "5.5.1 MAIL first");
+        };
+        match tokio::time::timeout(TURN_WAIT, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => {
+                m.turn = Some(permit);
+                Reply::new(354, "Go ahead")
+            }
+            _ => Reply::new(
+                452,
+                "4.3.1 The relay is sending many messages through Microsoft Graph right now: try again shortly",
+            ),
+        }
+    }
+
+    fn graph_keep(&mut self, piece: &[u8]) {
         let too_long = self.rewriter.too_long;
         let Some(m) = self.for_graph.as_mut() else {
             return;
@@ -87,23 +109,14 @@ impl Bridge {
                 552,
                 "5.3.4 The message's header is too long for the relay to check its sender",
             ));
+            m.bytes = Vec::new();
         }
         if m.failed.is_some() || piece.is_empty() {
             return;
         }
-        let start = tokio::time::Instant::now();
-        while !m.held.take(piece.len()) {
-            if start.elapsed() > ROOM_WAIT {
-                m.failed = Some(Reply::new(
-                    452,
-                    "4.3.1 The relay holds many messages for Microsoft Graph right now: try again shortly",
-                ));
-                m.bytes = Vec::new();
-                m.held.release();
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Counted in the budget (it never runs short: each message in its turn is at most the
+        // largest allowed, and the budget holds that many).
+        let _ = m.held.take(piece.len());
         m.bytes.extend_from_slice(piece);
     }
 
@@ -117,7 +130,7 @@ impl Bridge {
         };
         let mut tail = Vec::new();
         self.rewriter.flush(&mut tail);
-        self.graph_keep_tail(&mut m, &tail);
+        Self::graph_keep_tail(&mut m, &tail);
         if let Some(r) = m.failed.take() {
             self.note_error(&format!("The message did not go through: {r}"));
             return r;
@@ -126,7 +139,9 @@ impl Bridge {
             return Reply::new(451, "4.3.0 Message dropped");
         };
         let name = self.name().to_string();
-        let sent = graph.send(&self.shared.creds, &m.bytes, &m.rcpts).await;
+        let message = std::mem::take(&mut m.bytes);
+        // `m` keeps its place in the budget until Graph is done with the message.
+        let sent = graph.send(&self.shared.creds, message, &m.rcpts).await;
         drop(m);
         let account = self.cfg.upstream.account.trim().to_string();
         match sent {
@@ -168,16 +183,10 @@ impl Bridge {
     }
 
     /// The last bytes the header rewriter held back (a message of headers only).
-    fn graph_keep_tail(&mut self, m: &mut ForGraph, tail: &[u8]) {
+    fn graph_keep_tail(m: &mut ForGraph, tail: &[u8]) {
         if m.failed.is_none() && !tail.is_empty() {
-            if m.held.take(tail.len()) {
-                m.bytes.extend_from_slice(tail);
-            } else {
-                m.failed = Some(Reply::new(
-                    452,
-                    "4.3.1 The relay holds many messages for Microsoft Graph right now: try again shortly",
-                ));
-            }
+            let _ = m.held.take(tail.len());
+            m.bytes.extend_from_slice(tail);
         }
     }
 }

@@ -16,7 +16,7 @@ mod shared;
 mod sign_in;
 
 pub use super::log::{Level, log, notice, without_addresses};
-pub use graph::GRAPH_HELD;
+pub use graph::GRAPH_AT_ONCE;
 pub use shared::Shared;
 
 use super::config::{self, Device, RelayConfig};

@@ -25,6 +25,17 @@ pub struct Shared {
     pub graph: Option<super::super::graph::Graph>,
     /// Message bytes held for Graph by all copiers together.
     pub graph_budget: crate::receive::Budget,
+    /// Turns for messages held in memory for Graph.
+    pub graph_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Every device's addresses, as ranges.
+fn copier_nets(cfg: &RelayConfig) -> Vec<ipnet::IpNet> {
+    cfg.devices
+        .iter()
+        .flat_map(|d| d.addresses.iter())
+        .filter_map(|a| config::parse_net(a).ok())
+        .collect()
 }
 
 fn stamp_of(p: &std::path::Path) -> Option<(SystemTime, u64)> {
@@ -51,20 +62,24 @@ impl Shared {
             )
         });
         let graph_budget = crate::receive::Budget::new(
-            super::GRAPH_HELD
-                .max(usize::try_from(config.max_message_bytes()).unwrap_or(usize::MAX)),
+            usize::try_from(config.max_message_bytes())
+                .unwrap_or(usize::MAX / 8)
+                .saturating_mul(super::GRAPH_AT_ONCE),
         );
+        let guard = Guard::default();
+        guard.set_copiers(copier_nets(&config));
         Self {
             config: RwLock::new(Arc::new(config)),
             config_path,
             stamp: Mutex::new(stamp),
             route,
             creds,
-            guard: Guard::default(),
+            guard,
             status,
             known: super::super::device::Known::default(),
             graph,
             graph_budget,
+            graph_slots: Arc::new(tokio::sync::Semaphore::new(super::GRAPH_AT_ONCE)),
         }
     }
 
@@ -79,6 +94,7 @@ impl Shared {
                 Ok(mut fresh) => {
                     let mut c = self.config.write().unwrap_or_else(PoisonError::into_inner);
                     fresh.upstream = c.upstream.clone();
+                    self.guard.set_copiers(copier_nets(&fresh));
                     *c = Arc::new(fresh);
                     drop(c);
                     log("the settings changed on disk: copiers read again");

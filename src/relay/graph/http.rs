@@ -66,48 +66,50 @@ fn agent() -> ureq::Agent {
 /// Sends one request and reads its whole answer (at most 1 MB of body).
 pub async fn send(call: Call) -> Result<Answer, String> {
     tokio::task::spawn_blocking(move || {
-        let mut b = oauth2::http::Request::builder()
-            .method(call.method)
-            .uri(&call.url)
-            .header("Accept", "application/json");
-        if let Some(t) = &call.token {
-            b = b.header("Authorization", format!("Bearer {}", t.expose()));
-        }
-        if let Some(ct) = call.content_type {
-            b = b.header("Content-Type", ct);
-        }
-        if let Some(r) = &call.content_range {
-            b = b.header("Content-Range", r.as_str());
-        }
-        let request = b
-            .body(call.body)
-            .map_err(|_| "the request could not be made".to_string())?;
-        let response = AGENT.run(request).map_err(|e| match e {
-            ureq::Error::Timeout(_) => "Microsoft Graph did not answer in time".to_string(),
-            ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
-                "Microsoft Graph could not be reached".to_string()
+        crate::receive::contain::quietly(|| {
+            let mut b = oauth2::http::Request::builder()
+                .method(call.method)
+                .uri(&call.url)
+                .header("Accept", "application/json");
+            if let Some(t) = &call.token {
+                b = b.header("Authorization", format!("Bearer {}", t.expose()));
             }
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
-                "Microsoft Graph's certificate was not trusted".to_string()
+            if let Some(ct) = call.content_type {
+                b = b.header("Content-Type", ct);
             }
-            _ => "Microsoft Graph's answer could not be read".to_string(),
-        })?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let (_, mut body) = response.into_parts();
-        let body = body
-            .with_config()
-            .limit(1024 * 1024)
-            .read_to_vec()
-            .unwrap_or_default();
-        Ok(Answer {
-            status,
-            retry_after,
-            body,
+            if let Some(r) = &call.content_range {
+                b = b.header("Content-Range", r.as_str());
+            }
+            let request = b
+                .body(call.body)
+                .map_err(|_| "the request could not be made".to_string())?;
+            let response = AGENT.run(request).map_err(|e| match e {
+                ureq::Error::Timeout(_) => "Microsoft Graph did not answer in time".to_string(),
+                ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
+                    "Microsoft Graph could not be reached".to_string()
+                }
+                ureq::Error::Tls(_) | ureq::Error::Rustls(_) => {
+                    "Microsoft Graph's certificate was not trusted".to_string()
+                }
+                _ => "Microsoft Graph's answer could not be read".to_string(),
+            })?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let (_, mut body) = response.into_parts();
+            let body = body
+                .with_config()
+                .limit(1024 * 1024)
+                .read_to_vec()
+                .unwrap_or_default();
+            Ok(Answer {
+                status,
+                retry_after,
+                body,
+            })
         })
     })
     .await

@@ -6,7 +6,7 @@
 //! draft path, the message's parts: subject, body, Reply-To, and attachments with their names,
 //! types and bytes (mail-parser decodes them).
 
-use mail_parser::{Address, MessageParser, MimeHeaders};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use std::collections::BTreeSet;
 
 /// Who the message goes to, as Graph will read it.
@@ -28,17 +28,48 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
         .collect()
 }
 
+/// The addresses of every field called `name` (a message may carry a field more than once; the
+/// provider may read any of them).
+fn all(m: &mail_parser::Message<'_>, name: &str) -> Vec<String> {
+    m.header_values(name)
+        .filter_map(|v| match v {
+            HeaderValue::Address(a) => Some(addresses(Some(a))),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 fn key(s: &str) -> String {
     s.trim().to_ascii_lowercase()
 }
 
-/// The recipients Graph must get for `message` sent to `envelope`.
+/// Fields that name recipients: every one is taken out of a message for Graph and To, Cc and
+/// Bcc are written again from the envelope.
+const RECIPIENT_FIELDS: [&[u8]; 6] = [
+    b"to",
+    b"cc",
+    b"bcc",
+    b"resent-to",
+    b"resent-cc",
+    b"resent-bcc",
+];
+
+/// The recipients Graph must get for `message` sent to `envelope`: the copier's To and Cc (every
+/// field of each) as far as they are envelope recipients, and every other envelope recipient as
+/// Bcc.
 pub fn recipients(message: &[u8], envelope: &[String]) -> Recipients {
     let parsed = MessageParser::default().parse_headers(message);
     let env: BTreeSet<String> = envelope.iter().map(|e| key(e)).collect();
-    let (to, cc, bcc) = parsed.as_ref().map_or_else(
+    let (to, cc, rest) = parsed.as_ref().map_or_else(
         || (Vec::new(), Vec::new(), Vec::new()),
-        |m| (addresses(m.to()), addresses(m.cc()), addresses(m.bcc())),
+        |m| {
+            let mut rest = all(m, "Bcc");
+            for f in ["Resent-To", "Resent-Cc", "Resent-Bcc"] {
+                rest.extend(all(m, f));
+            }
+            (all(m, "To"), all(m, "Cc"), rest)
+        },
     );
     let mut r = Recipients::default();
     let mut placed = BTreeSet::new();
@@ -51,7 +82,7 @@ pub fn recipients(message: &[u8], envelope: &[String]) -> Recipients {
             }
         }
     }
-    for a in &bcc {
+    for a in &rest {
         if !env.contains(&key(a)) {
             r.dropped.push(a.clone());
         }
@@ -74,17 +105,10 @@ fn header_end(m: &[u8]) -> usize {
         .map_or(m.len(), |i| i + 4)
 }
 
-/// The message with its To, Cc and Bcc as `r` says, when they differ from what it carries;
-/// otherwise the message as it is.
+/// The message with every recipient field (each To, Cc, Bcc and Resent-* field, however many)
+/// taken out and To, Cc and Bcc written from `r`: Graph sends to exactly these. The body goes on
+/// byte for byte (line ends are CR LF already: the relay's header reader made them so).
 pub fn with_recipients(message: &[u8], r: &Recipients) -> Vec<u8> {
-    let parsed = MessageParser::default().parse_headers(message);
-    let (to, cc) = parsed.as_ref().map_or((Vec::new(), Vec::new()), |m| {
-        (addresses(m.to()), addresses(m.cc()))
-    });
-    let same = r.dropped.is_empty() && to.len() == r.to.len() && cc.len() == r.cc.len();
-    if same && r.bcc.is_empty() {
-        return message.to_vec();
-    }
     let end = header_end(message);
     let (head, body) = message.split_at(end);
     let mut fields: Vec<Vec<u8>> = Vec::new();
@@ -102,26 +126,19 @@ pub fn with_recipients(message: &[u8], r: &Recipients) -> Vec<u8> {
             .trim_ascii()
             .to_ascii_lowercase()
     };
-    let rewrite_to_cc = !same;
     let mut out = Vec::with_capacity(message.len() + 256);
     for f in &fields {
         let n = name(f);
-        let recipient_field = n == b"bcc" || (rewrite_to_cc && (n == b"to" || n == b"cc"));
-        if f.trim_ascii().is_empty() || recipient_field {
+        if f.trim_ascii().is_empty() || RECIPIENT_FIELDS.contains(&n.as_slice()) {
             continue;
         }
         out.extend_from_slice(f);
     }
-    let mut add = |field: &str, list: &[String]| {
+    for (field, list) in [("To", &r.to), ("Cc", &r.cc), ("Bcc", &r.bcc)] {
         if !list.is_empty() {
             out.extend_from_slice(format!("{field}: {}\r\n", list.join(", ")).as_bytes());
         }
-    };
-    if rewrite_to_cc {
-        add("To", &r.to);
-        add("Cc", &r.cc);
     }
-    add("Bcc", &r.bcc);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
@@ -225,10 +242,30 @@ mod tests {
             (r.to.len(), r.bcc.as_slice()),
             (0, &["x@lab.example".to_string()][..])
         );
-        // Headers that already match the envelope: the message goes on untouched.
+        // Headers that already match the envelope: To and Cc as they were.
         let exact = b"To: me@lab.example\r\nCc: you@lab.example\r\n\r\nb";
         let r = recipients(exact, &env(&["you@lab.example", "me@lab.example"]));
         assert_eq!(with_recipients(exact, &r), exact.to_vec());
+    }
+
+    #[test]
+    fn a_second_field_cannot_smuggle_a_recipient() {
+        // mail-parser reads the last To: the first one must not reach Graph either.
+        let msg = b"To: outsider@evil.example\r\nTo: me@lab.example\r\nBcc: other@evil.example\r\nResent-To: x@evil.example\r\nCc: boss\r\nSubject: s\r\n\r\nb\r\n";
+        let r = recipients(msg, &env(&["me@lab.example"]));
+        assert!(
+            r.dropped.iter().any(|d| d == "outsider@evil.example"),
+            "{r:?}"
+        );
+        let out = String::from_utf8(with_recipients(msg, &r)).unwrap();
+        assert!(
+            !out.contains("evil.example") && !out.contains("boss"),
+            "{out}"
+        );
+        assert!(
+            out.contains("To: me@lab.example\r\n") && out.contains("Subject: s\r\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub struct Graph {
 /// One message on its way.
 struct Sending<'a> {
     graph: &'a Graph,
-    creds: &'a Credentials,
+    creds: &'a Arc<Credentials>,
     token: AccessToken,
     refreshed: bool,
     waited: Duration,
@@ -181,7 +181,7 @@ impl Graph {
     }
 
     /// The mailbox is there and the app may use it: its Drafts folder, read.
-    pub async fn reachable(&self, creds: &Credentials) -> Result<(), GraphError> {
+    pub async fn reachable(&self, creds: &Arc<Credentials>) -> Result<(), GraphError> {
         let mut s = Sending::start(self, creds).await?;
         s.call(
             "GET",
@@ -193,25 +193,28 @@ impl Graph {
         .map(|_| ())
     }
 
-    /// Sends `message` (as the copier sent it, From already rewritten) to `envelope`.
+    /// Sends `message` (as the copier sent it, From already rewritten) to `envelope`. The
+    /// message is given up as soon as its parts are read, so a large one is not held twice.
     pub async fn send(
         &self,
-        creds: &Credentials,
-        message: &[u8],
+        creds: &Arc<Credentials>,
+        message: Vec<u8>,
         envelope: &[String],
     ) -> Result<(), GraphError> {
         let _turn = self.at_once.acquire().await.ok();
-        let r = mime::recipients(message, envelope);
+        let r = mime::recipients(&message, envelope);
         if !r.dropped.is_empty() {
             super::log::log(&format!(
                 "{} address(es) in the message's To, Cc or Bcc were not among its recipients and were taken out (Graph would have sent to them)",
                 r.dropped.len()
             ));
         }
-        let message = mime::with_recipients(message, &r);
         let mut s = Sending::start(self, creds).await?;
         let result = if message.len() <= MIME_MAX && self.save {
-            let body = base64::engine::general_purpose::STANDARD.encode(&message);
+            let mime = mime::with_recipients(&message, &r);
+            drop(message);
+            let body = base64::engine::general_purpose::STANDARD.encode(&mime);
+            drop(mime);
             s.call(
                 "POST",
                 format!("{}/sendMail", self.user()),
@@ -221,7 +224,7 @@ impl Graph {
             .await
             .map(|_| ())
         } else {
-            s.by_draft(&message, &r).await
+            s.by_draft(message, &r).await
         };
         if result.is_err() {
             s.delete_draft().await;
@@ -231,7 +234,10 @@ impl Graph {
 }
 
 impl<'a> Sending<'a> {
-    async fn start(graph: &'a Graph, creds: &'a Credentials) -> Result<Sending<'a>, GraphError> {
+    async fn start(
+        graph: &'a Graph,
+        creds: &'a Arc<Credentials>,
+    ) -> Result<Sending<'a>, GraphError> {
         let Ok(Credential::Token(token)) = creds.get().await else {
             return Err(GraphError::Unauthorized);
         };
@@ -306,8 +312,11 @@ impl<'a> Sending<'a> {
         }
     }
 
-    async fn by_draft(&mut self, message: &[u8], r: &mime::Recipients) -> Result<(), GraphError> {
-        let Some(parts) = mime::parts(message) else {
+    async fn by_draft(&mut self, message: Vec<u8>, r: &mime::Recipients) -> Result<(), GraphError> {
+        let parts = mime::parts(&message);
+        let small_message = message.len() <= MIME_MAX;
+        drop(message);
+        let Some(parts) = parts else {
             return Err(GraphError::Refused(
                 400,
                 "NotAMessage".into(),
@@ -333,7 +342,7 @@ impl<'a> Sending<'a> {
             .filter(|a| a.bytes.len() < UPLOAD_FROM)
             .collect();
         // Small enough for one request, and no copy to keep: sendMail with the JSON message.
-        if message.len() <= MIME_MAX && !self.graph.save {
+        if small_message && !self.graph.save {
             msg["attachments"] = serde_json::Value::Array(small.iter().map(|a| file(a)).collect());
             let body = serde_json::json!({"message": msg, "saveToSentItems": false});
             let url = format!("{}/sendMail", self.graph.user());
@@ -383,7 +392,7 @@ impl<'a> Sending<'a> {
         let guard = DraftGuard {
             draft: self.draft.clone(),
             url: format!("{}/messages/{}", self.graph.user(), segment(&id)),
-            token: self.token.clone(),
+            creds: self.creds.clone(),
         };
         let msg_url = format!("{}/messages/{}", self.graph.user(), segment(&id));
         let result = self.fill_and_send(&msg_url, &after).await;
@@ -496,11 +505,12 @@ fn classify(a: &Answer, sent: usize) -> GraphError {
 }
 
 /// Deletes a draft when its message's task ends before it was sent or deleted (the copier's
-/// connection cut, the relay stopped).
+/// connection cut, the relay stopped), with a token asked for then (the one in hand may have
+/// been renewed since).
 struct DraftGuard {
     draft: Arc<Mutex<Option<String>>>,
     url: String,
-    token: AccessToken,
+    creds: Arc<Credentials>,
 }
 
 impl Drop for DraftGuard {
@@ -512,17 +522,28 @@ impl Drop for DraftGuard {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let call = Call {
-            method: "DELETE",
-            url: std::mem::take(&mut self.url),
-            token: Some(self.token.clone()),
-            content_type: None,
-            content_range: None,
-            body: Vec::new(),
-        };
+        let (url, creds) = (std::mem::take(&mut self.url), self.creds.clone());
         let h = rt.spawn(async move {
-            let _ = http::send(call).await;
-            super::log::log("a draft left by an unfinished message was deleted");
+            let Ok(Credential::Token(token)) = creds.get().await else {
+                super::log::log("a draft left by an unfinished message could not be deleted: no token");
+                return;
+            };
+            let call = Call {
+                method: "DELETE",
+                url,
+                token: Some(token),
+                content_type: None,
+                content_range: None,
+                body: Vec::new(),
+            };
+            match http::send(call).await {
+                Ok(a) if a.ok() => {
+                    super::log::log("a draft left by an unfinished message was deleted");
+                }
+                _ => super::log::log(
+                    "a draft left by an unfinished message could not be deleted: delete it in the mailbox's Drafts",
+                ),
+            }
         });
         if let Ok(mut c) = CLEANUP.lock() {
             c.push(h);
