@@ -33,8 +33,16 @@ const ADMINS: [&str; 5] = [
 const WRITE_RIGHTS: u32 =
     0x2 | 0x4 | 0x40 | 0x1_0000 | 0x4_0000 | 0x8_0000 | 0x1000_0000 | 0x4000_0000;
 
+/// Rights on a folder higher up that let someone swap what lies below it: delete a child,
+/// delete (rename) the folder itself, change its permissions or owner, or all rights. Adding a
+/// file or a folder does not: every user may do that in C:\ and C:\ProgramData.
+const SWAP_RIGHTS: u32 = 0x40 | 0x1_0000 | 0x4_0000 | 0x8_0000 | 0x1000_0000;
+
 /// Windows: why the preset at `path` cannot be trusted, judged on the file and its folder.
 pub fn windows_reason(source: &impl SecurityText, path: &Path) -> Option<String> {
+    if wine_test_trust() {
+        return None;
+    }
     let folder = path.parent().unwrap_or(Path::new(""));
     for (what, p) in [("the file", path), ("its folder", folder)] {
         let why = match source.sddl(p) {
@@ -50,6 +58,21 @@ pub fn windows_reason(source: &impl SecurityText, path: &Path) -> Option<String>
 
 /// Why a security descriptor (SDDL text) lets a non-administrator change the object, if it does.
 pub fn sddl_reason(sddl: &str) -> Option<String> {
+    sddl_reason_for(sddl, WRITE_RIGHTS)
+}
+
+/// Why a folder higher up (SDDL text) lets a non-administrator swap what lies below it, if it
+/// does. `root`: the top of a drive, which cannot be deleted or renamed.
+pub fn sddl_swap_reason(sddl: &str, root: bool) -> Option<String> {
+    let mask = if root {
+        SWAP_RIGHTS & !0x1_0000
+    } else {
+        SWAP_RIGHTS
+    };
+    sddl_reason_for(sddl, mask)
+}
+
+fn sddl_reason_for(sddl: &str, rights_that_count: u32) -> Option<String> {
     let owner = part(sddl, 'O').unwrap_or("");
     if !ADMINS.contains(&owner) {
         return Some("it belongs to a user, not to the administrators".into());
@@ -70,7 +93,7 @@ pub fn sddl_reason(sddl: &str) -> Option<String> {
         if !allows || inherit_only || ADMINS.contains(&who) {
             continue;
         }
-        if rights_mask(rights).is_none_or(|m| m & WRITE_RIGHTS != 0) {
+        if rights_mask(rights).is_none_or(|m| m & rights_that_count != 0) {
             return Some(format!("{} may change it", who_words(who)));
         }
     }
@@ -247,6 +270,9 @@ fn open_guarded(path: &Path) -> std::io::Result<Result<std::fs::File, String>> {
     if file.metadata()?.file_attributes() & 0x400 != 0 {
         return Ok(Err("it is a link to another file".into()));
     }
+    if wine_test_trust() {
+        return Ok(Ok(file));
+    }
     Ok(match crate::winacl::sddl_of_file(&file) {
         Ok(text) => match sddl_reason(&text) {
             Some(why) => Err(why),
@@ -284,6 +310,9 @@ pub fn untrusted_reason_of(path: &Path) -> Option<String> {
     }
     #[cfg(windows)]
     {
+        if wine_test_trust() {
+            return None;
+        }
         match crate::winacl::Win32.sddl(path) {
             Ok(text) => sddl_reason(&text),
             Err(e) => Some(format!("its permissions could not be read ({e})")),
@@ -294,6 +323,54 @@ pub fn untrusted_reason_of(path: &Path) -> Option<String> {
         let _ = path;
         None
     }
+}
+
+/// Why someone other than an administrator could swap what lies below this folder higher up
+/// (a folder above a guarded file's own folder), if so. Adding files there is allowed; deleting
+/// or renaming what is in it, or changing its permissions, is not.
+pub fn swap_reason_of(folder: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(folder) else {
+            return Some("it could not be checked".into());
+        };
+        if m.uid() != 0 {
+            return Some("it belongs to a user, not the administrator (root)".into());
+        }
+        // The sticky bit (as on /tmp) keeps others from renaming what they do not own.
+        if m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0 {
+            return Some("other users can change it".into());
+        }
+        None
+    }
+    #[cfg(windows)]
+    {
+        if wine_test_trust() {
+            return None;
+        }
+        match crate::winacl::Win32.sddl(folder) {
+            Ok(text) => sddl_swap_reason(&text, folder.parent().is_none()),
+            Err(e) => Some(format!("its permissions could not be read ({e})")),
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = folder;
+        None
+    }
+}
+
+/// Only for the installer's checks under Wine, where every file belongs to the one user and no
+/// access list is kept: with SCANMAIL_WINE_TRUST=1 and Wine's own ntdll (it exports
+/// `wine_get_version`, which Windows' never does), guarded files count as administrators'. On
+/// Windows this is always false.
+fn wine_test_trust() -> bool {
+    #[cfg(windows)]
+    return std::env::var_os("SCANMAIL_WINE_TRUST").is_some_and(|v| v == "1")
+        && crate::winacl::is_wine();
+    #[cfg(not(windows))]
+    false
 }
 
 /// Why the machine-wide preset at `path` cannot be trusted on this computer, if it cannot.
@@ -411,5 +488,30 @@ mod tests {
         assert_eq!(part(s, 'D'), Some("PAI(A;;FA;;;BA)"));
         assert_eq!(part(s, 'S'), Some("(AU;SA;FA;;;WD)"));
         assert_eq!(part("D:(A;;FA;;;BA)", 'O'), None);
+    }
+
+    #[test]
+    fn folders_higher_up_may_let_users_add_but_not_swap() {
+        // C:\ as Windows 10 and 11 ship it: signed-in users may add and modify (including
+        // DELETE, which means nothing on a drive's top) but not delete what is in it.
+        let c = "O:S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464G:SYD:PAI(A;OICIIO;SDGXGWGR;;;AU)(A;;0x1301bf;;;AU)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)(A;OICIIO;GA;;;CO)";
+        assert!(sddl_reason(c).is_some(), "the full rule refuses C:\\");
+        assert_eq!(sddl_swap_reason(c, true), None);
+        // The same entry on a folder that is not a drive's top lets users rename it.
+        let why = sddl_swap_reason(c, false).unwrap();
+        assert!(why.contains("every signed-in user"), "{why}");
+        // C:\ProgramData: users may add files and folders.
+        let pd = "O:SYG:SYD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;CIIO;GA;;;CO)(A;OICI;0x1200a9;;;BU)(A;CI;0x100116;;;BU)";
+        assert!(sddl_reason(pd).is_some());
+        assert_eq!(sddl_swap_reason(pd, false), None);
+        // Delete a child, change permissions, all rights, or a user as owner: refused.
+        for bad in [
+            "O:BAD:(A;;0x40;;;BU)",
+            "O:BAD:(A;;WD;;;AU)",
+            "O:BAD:(A;;GA;;;WD)",
+            "O:S-1-5-21-1-2-3-1001D:(A;;FA;;;BA)",
+        ] {
+            assert!(sddl_swap_reason(bad, true).is_some(), "{bad}");
+        }
     }
 }

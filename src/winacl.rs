@@ -161,6 +161,21 @@ pub fn lock(path: &Path, sddl: &str) -> Result<(), String> {
     }
 }
 
+/// True under Wine: its ntdll exports `wine_get_version`; Windows' ntdll does not.
+pub fn is_wine() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    let name: Vec<u16> = "ntdll.dll"
+        .encode_utf16()
+        .chain(std::iter::once(0))
+        .collect();
+    // SAFETY: both names are NUL-terminated; ntdll is loaded in every process, and the handle
+    // from GetModuleHandleW needs no freeing.
+    unsafe {
+        let module = GetModuleHandleW(name.as_ptr());
+        !module.is_null() && GetProcAddress(module, c"wine_get_version".as_ptr().cast()).is_some()
+    }
+}
+
 /// True when this process runs with an administrator's full rights (elevated).
 pub fn is_elevated() -> bool {
     use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};

@@ -57,15 +57,23 @@ pub fn risky_place(path: &Path) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
-/// Why someone other than an administrator could change the program at `path` (the file or
-/// any folder above it), if so.
+/// Why someone other than an administrator could change the file at `path` (the program, or
+/// the relay's settings), if so: the file and its own folder must be closed to others; no
+/// folder above may let others delete, rename or re-permission what is in it (adding files is
+/// allowed: every user may add to C:\ and C:\ProgramData).
 pub fn changeable_by_others(path: &Path) -> Option<String> {
-    let mut at = Some(path);
+    let own = path.parent().filter(|p| !p.as_os_str().is_empty());
+    for p in std::iter::once(path).chain(own) {
+        if let Some(why) = crate::trust::untrusted_reason_of(p) {
+            return Some(format!("{why}: {}", p.display()));
+        }
+    }
+    let mut at = own.and_then(Path::parent);
     while let Some(p) = at {
         if p.as_os_str().is_empty() {
             break;
         }
-        if let Some(why) = crate::trust::untrusted_reason_of(p) {
+        if let Some(why) = crate::trust::swap_reason_of(p) {
             return Some(format!("{why}: {}", p.display()));
         }
         at = p.parent();

@@ -66,7 +66,7 @@ pub(super) fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, B
     if let Some(why) = path
         .canonicalize()
         .ok()
-        .and_then(|p| p.parent().and_then(relay::program::changeable_by_others))
+        .and_then(|p| relay::program::changeable_by_others(&p))
     {
         return Err(BadInput(format!(
             "{} is not used for a service: {why}. Keep the relay's settings in {}",
