@@ -261,10 +261,12 @@ echo "7. RELAY=1: the relay as a Windows service"
 # checks (its program and relay.toml only administrators can change) refuse everything. From
 # here on SCANMAIL_WINE_TRUST=1 lets them pass, and only under Wine: the program also needs
 # Wine's own ntdll (it exports wine_get_version; Windows' never does). Set before the prefix
-# starts, so Wine's service manager passes it to the service. Section 4 showed the refusal; the
-# last check of this section shows it again without the setting.
+# starts; a service gets the machine's environment, as on Windows, so it goes there too.
+# Section 4 showed the refusal; a check below shows it again without the setting.
 export SCANMAIL_WINE_TRUST=1
 prefix d
+"$wine" reg add 'HKLM\System\CurrentControlSet\Control\Session Manager\Environment' /v SCANMAIL_WINE_TRUST /d 1 /f >/dev/null 2>&1
+/usr/lib/wine/wineserver -w
 svc_key='HKLM\System\CurrentControlSet\Services\ScanMailRelay'
 service_image() { "$wine" reg query "$svc_key" /v ImagePath 2>/dev/null | tr -d '\r' | grep -i ImagePath || true; }
 rc=$(msiexec /i "$(winpath "$msi")" /qn ORGPRESET="$(winpath "$preset_src")" RELAY=1)
@@ -272,13 +274,16 @@ expect "msiexec /i RELAY=1 exits 0 (got $rc)" [ "$rc" = 0 ]
 image=$(service_image)
 expect "the service ScanMailRelay is registered ($image)" grep -q 'relay run --service' <<<"$image"
 relay_toml="$(drive_c)/ProgramData/ScanMail/relay/relay.toml"
-expect "relay.toml was made from IT's preset" grep -q '^provider = "microsoft-365"' "$relay_toml"
+expect "relay.toml was made from IT's preset" grep -q '^provider = "microsoft"' "$relay_toml"
 expect "with a state folder and the secret kept for the service" grep -q 'secrets = "file"' "$relay_toml"
 said=$(timeout 60 "$wine" "$cli" relay service-status 2>&1 | tr -d '\r' || true)
 expect "relay service-status sees it ($said)" grep -q "is installed" <<<"$said"
 # Without the setting, the machine-wide relay.toml (which under Wine belongs to a user) is
 # refused, as on Windows a relay.toml a user could change is.
+env_key='HKLM\System\CurrentControlSet\Control\Session Manager\Environment'
+"$wine" reg delete "$env_key" /v SCANMAIL_WINE_TRUST /f >/dev/null 2>&1
 said=$(SCANMAIL_WINE_TRUST= timeout 60 "$wine" "$cli" relay status 2>&1 | tr -d '\r' || true)
+"$wine" reg add "$env_key" /v SCANMAIL_WINE_TRUST /d 1 /f >/dev/null 2>&1
 expect "a relay.toml a user could change is refused ($(cut -c1-120 <<<"$said"))" grep -q "is not used: it belongs to a user" <<<"$said"
 sc_said=$(timeout 60 "$wine" sc query ScanMailRelay 2>&1 | tr -d '\r' || true)
 echo "       (sc query under Wine: $(tr '\n' ' ' <<<"$sc_said" | tr -s ' ' | cut -c1-160))"
@@ -294,6 +299,8 @@ echo "8. the service code path under Wine: a message from a loopback client reac
 # (Wine's one user is), with no --config.
 rdir="$(drive_c)/ProgramData/ScanMail/relay"
 rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Every file the service reads lies in its own folders: the test CA goes beside relay.toml.
+cp "$SCANMAIL_MTA_CA" "$rdir/test-ca.pem"
 cat > "$rdir/relay.toml" <<TOML
 listen = ["127.0.0.1:$rport"]
 
@@ -304,7 +311,7 @@ auth = "password"
 server = "127.0.0.1"
 port = 587
 security = "starttls"
-ca_file = '$(winpath "$SCANMAIL_MTA_CA")'
+ca_file = "test-ca.pem"
 TOML
 said=$(SM_PW=$SM_PW timeout 120 "$wine" "$cli" relay sign-in --password-env SM_PW 2>&1 | tr -d '\r' || true)
 expect "relay sign-in with the account's password ($said)" grep -q "Signed in" <<<"$said"
@@ -319,6 +326,10 @@ expect "the password is nowhere in the relay's folder" bash -c "! grep -rqF -- \
 listening=no
 for _ in $(seq 60); do (exec 3<>"/dev/tcp/127.0.0.1/$rport") 2>/dev/null && { listening=yes; break; }; sleep 1; done
 expect "the service listens on 127.0.0.1:$rport" [ "$listening" = yes ]
+if [ "$listening" != yes ]; then
+  echo "       (relay status: $(timeout 60 "$wine" "$cli" relay status 2>&1 | tr -d '\r' | tr '\n' ' ' | cut -c1-400))"
+  echo "       (sc query: $(timeout 60 "$wine" sc query ScanMailRelay 2>&1 | tr -d '\r' | tr '\n' ' ' | tr -s ' ' | cut -c1-200))"
+fi
 sent=$(DEV_PW=$dev_pw python3 - "$rport" "$SCANMAIL_MTA_USER" <<'PY' 2>&1 || true
 import os, smtplib, ssl, sys
 port, to = int(sys.argv[1]), sys.argv[2]

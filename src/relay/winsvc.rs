@@ -291,7 +291,8 @@ pub fn install(exe: &Path, config: &Path, state: &Path) -> Result<String, String
         },
         match rule {
             Ok(()) => format!(
-                " Firewall: ports {} open to the local network only.",
+                " The firewall now lets copiers on a work network (not a public one) reach {} {}.",
+                if ports.len() == 1 { "port" } else { "ports" },
                 ports.join(", ")
             ),
             Err(e) => format!(
