@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod smtp;
 pub mod time;
 pub mod trust;
+pub mod typed;
 pub mod winacl;
 pub mod winconsole;
 pub mod winfolders;

@@ -606,3 +606,36 @@ fn not_root() -> bool {
     }
     false
 }
+
+/// Microsoft 365 with password sending off, in plain words: the best way is named once (in the
+/// next step), the others follow for IT, and the message for IT names the ports and security
+/// this test tried, not a fixed "587".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_microsoft_365_refusal_names_the_best_way_once_and_the_ports_tried() {
+    let mut script = Script::microsoft();
+    script.auth_always = Some(vec![
+        "535 5.7.139 Authentication unsuccessful, basic authentication is disabled.".into(),
+    ]);
+    let p = peers(script).await;
+    let out = run(&p, &[], "abcdabcdabcdabcd").await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(stdout.matches("Best way").count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("Next step: Best way for this copier:")
+            && stdout.contains("Other ways (for IT):"),
+        "{stdout}"
+    );
+    let tried = format!(
+        "tested on port {} with SSL/TLS and port {} with STARTTLS",
+        p.ssl.port, p.st.port
+    );
+    let tried_other_way = format!(
+        "tested on port {} with STARTTLS and port {} with SSL/TLS",
+        p.st.port, p.ssl.port
+    );
+    assert!(
+        stdout.contains(&tried) || stdout.contains(&tried_other_way),
+        "{stdout}"
+    );
+}

@@ -746,12 +746,44 @@ async fn init_sign_in_and_devices_from_the_command_line() {
     );
     let out = run(&["relay", "add-device", "copier-3f", "--address", "10.0.0.7"]);
     let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = |label: &str| {
+        shown
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(
-        shown.contains("Login name:     copier-3f")
-            && shown.contains("Port:           2525")
-            && shown.contains("STARTTLS"),
+        line("Login name:").ends_with(" copier-3f")
+            && line("Port:").ends_with(" 2525")
+            && line("Security:").contains("STARTTLS")
+            && line("Certificate check:").contains("Off: the relay uses its own certificate"),
         "{shown}"
     );
+    // The card again later, as a page to print, with the maker's own menu words; never the
+    // password, which was shown once.
+    let page = String::from_utf8_lossy(
+        &run(&[
+            "card",
+            "--relay",
+            "copier-3f",
+            "--manufacturer",
+            "Konica Minolta",
+            "--html",
+        ])
+        .stdout,
+    )
+    .to_string();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("<th>Certificate check</th>")
+            && page.contains("Konica Minolta calls it: Start TLS")
+            && page.contains("<th>Port</th><td>2525</td>"),
+        "{page}"
+    );
+    let password = line("Password:");
+    let password = password.split_whitespace().last().unwrap_or("?");
+    assert!(!page.contains(password), "the password is shown only once");
     assert!(
         std::fs::read_to_string(&config)
             .unwrap()

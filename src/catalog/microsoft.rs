@@ -190,7 +190,18 @@ pub fn advise(report: &mut Report, copier: &Copier<'_>, oauth_ready: bool, now_u
     for w in ways(now_unix) {
         it += &format!("- {}: {}\n", w.title, w.text);
     }
-    it += &format!("(Device account: {account}. Server: {server}, port 587 with STARTTLS.)");
+    // The ports and security this test tried, as they were tried.
+    let tried: Vec<String> = report
+        .results
+        .iter()
+        .map(|r| format!("port {} with {}", r.port, r.security.label()))
+        .collect();
+    let tried = if tried.is_empty() {
+        "port 587 with STARTTLS".to_string()
+    } else {
+        tried.join(" and ")
+    };
+    it += &format!("(Device account: {account}. Server: {server}, tested on {tried}.)");
     let v = &mut report.summary;
     if works {
         v.notice = Some(if before {
@@ -207,10 +218,10 @@ pub fn advise(report: &mut Report, copier: &Copier<'_>, oauth_ready: bool, now_u
     v.ways = Some(Ways { best, others });
 }
 
-/// The plan in plain text (the command line, the report): the best way and the others.
+/// The other ways in plain text (the command line, the report), after the next step, which
+/// already names the best way.
 pub fn ways_text(ways: &Ways) -> String {
-    let mut s = format!("Best way: {}. {}\n", ways.best.title, ways.best.text);
-    s += "Other ways (for IT):\n";
+    let mut s = String::from("Other ways (for IT):\n");
     for w in &ways.others {
         s += &format!("  - {}: {}\n", w.title, w.text);
     }

@@ -104,6 +104,61 @@ impl Drop for Safe<'_> {
     }
 }
 
+/// Plain words on their way out, line by line, with ScanMail's commands as typed on this
+/// system ([`crate::typed`]).
+pub struct Typed<'a> {
+    out: &'a mut dyn Write,
+    line: Vec<u8>,
+    typing: crate::typed::Typing,
+    started: bool,
+}
+
+impl<'a> Typed<'a> {
+    pub fn new(out: &'a mut dyn Write, typing: crate::typed::Typing) -> Self {
+        Self {
+            out,
+            line: Vec::new(),
+            typing,
+            started: false,
+        }
+    }
+
+    fn pass(&mut self, upto: usize) -> std::io::Result<()> {
+        let rest = self.line.split_off(upto);
+        let text = String::from_utf8_lossy(&self.line).into_owned();
+        self.line = rest;
+        // An output is JSON or words, never both: JSON from its first character on.
+        if !self.started && !text.trim_start().is_empty() {
+            self.started = true;
+            if text.trim_start().starts_with(['{', '[']) {
+                self.typing = self.typing.clone().json();
+            }
+        }
+        self.out.write_all(self.typing.apply(&text).as_bytes())
+    }
+}
+
+impl Write for Typed<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        if let Some(end) = self.line.iter().rposition(|&b| b == b'\n') {
+            self.pass(end + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.pass(self.line.len())?;
+        self.out.flush()
+    }
+}
+
+impl Drop for Typed<'_> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 /// JSON for scripts: valid whatever a server, a copier or a file put in a string. serde escapes
 /// the C0 controls; DEL and the C1 controls (U+0080..U+009F) are escaped here too, so the text
 /// holds no control character at all and passes the terminal filter unchanged.
@@ -214,6 +269,18 @@ where
     // they cannot rewrite what an admin's terminal shows. (JSON escapes them itself.)
     let mut safe = Safe::new(out);
     let out: &mut dyn Write = &mut safe;
+    let mut typing = crate::typed::Typing::new(crate::typed::System::this());
+    if let Some(Command::Relay(cmd)) = &cli.command {
+        // Next steps name the settings file in use when it is not the machine-wide one.
+        let given = cmd
+            .config_arg()
+            .and_then(|c| c.config.clone())
+            .filter(|c| !relay::same_file(c, &crate::relay::config::path_or_default(None)));
+        typing = typing.config(given.as_deref());
+    }
+    // Commands in what is said are written as typed on this system.
+    let mut typed_out = Typed::new(out, typing.clone());
+    let out: &mut dyn Write = &mut typed_out;
     let result = match cli.command {
         None => return Parsed::Window(cli.org),
         Some(Command::Check(args)) => check::check(&args, cli.org.as_deref(), stdin, out),
@@ -228,6 +295,7 @@ where
     Parsed::Exit(match result {
         Ok(code) => code,
         Err(BadInput(reason)) => {
+            let reason = typing.apply(&reason);
             let _ = writeln!(err, "scanmail: {}", escape_controls(&reason));
             2
         }

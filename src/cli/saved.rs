@@ -49,6 +49,9 @@ pub struct CardArgs {
     /// The relay's settings, with --relay [default: the machine-wide relay.toml].
     #[arg(long, value_name = "FILE", requires = "relay")]
     pub config: Option<PathBuf>,
+    /// With --relay: the copier's maker (and model), for its own menu words on the card.
+    #[arg(long, value_name = "MAKER", requires = "relay")]
+    pub manufacturer: Option<String>,
     /// Print the card as an HTML page instead of text.
     #[arg(long)]
     pub html: bool,
@@ -216,8 +219,13 @@ pub(super) fn card(args: &CardArgs, out: &mut dyn Write) -> Result<i32, BadInput
             dev,
             &crate::relay::card::this_address(&cfg),
             None,
+        )
+        .for_maker(
+            args.manufacturer
+                .as_deref()
+                .and_then(|m| catalog::catalog().find_manufacturer(m, "")),
         );
-        let _ = write!(out, "{}", card.text());
+        let _ = write!(out, "{}", if args.html { card.html() } else { card.text() });
         return Ok(0);
     }
     let file = load()?;

@@ -350,7 +350,7 @@ impl App {
                 self.test_action(action)
             }
             Message::Copier(m) => self.copier_action(m),
-            Message::Relay(m) => match self.relay.update(m) {
+            Message::Relay(m) => match self.relay_update(m) {
                 super::relay::Action::None => Effect::None,
                 super::relay::Action::Elevated(args) => Effect::Elevated(args),
                 super::relay::Action::Copy(text) => Effect::Copy(text),
@@ -396,6 +396,14 @@ impl App {
     }
 
     /// The current device's label, as the steps show it now (see [`crate::profile::device_label`]).
+    /// The Relay page's update, knowing the copier's maker from the Device step.
+    fn relay_update(&mut self, m: super::relay::Message) -> super::relay::Action {
+        self.relay.maker = crate::catalog::catalog()
+            .find_manufacturer(&self.device.manufacturer, &self.device.model)
+            .cloned();
+        self.relay.update(m)
+    }
+
     pub fn device_label(&self) -> String {
         let name = self
             .profiles

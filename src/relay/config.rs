@@ -288,6 +288,23 @@ pub fn load(path: &Path) -> Result<RelayConfig, String> {
     load_with(path, path.starts_with(system_dir()))
 }
 
+/// What to say when relay.toml is not there: the relay is not set up yet, and the command
+/// that sets it up (for this file).
+pub fn not_set_up(path: &Path) -> String {
+    let init = if path == path_or_default(None) {
+        "scanmail relay init --account ADDRESS".to_string()
+    } else {
+        format!(
+            "scanmail relay init --config \"{}\" --account ADDRESS",
+            path.display()
+        )
+    };
+    format!(
+        "There is no relay here yet: {} does not exist. Set one up first (ADDRESS is the mail account it sends as): {init}",
+        path.display()
+    )
+}
+
 /// Reads and checks the config without asking who may change it: for installing a service and
 /// for checking an edit, never for running (the relay itself always loads with [`load`], so a
 /// machine-wide relay.toml a user could change is refused when the service starts, with the
@@ -297,6 +314,9 @@ pub fn load_unguarded(path: &Path) -> Result<RelayConfig, String> {
 }
 
 fn load_with(path: &Path, guarded: bool) -> Result<RelayConfig, String> {
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Err(not_set_up(path));
+    }
     let bytes = if guarded {
         match crate::trust::read_guarded(path, CAP) {
             crate::trust::Guarded::Read(b) => b,

@@ -90,9 +90,19 @@ pub async fn walk(path: &Path, loaded: Result<RelayConfig, String>) -> Vec<Link>
         }
     }
     let dir = super::state_dir(&cfg, path);
-    let state = super::status::read(&super::status::path_for(&dir));
+    let mut state = super::status::read(&super::status::path_for(&dir));
     let running = super::status::report(&cfg, &state, crate::time::now_unix()).running;
     if running && u.auth == AuthKind::OAuth {
+        // A relay that has just started is still getting its first token: wait for it to say
+        // how its sign-in stands (signed in, or why not), up to 15 s.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !state.upstream.signed_in
+            && state.upstream.last_error.is_none()
+            && std::time::Instant::now() < until
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            state = super::status::read(&super::status::path_for(&dir));
+        }
         // A running relay renews a person's sign-in by itself, and each renewal replaces the
         // kept refresh token: a second renewal from here could race it. Its state says how its
         // sign-in stands; the message through it (the last link) proves the rest.

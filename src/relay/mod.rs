@@ -35,6 +35,7 @@ pub mod microsoft;
 pub mod program;
 pub mod secret;
 pub mod service;
+pub mod service_state;
 pub mod status;
 pub mod template;
 pub mod tokens;

@@ -83,13 +83,19 @@ pub fn changeable_by_others(path: &Path) -> Option<String> {
 
 /// The line that installs the service the way this system's docs give it.
 pub fn install_command() -> String {
-    if cfg!(windows) {
-        r#""C:\Program Files\ScanMail\scanmail-cli.exe" relay install-service"#.into()
-    } else if cfg!(target_os = "macos") {
-        "sudo /Applications/ScanMail.app/Contents/MacOS/ScanMail relay install-service".into()
-    } else {
-        "sudo scanmail relay install-service".into()
+    if cfg!(unix) && !cfg!(target_os = "macos") {
+        // Linux: the program as it is reached from here (a build folder is not on PATH).
+        let exe = std::env::current_exe().ok().map(simplified);
+        let on_path = exe.as_deref().is_some_and(|e| {
+            [Path::new("/usr/bin"), Path::new("/usr/local/bin")]
+                .iter()
+                .any(|d| e.parent() == Some(d))
+        });
+        if let Some(exe) = exe.filter(|_| !on_path) {
+            return format!("sudo \"{}\" relay install-service", exe.display());
+        }
     }
+    crate::typed::typed("sudo scanmail relay install-service")
 }
 
 /// The program the service will run, checked before anything is changed: `Err` says why not
@@ -152,20 +158,18 @@ pub fn place(exe: &Path) -> Result<PathBuf, String> {
 
 /// What to do first, on this system.
 pub fn install_first() -> String {
+    let install = crate::typed::typed("sudo scanmail relay install-service");
     if cfg!(windows) {
         format!(
-            "Install ScanMail with its installer (ScanMail-...msi) first, then run in a console opened as an administrator: {}",
-            install_command()
+            "Install ScanMail with its installer (ScanMail-...msi) first. Then, in PowerShell opened as an administrator, run: {install}"
         )
     } else if cfg!(target_os = "macos") {
         format!(
-            "Drag ScanMail to the Applications folder, open it once from there, then run: {}",
-            install_command()
+            "Drag ScanMail to the Applications folder and open it once from there. Then, in Terminal, run: {install}"
         )
     } else {
         format!(
-            "Copy the program somewhere only root can change (sudo install -m 0755 scanmail /usr/local/bin/scanmail), then run: {}",
-            install_command()
+            "Install ScanMail for the whole computer first: in ScanMail's source folder, run: sudo bash scripts/install-linux.sh. Then run: {install}"
         )
     }
 }

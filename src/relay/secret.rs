@@ -99,6 +99,20 @@ impl Store {
             .map_err(|_| "the keychain refused the relay's entry".to_string())
     }
 
+    /// Whether a secret could be kept here, asked before a sign-in starts (so no one types a
+    /// Microsoft code for a sign-in that cannot be kept): `Err` says why not.
+    pub fn ready(&self) -> Result<(), String> {
+        match self.kind {
+            SecretStore::Keychain | SecretStore::SystemKeychain => {
+                match self.entry()?.get_password() {
+                    Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                    Err(_) => Err("the keychain could not be read".into()),
+                }
+            }
+            SecretStore::File => Ok(()),
+        }
+    }
+
     pub fn load(&self) -> Result<Option<Secret>, String> {
         match self.kind {
             SecretStore::Keychain | SecretStore::SystemKeychain => {

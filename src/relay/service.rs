@@ -282,42 +282,33 @@ pub fn uninstall() -> Result<String, String> {
     Ok("Removed the relay service. Its settings and state stay.".into())
 }
 
-/// Whether the service is installed and running, in words.
+/// How the service stands ([`super::service_state::ServiceState::words`] for the words).
 #[cfg(unix)]
-pub fn status() -> String {
-    let path = definition_path();
-    if !path.exists() {
-        return "The relay service is not installed. Install it: scanmail relay install-service"
-            .into();
+pub fn status() -> super::service_state::ServiceState {
+    use super::service_state::ServiceState;
+    if !definition_path().exists() {
+        return ServiceState::NotInstalled;
     }
-    let state = if cfg!(target_os = "macos") {
-        command("launchctl", &["print", &format!("system/{LABEL}")]).map_or_else(
-            |_| "not loaded".to_string(),
-            |t| {
-                if t.contains("state = running") {
-                    "running".to_string()
-                } else {
-                    "not running".to_string()
-                }
-            },
-        )
-    } else {
-        let said = std::process::Command::new("systemctl")
-            .args(["is-active", &format!("{UNIT}.service")])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        match said.as_str() {
-            "active" => "running".to_string(),
-            "activating" | "reloading" => "starting".to_string(),
-            "failed" => format!("stopped after a failure. See why: {}", log_hint()),
-            _ => "not running. Start it: sudo systemctl start scanmail-relay".to_string(),
-        }
-    };
-    format!(
-        "The relay service ({}) is installed: {state}.",
-        path.display()
-    )
+    if cfg!(target_os = "macos") {
+        return match command("launchctl", &["print", &format!("system/{LABEL}")]) {
+            Ok(t) if t.contains("state = running") => ServiceState::Running,
+            Ok(_) => ServiceState::Stopped,
+            Err(_) => ServiceState::NotLoaded,
+        };
+    }
+    let said = std::process::Command::new("systemctl")
+        .args(["is-active", &format!("{UNIT}.service")])
+        .output();
+    match said {
+        Err(e) => ServiceState::Unknown(crate::fsutil::plain_io(&e)),
+        Ok(o) => match String::from_utf8_lossy(&o.stdout).trim() {
+            "active" => ServiceState::Running,
+            "activating" | "reloading" => ServiceState::Starting,
+            "deactivating" => ServiceState::Stopping,
+            "failed" => ServiceState::Failed,
+            _ => ServiceState::Stopped,
+        },
+    }
 }
 
 #[cfg(windows)]

@@ -344,9 +344,9 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
             ("certificate", "ran out")
         };
         let renew = if secret {
-            "Switch to a certificate, which lasts as long as you choose: scanmail relay microsoft-app, run the script it writes, then scanmail relay sign-in --client-id ID"
+            "Switch to a certificate, which lasts as long as you choose: scanmail relay microsoft-app, run the script it writes as a Microsoft 365 administrator, then scanmail relay sign-in --client-id ID"
         } else {
-            "Renew it: scanmail relay microsoft-app --renew, have IT run the script it writes, then scanmail relay sign-in --client-id ID"
+            "Renew it: scanmail relay microsoft-app --renew, run the script it writes as a Microsoft 365 administrator, then scanmail relay sign-in --client-id ID"
         };
         w.push(if end <= now_unix {
             format!("The relay's {what} for Microsoft 365 {ran} on {when}. {renew}")
@@ -365,8 +365,9 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
             )
         } else {
             format!(
-                "The relay's sign-in runs out on {} unless a copier sends before. {SIGN_IN_AGAIN}",
-                crate::time::local_words(exp)
+                "The relay's sign-in runs out on {}: the relay renews it only while it runs. Start the relay, or {}",
+                crate::time::local_words(exp),
+                SIGN_IN_AGAIN.replacen("Sign", "sign", 1)
             )
         });
     }
@@ -377,7 +378,7 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
     }
     if u.refused_in_a_row >= 3 {
         w.push(format!(
-            "The provider refused the last {} messages: {} Send this to IT.",
+            "The provider refused the last {} messages. It said: {} See why and what to fix: scanmail relay test",
             u.refused_in_a_row,
             u.last_error.as_deref().unwrap_or("see relay status")
         ));
@@ -447,8 +448,21 @@ mod tests {
         s.devices.insert("copier".into(), d);
         let w = warnings(&cfg, &s, now);
         assert_eq!(w.len(), 3, "{w:#?}");
-        assert!(w[0].contains("runs out") && w[0].contains(SIGN_IN_AGAIN));
-        assert!(w[1].contains("refused the last 3") && w[1].contains("550 5.7.60"));
+        assert!(
+            w[0].contains("runs out")
+                && w[0].contains("renews it only while it runs")
+                && w[0].contains("scanmail relay sign-in"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].contains("refused the last 3")
+                && w[1].contains("550 5.7.60")
+                && w[1].contains("scanmail relay test")
+                && !w[1].contains("Send this to IT"),
+            "{}",
+            w[1]
+        );
         assert!(w[2].contains("The copier copier sent on most days"));
         s.upstream.signed_in = false;
         assert!(warnings(&cfg, &s, now)[0].contains("not signed in"));

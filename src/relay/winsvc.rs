@@ -346,27 +346,23 @@ pub fn uninstall() -> Result<String, String> {
     Ok("Removed the relay service and its firewall rule. Its settings and state stay.".into())
 }
 
-/// Whether the service is installed and running, in words.
-pub fn status() -> String {
-    let Ok(m) = manager(ServiceManagerAccess::CONNECT) else {
-        return "The service manager could not be asked.".into();
+/// How the service stands.
+pub fn status() -> super::service_state::ServiceState {
+    use super::service_state::ServiceState as S;
+    let m = match manager(ServiceManagerAccess::CONNECT) {
+        Ok(m) => m,
+        Err(e) => return S::Unknown(e.to_string()),
     };
     match m
         .open_service(WINDOWS_NAME, ServiceAccess::QUERY_STATUS)
         .and_then(|s| s.query_status())
     {
-        Ok(s) => format!(
-            "The relay service ({WINDOWS_NAME}) is installed: {}.",
-            match s.current_state {
-                ServiceState::Running => "running",
-                ServiceState::Stopped => "stopped",
-                ServiceState::StartPending => "starting",
-                ServiceState::StopPending => "stopping",
-                _ => "paused",
-            }
-        ),
-        Err(_) => {
-            "The relay service is not installed. Install it: scanmail relay install-service".into()
-        }
+        Ok(s) => match s.current_state {
+            ServiceState::Running => S::Running,
+            ServiceState::StartPending | ServiceState::ContinuePending => S::Starting,
+            ServiceState::StopPending | ServiceState::PausePending => S::Stopping,
+            _ => S::Stopped,
+        },
+        Err(_) => S::NotInstalled,
     }
 }

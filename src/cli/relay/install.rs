@@ -4,17 +4,27 @@
 use super::super::BadInput;
 use super::*;
 
+/// Only an administrator installs a service: else the exact command that does.
+pub(super) fn may_install(path: &Path) -> Result<(), BadInput> {
+    #[cfg(unix)]
+    if !relay::service::may_install() {
+        let mut command = relay::program::install_command();
+        if path != config::path_or_default(None) {
+            command += &format!(" --config \"{}\"", path.display());
+        }
+        return Err(BadInput(format!(
+            "Installing a service needs an administrator. Run: {command}"
+        )));
+    }
+    let _ = path;
+    Ok(())
+}
+
 /// Installs the service: the settings get a state folder the service may write and keep the
 /// secret in a private file there (a service has no keychain of its own); a secret already in
 /// the keychain moves there.
 pub(super) fn install_service(path: &Path, out: &mut dyn Write) -> Result<i32, BadInput> {
-    #[cfg(unix)]
-    if !relay::service::may_install() {
-        return Err(BadInput(format!(
-            "Installing a service needs an administrator. Run: {}",
-            relay::program::install_command()
-        )));
-    }
+    may_install(path)?;
     // The program the service will run, before anything is changed.
     let exe = relay::program::check().map_err(BadInput)?;
     #[cfg(unix)]

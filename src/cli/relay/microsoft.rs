@@ -14,6 +14,11 @@ pub(super) fn microsoft_app(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<i32, BadInput> {
+    // Where the key will be kept, before it is made.
+    relay_store(path)
+        .map_err(BadInput)?
+        .ready()
+        .map_err(|why| BadInput(super::setup::no_keychain(path, &why)))?;
     let made = app_setup::make(path, graph, renew).map_err(BadInput)?;
     if json {
         let v = serde_json::json!({
@@ -22,7 +27,7 @@ pub(super) fn microsoft_app(
             "script": made.script,
             "expires": made.expires,
         });
-        let _ = writeln!(out, "{v}");
+        let _ = writeln!(out, "{}", crate::cli::json_text(&v, false)?);
         return Ok(0);
     }
     let when = crate::time::local_words_from(&made.expires);

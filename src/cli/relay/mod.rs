@@ -195,8 +195,7 @@ impl RelayCommand {
 }
 
 /// The same file, however named.
-#[cfg(windows)]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
@@ -305,6 +304,7 @@ pub fn relay_cmd(
         }
         RelayCommand::InstallService { config } => {
             let path = config.path();
+            install::may_install(&path)?;
             // The installer (MSI with RELAY=1) installs the service before anyone made a
             // relay.toml: make it from the preset; the service waits until it is signed in.
             if !path.exists() {
@@ -318,8 +318,9 @@ pub fn relay_cmd(
             Ok(0)
         }
         RelayCommand::ServiceStatus => {
-            let _ = writeln!(out, "{}", relay::service::status());
-            Ok(0)
+            let state = relay::service::status();
+            let _ = writeln!(out, "{}", state.words());
+            Ok(state.exit_code())
         }
         RelayCommand::Status { config, json } => status_cmd(&config.path(), *json, out),
         RelayCommand::Test { config, to, json } => test(&config.path(), to.as_deref(), *json, out),

@@ -32,7 +32,10 @@ pub(super) fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result
                 "signed in{}",
                 u.token_expires
                     .as_deref()
-                    .map(|t| format!(" (until {}, if unused)", crate::time::local_words_from(t)))
+                    .map(|t| format!(
+                        " (renewed while the relay runs; unused, until {})",
+                        crate::time::local_words_from(t)
+                    ))
                     .unwrap_or_default()
             )
         } else {
@@ -92,7 +95,7 @@ pub(super) fn test(
     }
     if json {
         let v = serde_json::json!({ "links": links });
-        let _ = writeln!(out, "{v}");
+        let _ = writeln!(out, "{}", crate::cli::json_text(&v, false)?);
     } else {
         for l in &links {
             match &l.fix {
@@ -176,8 +179,13 @@ fn message_link(
         Link::broken(
             "message",
             if busy {
+                let config = if path == config::path_or_default(None) {
+                    String::new()
+                } else {
+                    format!(" --config \"{}\"", path.display())
+                };
                 format!(
-                    "The relay took the message but could not sign in to the provider ({said}). Look at its sign-in: scanmail relay status"
+                    "The relay is not signed in to the mail provider, so it could not pass the message on (it answered 454). Sign it in: scanmail relay sign-in{config}. Then test again: scanmail relay test{config}"
                 )
             } else {
                 format!(

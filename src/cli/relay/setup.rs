@@ -183,6 +183,10 @@ pub(super) fn sign_in(
     let rt = runtime()?;
     let route = relay::upstream::Route::new(cfg.upstream.clone()).map_err(BadInput)?;
     let account = cfg.upstream.account.trim().to_string();
+    // Where the sign-in will be kept, before anything is asked.
+    store
+        .ready()
+        .map_err(|why| BadInput(no_keychain(path, &why)))?;
     let (credential, secret_to_keep, expires) = match cfg.upstream.auth {
         config::AuthKind::Password => {
             if password_env.is_none() && !password_stdin {
@@ -213,7 +217,7 @@ pub(super) fn sign_in(
             let Some(refresh) = set.refresh else {
                 let _ = writeln!(
                     err,
-                    "The provider gave no refresh token, so the relay could not keep sending. Tell IT: the app must be allowed offline_access."
+                    "The provider gave no refresh token, so the relay could not keep sending. The app registration must allow offline_access (Microsoft: the app's API permissions; Google: an OAuth client of type \"TVs and Limited Input devices\"). Then sign in again: scanmail relay sign-in"
                 );
                 return Ok(1);
             };
@@ -292,4 +296,17 @@ pub(super) async fn oauth_tokens(
             loopback::finish_tokens(app, pending, crate::cli::oauth::BROWSER_LIMIT).await
         }
     }
+}
+
+/// The sign-in cannot be kept where relay.toml says: why, and the two ways on.
+pub(super) fn no_keychain(path: &Path, why: &str) -> String {
+    let config = if path == config::path_or_default(None) {
+        String::new()
+    } else {
+        format!(" --config \"{}\"", path.display())
+    };
+    format!(
+        "The sign-in could not be kept: {why}. Nothing was asked yet. Keep it in a file only this account can read instead: add the line secrets = \"file\" under [upstream] in {}, then run: scanmail relay sign-in{config}. Or install the relay as a service, which keeps it in a file of its own: scanmail relay install-service{config}",
+        path.display()
+    )
 }

@@ -41,6 +41,8 @@ pub struct State {
     pub client_id: String,
     /// The portal's steps are shown.
     pub show_portal: bool,
+    /// The copier's maker from the Device step, for its own menu words on the card.
+    pub maker: Option<crate::catalog::Manufacturer>,
 }
 
 impl Default for State {
@@ -58,6 +60,7 @@ impl Default for State {
             pending: None,
             client_id: String::new(),
             show_portal: false,
+            maker: None,
         }
     }
 }
@@ -232,7 +235,7 @@ impl State {
             }
             Message::PrintCard => {
                 if let Some(c) = &self.card {
-                    return Action::Print(view::card_html(c));
+                    return Action::Print(c.html());
                 }
             }
             Message::Check(name) => {
@@ -295,7 +298,8 @@ impl State {
             &device,
             &relay::card::this_address(&cfg),
             Some(password.expose()),
-        );
+        )
+        .for_maker(self.maker.as_ref());
         if self.writable() {
             if let Err(e) =
                 relay::edit::add_device(&self.config_path, &name, &addresses, &[], &hash)

@@ -102,7 +102,7 @@ impl State {
                 u.token_expires
                     .as_deref()
                     .map(|t| format!(
-                        ", until {} if no copier sends",
+                        " (it stays signed in while the relay runs; unused, until {})",
                         crate::time::local_words_from(t)
                     ))
                     .unwrap_or_default()
@@ -228,19 +228,4 @@ pub(super) fn card_view(card: &RelayCard) -> Element<'_, Message> {
     .width(Length::Fill)
     .style(style::panel)
     .into()
-}
-
-pub(super) fn card_html(card: &RelayCard) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut rows = String::new();
-    for (k, v) in card.rows() {
-        rows += &format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(&v));
-    }
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Copier settings (relay)</title></head><body>\n<h1>Type these into the copier</h1>\n<table>\n{rows}</table>\n<p>The computer with the relay must stay on, on the copier's network.</p>\n</body></html>\n"
-    )
 }
