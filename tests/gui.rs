@@ -5,69 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
+#[path = "ui/mod.rs"]
+mod ui;
 
-use iced_test::selector::{self, Candidate};
+use iced_test::selector;
 use iced_test::simulator::Simulator;
 use scanmail::gui::{App, Effect, Message, Step, account, device, test_send};
 use scanmail::org::Preset;
 use scanmail::smtp::{self, Options};
 use std::path::PathBuf;
 use support::{Fault, PASSWORD, Peer, Pki, Script, USER};
-
-/// Builds the view, lets `act` click and type, then feeds the resulting messages to the app.
-fn interact(app: &mut App, act: impl FnOnce(&mut Simulator<'_, Message>)) -> Vec<Effect> {
-    let messages: Vec<Message> = {
-        let mut ui = Simulator::with_size(iced::Settings::default(), (1100.0, 2600.0), app.view());
-        act(&mut ui);
-        ui.into_messages().collect()
-    };
-    messages
-        .into_iter()
-        .map(|m| app.handle(m))
-        .filter(|e| *e != Effect::None)
-        .collect()
-}
-
-/// With SCANMAIL_SCREENSHOTS=1: the window as a person sees it at 1000 x `height` (the top of
-/// the page, nothing scrolled), saved to resources/screenshots/NAME.png for the README.
-fn screenshot(app: &App, name: &str, height: f32) {
-    if std::env::var("SCANMAIL_SCREENSHOTS").as_deref() != Ok("1") {
-        return;
-    }
-    let mut ui = Simulator::with_size(iced::Settings::default(), (1000.0, height), app.view());
-    let snap = ui.snapshot(&iced::Theme::Light).unwrap();
-    let path = format!("resources/screenshots/{name}");
-    let written = format!("{path}-tiny-skia.png");
-    let _ = std::fs::remove_file(&written);
-    assert!(snap.matches_image(&path).unwrap());
-    std::fs::rename(&written, format!("{path}.png")).unwrap();
-}
-
-/// True when some text on screen contains `needle`.
-fn shows(app: &App, needle: &str) -> bool {
-    let mut ui = Simulator::with_size(iced::Settings::default(), (1100.0, 2600.0), app.view());
-    let needle = needle.to_string();
-    ui.find(move |c: Candidate<'_>| match c {
-        Candidate::Text { content, .. } if content.contains(needle.as_str()) => Some(()),
-        _ => None,
-    })
-    .is_ok()
-}
-
-fn type_into(app: &mut App, id: &'static str, text: &str) -> Vec<Effect> {
-    interact(app, |ui| {
-        ui.click(selector::id(id)).expect("field on screen");
-        ui.typewrite(text);
-    })
-}
-
-fn click(app: &mut App, label: &str) -> Vec<Effect> {
-    let label = label.to_string();
-    interact(app, move |ui| {
-        ui.click(label.as_str())
-            .unwrap_or_else(|e| panic!("{label}: {e}"));
-    })
-}
+use ui::{click, interact, screenshot, shows, type_into};
 
 /// Runs a started test send for real and feeds its progress and result back to the window.
 async fn run_effects(app: &mut App, effects: Vec<Effect>) {
@@ -1254,7 +1202,7 @@ fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
         "The relay's sign-in as scanner@contoso.example has run out."
     ));
     assert!(!shows(app, "Signed in as scanner@contoso.example, until"));
-    let effects = click(app, "Sign in again");
+    let effects = click(app, "Sign in");
     assert!(
         matches!(effects.as_slice(), [Effect::Elevated(a)] if a.contains(&"sign-in".to_string()) && !a.contains(&"--config".to_string())),
         "{effects:?}"
@@ -1281,7 +1229,7 @@ fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
     assert!(matches!(copied.as_slice(), [Effect::Copy(t)] if t.contains(&card.password)));
     // Watching a copier's next message through the relay.
     click(app, "Check this copier through the relay");
-    assert!(shows(app, "Waiting for the next message from copier-3f"));
+    assert!(shows(app, "Send a scan from copier-3f now"));
 }
 
 /// Microsoft 365 on the Relay page: which sign-in the relay uses, "Set up Microsoft 365" (an

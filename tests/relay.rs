@@ -883,3 +883,121 @@ async fn the_help_desk_hears_of_warnings_once_a_day() {
     assert_eq!(count, 1);
     rig.stop().await.unwrap();
 }
+
+/// Each refusal is kept against the copier (its name when its login or address says it, else
+/// the address), with what happened and what to do, for `relay status` and the Relay page.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_are_kept_against_the_copier_with_the_fix() {
+    let (rig, devices) = Rig::start(
+        Script::microsoft(),
+        "",
+        &[
+            ("copier-3f", &[]),
+            ("copier-4f", &["--address", "127.0.0.44"]),
+        ],
+    )
+    .await;
+    let cert = rig.cert();
+    let (a, b, pb) = (&devices[0].0, &devices[1].0, &devices[1].1);
+    // A wrong password, a copier from another address, an unknown login.
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 5), rig.port, &cert).await;
+    assert!(c.login(a, "wrongwrongwrongw").await.starts_with("535"));
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 7), rig.port, &cert).await;
+    assert!(c.login(b, pb).await.starts_with("535"));
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 8), rig.port, &cert).await;
+    assert!(
+        c.login("nobody", "wrongwrongwrongw")
+            .await
+            .starts_with("535")
+    );
+    // From copier-4f's own address: a sign-in before encryption.
+    let mut plain = Copier::connect(Ipv4Addr::new(127, 0, 0, 44), rig.port).await;
+    plain.cmd("EHLO copier").await;
+    assert!(plain.login(b, pb).await.starts_with("538"));
+    // An old copier: STARTTLS, then a hello offering only TLS 1.0.
+    let mut r =
+        BufReader::new(support::copier::tcp_from(Ipv4Addr::new(127, 0, 0, 9), rig.port).await);
+    support::copier::read_reply(&mut r).await;
+    r.get_mut()
+        .write_all(b"EHLO old\r\nSTARTTLS\r\n")
+        .await
+        .unwrap();
+    support::copier::read_reply(&mut r).await;
+    assert!(support::copier::read_reply(&mut r).await.starts_with("220"));
+    r.get_mut()
+        .write_all(&scanmail::receive::hello::tls10_only_hello("relay"))
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut r, &mut rest),
+    )
+    .await;
+
+    let state_file = rig.dir.path().join("relay-state.json");
+    let state = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap()
+    };
+    let mut v = state();
+    for _ in 0..50 {
+        if v["strangers"]["127.0.0.9"]["refusal"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        v = state();
+    }
+    assert_eq!(
+        v["devices"]["copier-3f"]["refusal"], "wrong-password",
+        "{v:#}"
+    );
+    assert_eq!(v["devices"]["copier-3f"]["refused_from"], "127.0.0.5");
+    assert_eq!(
+        v["devices"]["copier-4f"]["refusal"], "sign-in-without-tls",
+        "{v:#}"
+    );
+    assert_eq!(
+        v["strangers"]["127.0.0.8"]["refusal"], "unknown-login",
+        "{v:#}"
+    );
+    assert_eq!(v["strangers"]["127.0.0.9"]["refusal"], "old-tls", "{v:#}");
+    assert!(
+        v["strangers"]["127.0.0.9"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("old encryption (TLS 1.0)"),
+        "{v:#}"
+    );
+    // What relay status says: each with what to do.
+    let config = rig.config.clone();
+    let out = tokio::task::spawn_blocking(move || scanmail(&["relay", "status"], &config))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Last problem: It signed in from 127.0.0.5 with a wrong password.")
+            && text.contains("What to do: Type the password from the copier's card")
+            && text.contains("Refused from 127.0.0.9")
+            && text.contains("allow_plain_from = [\"127.0.0.9\"]"),
+        "{text}"
+    );
+    let config = rig.config.clone();
+    let out =
+        tokio::task::spawn_blocking(move || scanmail(&["relay", "status", "--json"], &config))
+            .await
+            .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "copier-3f")
+        .unwrap();
+    assert!(
+        d["fix"]
+            .as_str()
+            .unwrap()
+            .contains("remove-device copier-3f"),
+        "{d:#}"
+    );
+}

@@ -28,6 +28,10 @@ pub struct Cli {
     /// Use this organization preset (org.toml) instead of looking for one.
     #[arg(long, value_name = "FILE", global = true)]
     pub org: Option<std::path::PathBuf>,
+    /// At the end, wait for Enter before the window closes (the window's administrator steps
+    /// run in a console of their own, which would otherwise close before it is read).
+    #[arg(long, global = true, hide = true)]
+    pub pause_at_end: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -292,14 +296,29 @@ where
         Some(Command::Discover(args)) => discover::discover(&args, out),
         Some(Command::Relay(cmd)) => relay::relay_cmd(&cmd, cli.org.as_deref(), stdin, out, err),
     };
-    Parsed::Exit(match result {
+    let code = match result {
         Ok(code) => code,
         Err(BadInput(reason)) => {
             let reason = typing.apply(&reason);
             let _ = writeln!(err, "scanmail: {}", escape_controls(&reason));
             2
         }
-    })
+    };
+    if cli.pause_at_end {
+        let _ = out.flush();
+        let _ = writeln!(
+            err,
+            "\n{} Press Enter to close this window.",
+            if code == 0 {
+                "Done."
+            } else {
+                "This did not work: the lines above say why."
+            }
+        );
+        let mut line = String::new();
+        let _ = stdin.read_line(&mut line);
+    }
+    Parsed::Exit(code)
 }
 
 #[cfg(test)]

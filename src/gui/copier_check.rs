@@ -61,10 +61,41 @@ pub enum Action {
     Start,
     Cancel,
     Copy(String),
-    OpenRelay,
+    /// The Relay page, for the copier whose encryption is too old (when one was seen).
+    OpenRelay(Option<OldCopier>),
+}
+
+/// A copier seen by the check whose encryption is too old: its address and newest version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OldCopier {
+    pub address: String,
+    pub version: String,
 }
 
 impl State {
+    /// The first copier seen whose encryption is too old.
+    pub fn old_copier(&self) -> Option<OldCopier> {
+        self.connections.iter().find_map(|c| {
+            let old = c
+                .ready
+                .as_ref()
+                .is_some_and(|r| r.line.contains("encryption is too old"));
+            let address = c
+                .peer
+                .parse::<std::net::SocketAddr>()
+                .map_or_else(|_| c.peer.clone(), |a| a.ip().to_string());
+            old.then(|| OldCopier {
+                address,
+                version: c
+                    .tls
+                    .highest_version
+                    .clone()
+                    .unwrap_or_else(|| "TLS1.0".into())
+                    .replace("TLS1", "TLS 1"),
+            })
+        })
+    }
+
     pub fn update(&mut self, m: Message) -> Action {
         match m {
             Message::Start if !self.running => {
@@ -125,7 +156,7 @@ impl State {
                     *o = !*o;
                 }
             }
-            Message::OpenRelay => return Action::OpenRelay,
+            Message::OpenRelay => return Action::OpenRelay(self.old_copier()),
             Message::CopyForIt(i) => {
                 if let Some(c) = self.connections.get(i) {
                     return Action::Copy(format!(

@@ -188,10 +188,6 @@ pub async fn export_profile(name: String, text: String) -> Result<Option<PathBuf
     Ok(Some(path))
 }
 
-/// Runs ScanMail's command line with `args` as an administrator, the system's way, in a window
-/// the person can read (the relay's sign-in shows a code there): Windows asks through UAC
-/// (`Start-Process -Verb RunAs`), macOS opens Terminal with `sudo`, Linux asks with `pkexec` in a
-/// terminal.
 /// Text for inside a PowerShell single-quoted string: every kind of single quote PowerShell
 /// accepts (' and the curly ones) doubled.
 fn ps_quote(s: &str) -> String {
@@ -233,23 +229,14 @@ pub fn installed_program(args: &[String]) -> Result<PathBuf, String> {
                 || crate::relay::program::changeable_by_others(p).is_none())
     };
     places.into_iter().find(safe).ok_or_else(|| {
-        format!(
-            "ScanMail is not installed for the whole computer here, so it cannot ask for an administrator. Ask IT to install it, or to run this as an administrator: {}",
-            command_for_it(args)
-        )
+        let _ = args;
+        "ScanMail is not installed for the whole computer here, so it cannot ask for an administrator. Ask IT to install it, or to run this as an administrator:".to_string()
     })
 }
 
 /// The command an administrator types for `args`, on this system.
 pub fn command_for_it(args: &[String]) -> String {
-    let prog = if cfg!(windows) {
-        r#"& "C:\Program Files\ScanMail\scanmail-cli.exe""#.to_string()
-    } else if cfg!(target_os = "macos") {
-        "sudo /Applications/ScanMail.app/Contents/MacOS/ScanMail".to_string()
-    } else {
-        "sudo scanmail".to_string()
-    };
-    std::iter::once(prog)
+    let line = std::iter::once("sudo scanmail".to_string())
         .chain(args.iter().map(|a| {
             if a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._@=:/".contains(c))
@@ -260,30 +247,55 @@ pub fn command_for_it(args: &[String]) -> String {
             }
         }))
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    crate::typed::typed(&line)
 }
 
-pub fn run_elevated(args: &[String]) -> Result<(), String> {
+/// Runs ScanMail's command line with `args` as an administrator, the system's way, in a window
+/// the person can read (the relay's sign-in shows a code there), which waits for Enter at the
+/// end so its result is read. Windows asks through UAC and waits for the step to end:
+/// `Ok(true)` when it worked. macOS (Terminal with `sudo`) and Linux (`pkexec` in a terminal)
+/// run it in their own window: `Ok(false)`. `Err` says why it could not run, or did not work
+/// (the page then shows the command to type).
+pub fn run_elevated(args: &[String]) -> Result<bool, String> {
     let exe = installed_program(args)?.display().to_string();
-    let spawned = if cfg!(windows) {
+    let mut args = args.to_vec();
+    args.push("--pause-at-end".into());
+    let cannot = |e: std::io::Error| {
+        format!(
+            "ScanMail could not ask for administrator rights ({}). Ask IT, or run this as an administrator:",
+            crate::fsutil::plain_io(&e)
+        )
+    };
+    if cfg!(windows) {
         let quoted: Vec<String> = args
             .iter()
             .map(|a| format!("'\"{}\"'", ps_quote(a)))
             .collect();
-        std::process::Command::new("powershell")
-            .args([
-                "-NoProfile",
-                "-Command",
-                &format!(
-                    "Start-Process -Verb RunAs -FilePath '{}' -ArgumentList {}",
-                    ps_quote(&exe),
-                    quoted.join(",")
-                ),
-            ])
-            .spawn()
-    } else if cfg!(target_os = "macos") {
+        // 1223 (ERROR_CANCELLED): the administrator's OK was not given.
+        let script = format!(
+            "try {{ $p = Start-Process -Verb RunAs -Wait -PassThru -FilePath '{}' -ArgumentList {} -ErrorAction Stop; exit $p.ExitCode }} catch {{ exit 1223 }}",
+            ps_quote(&exe),
+            quoted.join(",")
+        );
+        let status = std::process::Command::new("powershell")
+            .args(["-NoProfile", "-Command", &script])
+            .status()
+            .map_err(cannot)?;
+        return match status.code() {
+            Some(0) => Ok(true),
+            Some(1223) => Err(
+                "The administrator's OK was not given, so nothing changed. Ask IT to do it, or to run this as an administrator:".into(),
+            ),
+            code => Err(format!(
+                "The administrator's step did not work{}. Its window said why. Press the button again, or ask IT to run this as an administrator:",
+                code.map(|c| format!(" (it ended with code {c})")).unwrap_or_default()
+            )),
+        };
+    }
+    if cfg!(target_os = "macos") {
         let line = std::iter::once(&exe)
-            .chain(args)
+            .chain(&args)
             .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
             .collect::<Vec<_>>()
             .join(" ");
@@ -294,23 +306,29 @@ pub fn run_elevated(args: &[String]) -> Result<(), String> {
         std::process::Command::new("osascript")
             .args(["-e", &script])
             .spawn()
-    } else {
-        let mut cmd = std::process::Command::new("x-terminal-emulator");
-        cmd.args(["-e", "pkexec", &exe]).args(args);
-        match cmd.spawn() {
-            Ok(c) => Ok(c),
-            Err(_) => std::process::Command::new("pkexec")
-                .arg(&exe)
-                .args(args)
-                .spawn(),
+            .map_err(cannot)?;
+        return Ok(false);
+    }
+    // Linux: the first terminal this desktop has, with pkexec inside it. Without a terminal the
+    // step's output (a sign-in's code) could not be read, so the command is given instead.
+    for (term, flag) in [
+        ("x-terminal-emulator", "-e"),
+        ("gnome-terminal", "--"),
+        ("konsole", "-e"),
+        ("xfce4-terminal", "-x"),
+        ("xterm", "-e"),
+    ] {
+        let spawned = std::process::Command::new(term)
+            .arg(flag)
+            .arg("pkexec")
+            .arg(&exe)
+            .args(&args)
+            .spawn();
+        if spawned.is_ok() {
+            return Ok(false);
         }
-    };
-    spawned.map(|_| ()).map_err(|e| {
-        format!(
-            "ScanMail could not ask for administrator rights: {}",
-            crate::fsutil::plain_io(&e)
-        )
-    })
+    }
+    Err("No terminal window could be opened here for the administrator's step. Run this in a terminal:".into())
 }
 
 #[cfg(test)]

@@ -155,7 +155,15 @@ impl App {
             }
             Effect::Focus(id) => iced::widget::operation::focus(id),
             Effect::Elevated(args) => {
-                Task::perform(async move { desktop::run_elevated(&args) }, Message::Done)
+                // It waits for the administrator's step (Windows): off the window's threads.
+                Task::perform(
+                    async move {
+                        tokio::task::spawn_blocking(move || desktop::run_elevated(&args))
+                            .await
+                            .unwrap_or_else(|_| Err("The administrator's step stopped.".into()))
+                    },
+                    |r| Message::Relay(super::relay::Message::AdminDone(r)),
+                )
             }
             Effect::PrintCard(html) => {
                 Task::perform(async move { desktop::print_card(&html) }, |r| {

@@ -80,7 +80,15 @@ impl App {
             super::copier_check::Action::Start => Effect::StartCopierCheck,
             super::copier_check::Action::Cancel => Effect::StopCopierCheck,
             super::copier_check::Action::Copy(text) => Effect::Copy(text),
-            super::copier_check::Action::OpenRelay => self.goto(super::app::Step::Relay),
+            super::copier_check::Action::OpenRelay(old) => {
+                if let Some(o) = old {
+                    if self.relay.address.trim().is_empty() {
+                        self.relay.address.clone_from(&o.address);
+                    }
+                    self.relay.old_copier = Some(o);
+                }
+                self.goto(super::app::Step::Relay)
+            }
         }
     }
 

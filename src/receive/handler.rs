@@ -147,6 +147,8 @@ pub trait Handler: Send + 'static {
     }
     /// Something the core refused or noticed, in plain words, for the record.
     fn note(&mut self, _what: &str) {}
+    /// The core refused a sign-in before encryption (`538`).
+    fn plain_auth_refused(&mut self) {}
     fn auth(&mut self, login: Login) -> impl Future<Output = Reply> + Send;
     fn mail(&mut self, from: &str) -> impl Future<Output = Reply> + Send;
     fn rcpt(&mut self, to: &str) -> impl Future<Output = Reply> + Send;

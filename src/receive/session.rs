@@ -265,6 +265,7 @@ async fn command_step<H: Handler>(
             h.note(
                 "The client tried to sign in before encryption; ScanMail refused and kept nothing.",
             );
+            h.plain_auth_refused();
             t.refuse(&Reply::new(
                 538,
                 "5.7.11 Encryption required: use STARTTLS first",

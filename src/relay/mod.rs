@@ -33,6 +33,7 @@ pub mod links;
 pub mod log;
 pub mod microsoft;
 pub mod program;
+pub mod refusal;
 pub mod secret;
 pub mod service;
 pub mod service_state;
@@ -41,6 +42,7 @@ pub mod template;
 pub mod tokens;
 pub mod units;
 pub mod upstream;
+pub mod warnings;
 #[cfg(windows)]
 pub mod winsvc;
 
@@ -101,9 +103,15 @@ pub async fn run(
     let tls = server_tls(&cfg, config_path)?;
     let mut listeners = Vec::new();
     for (addr, implicit) in cfg.listen_addrs()? {
-        let tcp = crate::listen::bind(addr.ip(), addr.port())
-            .await
-            .map_err(|e| e.to_string())?;
+        let tcp = match crate::listen::bind(addr.ip(), addr.port()).await {
+            Ok(t) => t,
+            Err(e) => {
+                // Kept for `relay status` and the Relay page: why the relay is not running.
+                let why = format!("The relay could not open {addr}: {e}");
+                status.update(|s| s.start_problem = Some(why.clone()));
+                return Err(why);
+            }
+        };
         listeners.push(receive::Listener { tcp, implicit });
     }
     let limits = receive::Limits {
@@ -148,6 +156,7 @@ pub async fn run(
         })
         .collect();
     status.update(|s| s.listening.clone_from(&listening));
+    status.update(|s| s.start_problem = None);
     status.heartbeat(true);
     bridge::log(&format!("listening on {}", listening.join(", ")));
     ready(&listening);

@@ -38,6 +38,11 @@ pub struct DeviceState {
     /// `last_error`.
     #[serde(default)]
     pub last_refused: Option<String>,
+    /// What the relay refused last, and the address it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<super::refusal::Refusal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_from: Option<String>,
 }
 
 impl DeviceState {
@@ -57,10 +62,13 @@ impl DeviceState {
         self.last_error = None;
     }
 
-    /// Counts a refusal of this copier now, with why in plain words.
-    pub fn refused(&mut self, why: &str) {
+    /// Counts a refusal of this copier now: what, from where (an address), and a detail (the
+    /// TLS version offered, the handshake's error).
+    pub fn refused(&mut self, what: super::refusal::Refusal, from: &str, detail: &str) {
         self.last_refused = Some(crate::time::utc_rfc3339(crate::time::now_unix()));
-        self.last_error = Some(why.to_string());
+        self.last_error = Some(what.what(from, detail));
+        self.refusal = Some(what);
+        self.refused_from = Some(from.to_string());
     }
 }
 
@@ -89,7 +97,17 @@ pub struct State {
     /// before): why.
     #[serde(default)]
     pub settings_problem: Option<String>,
+    /// Refusals of connections no copier's address or login names, by address (the last
+    /// [`STRANGERS`] addresses): an unknown login, or encryption that failed.
+    #[serde(default)]
+    pub strangers: BTreeMap<String, DeviceState>,
+    /// Why the relay could not start last time (a port in use, settings it may not use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_problem: Option<String>,
 }
+
+/// Addresses kept in [`State::strangers`].
+pub const STRANGERS: usize = 16;
 
 impl State {
     /// Every text that may quote a provider, with mail addresses hidden.
@@ -201,6 +219,39 @@ impl Shared {
     pub fn device(&self, name: &str, change: impl FnOnce(&mut DeviceState)) {
         self.update(|s| change(s.devices.entry(name.to_string()).or_default()));
     }
+
+    /// Records a refusal from an address no copier is known by: at most one write a minute
+    /// for the same refusal from the same address, and only the last [`STRANGERS`] addresses.
+    pub fn stranger(&self, from: &str, what: super::refusal::Refusal, detail: &str) {
+        let now = crate::time::now_unix();
+        let fresh = self.get().strangers.get(from).is_some_and(|d| {
+            d.refusal == Some(what)
+                && d.last_refused
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| now - t.timestamp() < 60)
+        });
+        if fresh {
+            return;
+        }
+        self.update(|s| {
+            s.strangers
+                .entry(from.to_string())
+                .or_default()
+                .refused(what, from, detail);
+            while s.strangers.len() > STRANGERS {
+                let oldest = s
+                    .strangers
+                    .iter()
+                    .min_by_key(|(_, d)| d.last_refused.clone())
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => s.strangers.remove(&k),
+                    None => break,
+                };
+            }
+        });
+    }
 }
 
 /// `relay status --json` (contract): listening, upstream, devices.
@@ -210,6 +261,12 @@ pub struct Report {
     pub running: bool,
     pub upstream: UpstreamReport,
     pub devices: Vec<DeviceReport>,
+    /// Refusals of addresses no copier is known by (named by address).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strangers: Vec<DeviceReport>,
+    /// Why the relay could not start last time, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_problem: Option<String>,
     /// Things to act on, each with its next step.
     pub warnings: Vec<String>,
 }
@@ -234,6 +291,31 @@ pub struct DeviceReport {
     pub bytes: u64,
     pub last_message: Option<String>,
     pub last_error: Option<String>,
+    /// When the relay last turned it away (RFC 3339), what, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refused: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<super::refusal::Refusal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl DeviceReport {
+    fn of(name: &str, s: DeviceState) -> Self {
+        let fix = s
+            .refusal
+            .map(|r| r.fix(name, s.refused_from.as_deref().unwrap_or("its address")));
+        Self {
+            name: name.to_string(),
+            messages: s.messages,
+            bytes: s.bytes,
+            last_message: s.last_message,
+            last_error: s.last_error,
+            last_refused: s.last_refused,
+            refusal: s.refusal,
+            fix,
+        }
+    }
 }
 
 /// The words that tell IT to sign the relay in again.
@@ -254,15 +336,16 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
         .devices
         .iter()
         .map(|d| {
-            let s = state.devices.get(&d.name).cloned().unwrap_or_default();
-            DeviceReport {
-                name: d.name.clone(),
-                messages: s.messages,
-                bytes: s.bytes,
-                last_message: s.last_message,
-                last_error: s.last_error,
-            }
+            DeviceReport::of(
+                &d.name,
+                state.devices.get(&d.name).cloned().unwrap_or_default(),
+            )
         })
+        .collect();
+    let strangers = state
+        .strangers
+        .iter()
+        .map(|(from, s)| DeviceReport::of(from, s.clone()))
         .collect();
     Report {
         listening: if running && !state.listening.is_empty() {
@@ -281,6 +364,8 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
             credential_expires: credential_expires(cfg).map(crate::time::utc_rfc3339),
         },
         devices,
+        strangers,
+        start_problem: (!running).then(|| state.start_problem.clone()).flatten(),
         warnings,
     }
 }
@@ -301,115 +386,7 @@ pub fn credential_expires(cfg: &super::config::RelayConfig) -> Option<i64> {
         .map(|t| t.and_utc().timestamp())
 }
 
-fn ts(t: Option<&str>) -> Option<i64> {
-    t.and_then(|u| chrono::DateTime::parse_from_rfc3339(u).ok())
-        .map(|d| d.timestamp())
-}
-
-/// What needs a person, each with its next step: the relay signed out, its sign-in running out
-/// within 14 days, the provider refusing the last 3 messages, a copier that sent on most days
-/// and has been quiet for a day and a half.
-pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) -> Vec<String> {
-    let mut w = Vec::new();
-    let u = &state.upstream;
-    let app_only = cfg.upstream.auth == super::config::AuthKind::App;
-    if !u.signed_in {
-        w.push(if app_only {
-            // The app's sign-in is mended by IT's fix (in last_error), not by a person signing in.
-            format!(
-                "The relay's app is not signed in to Microsoft 365, so copiers' mail waits on the copiers. {}",
-                u.last_error.as_deref().unwrap_or(
-                    "Make its certificate and sign it in: scanmail relay microsoft-app, then scanmail relay sign-in --client-id ID"
-                )
-            )
-        } else {
-            format!(
-                "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
-            )
-        });
-    }
-    if let Some(end) = credential_expires(cfg)
-        && end - now_unix < 30 * 86_400
-    {
-        let when = crate::time::local_words(end);
-        let secret = cfg
-            .upstream
-            .oauth
-            .microsoft
-            .as_ref()
-            .is_some_and(|m| m.certificate.is_none());
-        let (what, ran) = if secret {
-            ("client secret", "ran out")
-        } else {
-            ("certificate", "ran out")
-        };
-        let renew = if secret {
-            "Switch to a certificate, which lasts as long as you choose: scanmail relay microsoft-app, run the script it writes as a Microsoft 365 administrator, then scanmail relay sign-in --client-id ID"
-        } else {
-            "Renew it: scanmail relay microsoft-app --renew, run the script it writes as a Microsoft 365 administrator, then scanmail relay sign-in --client-id ID"
-        };
-        w.push(if end <= now_unix {
-            format!("The relay's {what} for Microsoft 365 {ran} on {when}. {renew}")
-        } else {
-            format!("The relay's {what} for Microsoft 365 ends on {when}. {renew}")
-        });
-    }
-    if let Some(exp) = ts(u.token_expires.as_deref())
-        && u.signed_in
-        && exp - now_unix < 14 * 86_400
-    {
-        w.push(if exp <= now_unix {
-            format!(
-                "The relay's sign-in ran out on {}. {SIGN_IN_AGAIN}",
-                crate::time::local_words(exp)
-            )
-        } else {
-            format!(
-                "The relay's sign-in runs out on {}: the relay renews it only while it runs. Start the relay, or {}",
-                crate::time::local_words(exp),
-                SIGN_IN_AGAIN.replacen("Sign", "sign", 1)
-            )
-        });
-    }
-    if let Some(p) = &state.settings_problem {
-        w.push(format!(
-            "relay.toml was changed and cannot be read, so the relay goes on with the copiers it read before. What is wrong: {p} Fix the file; the relay reads it again when the next copier connects."
-        ));
-    }
-    if u.refused_in_a_row >= 3 {
-        w.push(format!(
-            "The provider refused the last {} messages. It said: {} See why and what to fix: scanmail relay test",
-            u.refused_in_a_row,
-            u.last_error.as_deref().unwrap_or("see relay status")
-        ));
-    }
-    for d in &cfg.devices {
-        let Some(s) = state.devices.get(&d.name) else {
-            continue;
-        };
-        let recent = s
-            .days
-            .iter()
-            .filter_map(|day| {
-                chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|n| n.and_hms_opt(12, 0, 0))
-                    .map(|t| t.and_utc().timestamp())
-            })
-            .filter(|t| now_unix - t < 8 * 86_400)
-            .count();
-        let quiet = ts(s.last_message.as_deref()).is_some_and(|t| now_unix - t > 36 * 3600);
-        if recent >= 4 && quiet {
-            w.push(format!(
-                "The copier {} sent on most days but nothing since {}. Check that it is on and still set to this relay (scanmail card --relay {}).",
-                d.name,
-                s.last_message.as_deref().map(crate::time::local_words_from).unwrap_or_default(),
-                d.name
-            ));
-        }
-    }
-    w
-}
+pub use super::warnings::warnings;
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,9 @@ pub(super) fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result
         if r.running { "running" } else { "not running" },
         r.listening.join(", ")
     );
+    if let Some(p) = &r.start_problem {
+        let _ = writeln!(out, "  It could not start: {p}");
+    }
     let u = &r.upstream;
     let through = if cfg.upstream.graph() {
         format!("Microsoft Graph as {}", u.account)
@@ -65,6 +68,24 @@ pub(super) fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result
         );
         if let Some(e) = &d.last_error {
             let _ = writeln!(out, "  Last problem: {e}");
+        }
+        if let Some(f) = &d.fix {
+            let _ = writeln!(out, "  What to do: {f}");
+        }
+    }
+    for d in &r.strangers {
+        let _ = writeln!(
+            out,
+            "Refused from {}{}: {}",
+            d.name,
+            d.last_refused
+                .as_deref()
+                .map(|t| format!(" ({})", crate::time::local_words_from(t)))
+                .unwrap_or_default(),
+            d.last_error.as_deref().unwrap_or_default()
+        );
+        if let Some(f) = &d.fix {
+            let _ = writeln!(out, "  If that is a copier: {f}");
         }
     }
     for w in &r.warnings {

@@ -4,8 +4,11 @@
 //! from it, with the provider's answer). What needs an administrator (the machine-wide settings,
 //! the service) asks for one the system's way, and says why first.
 
+mod add;
 mod microsoft;
+mod running;
 mod view;
+pub mod watch;
 
 pub use microsoft::{CLIENT_ID_ID, PORTAL_STEPS, sign_in_kind};
 
@@ -28,9 +31,20 @@ pub struct State {
     pub address: String,
     /// The card of the copier just added, with its password (shown this once).
     pub card: Option<RelayCard>,
-    /// Watching one copier's next message: its name and its last message before.
-    pub watching: Option<(String, Option<String>, Option<String>)>,
+    /// Watching one copier's next message ("Check this copier through the relay").
+    pub watch: Option<watch::Watch>,
     pub said: Option<String>,
+    /// The message for IT that goes with `said`, when IT has to act.
+    pub for_it: Option<String>,
+    /// An administrator's step that could not run here: the command to type instead.
+    pub admin_command: Option<String>,
+    /// The last administrator's step asked for (its arguments).
+    last_admin: Option<Vec<String>>,
+    /// A copier the copier check found too old for encryption today (from the Test step).
+    pub old_copier: Option<super::copier_check::OldCopier>,
+    /// The service as the service manager last said (asked at most every 10 s, only while the
+    /// relay is not running).
+    service: Option<(relay::service_state::ServiceState, i64)>,
     /// The state file could not be read (a service's, without administrator rights).
     pub unreadable: Option<String>,
     /// A copier added with administrator rights: its card (with the password) and its hash,
@@ -54,8 +68,13 @@ impl Default for State {
             name: String::new(),
             address: String::new(),
             card: None,
-            watching: None,
+            watch: None,
             said: None,
+            for_it: None,
+            admin_command: None,
+            last_admin: None,
+            old_copier: None,
+            service: None,
             unreadable: None,
             pending: None,
             client_id: String::new(),
@@ -86,6 +105,11 @@ pub enum Message {
     ClientIdChanged(String),
     /// Sign the relay in with the app's ID (an administrator's step).
     AppSignIn,
+    /// How the administrator's step went: `Ok(true)` done, `Ok(false)` running in its own
+    /// window, `Err` why it could not run (the command to type is then shown).
+    AdminDone(Result<bool, String>),
+    /// Copy the command an administrator types instead.
+    CopyCommand,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,12 +126,44 @@ pub enum Action {
 impl State {
     /// What IT needs to hear when this page cannot go on by itself.
     pub fn message_for_it(&self) -> String {
+        if let Some(m) = &self.for_it {
+            return m.clone();
+        }
+        let typed = crate::typed::typed;
         match &self.config {
-            Some(Err(e)) => format!(
-                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please fix the file, or move it away and set the relay up again: scanmail relay init --account ADDRESS",
+            Some(Err(e)) if e.contains("is not used") => typed(&format!(
+                "ScanMail's relay settings on this computer ({}) are not used: {e} Please make the file and its folder changeable by administrators only. {}",
+                self.config_path.display(),
+                if cfg!(windows) {
+                    "Running the ScanMail installer again (Repair) resets them."
+                } else {
+                    "For example: sudo chown root FILE FOLDER, then sudo chmod go-w FILE FOLDER."
+                }
+            )),
+            Some(Err(e)) => typed(&format!(
+                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please fix the file (see what is wrong: scanmail relay test), or move it away and set the relay up again: scanmail relay init --account ADDRESS",
                 self.config_path.display()
+            )),
+            Some(Ok(cfg)) => {
+                if let Some(o) = &self.old_copier {
+                    return old_copier_for_it(o, &self.config_path);
+                }
+                if let Some(m) = self.down_for_it() {
+                    return m;
+                }
+                if self.unreadable.is_some() {
+                    return typed(&format!(
+                        "Please look at ScanMail's relay on this computer (it sends as {}): how it runs and its copiers' messages. As an administrator, run: scanmail relay status",
+                        cfg.upstream.account.trim()
+                    ));
+                }
+                typed(
+                    "Please look at ScanMail's relay on this computer: scanmail relay status, then scanmail relay test.",
+                )
+            }
+            None => typed(
+                "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then scanmail relay sign-in and scanmail relay install-service.",
             ),
-            _ => "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then relay sign-in and relay install-service.".into(),
         }
     }
 
@@ -141,6 +197,10 @@ impl State {
                 "Added {}. Type the card below into the copier. Its password is shown only now.",
                 card.login
             ));
+            self.for_it = None;
+            self.admin_command = None;
+            self.name.clear();
+            self.address.clear();
             self.card = self.pending.take().map(|(c, _)| c);
         }
         if let Some(dir) = self.state_dir() {
@@ -152,24 +212,60 @@ impl State {
                 Err(why) => self.unreadable = Some(why),
             }
         }
-        if let Some((name, before, err_before)) = &self.watching {
-            let now = self.state.devices.get(name).cloned().unwrap_or_default();
-            if now.last_message != *before {
-                self.said = Some(format!(
-                    "The provider took a message from {name} ({}).",
-                    now.last_message
-                        .as_deref()
-                        .map(crate::time::local_words_from)
-                        .unwrap_or_default()
-                ));
-                self.watching = None;
-            } else if now.last_error != *err_before
-                && let Some(e) = now.last_error
-            {
-                self.said = Some(format!("A message from {name} did not go through: {e}"));
-                self.watching = None;
-            }
+        if let (Some(w), Some(cfg)) = (&self.watch, self.config())
+            && let Some(seen) = w.seen(cfg, &self.state)
+        {
+            self.said = Some(seen.said);
+            self.for_it = seen.for_it;
+            self.watch = None;
         }
+        self.ask_service();
+    }
+
+    /// Asks the service manager how the service stands, while the relay is not running (at
+    /// most every 10 s).
+    fn ask_service(&mut self) {
+        let Some(cfg) = self.config() else { return };
+        let now = crate::time::now_unix();
+        if status::report(cfg, &self.state, now).running {
+            self.service = None;
+            return;
+        }
+        if self.service.as_ref().is_none_or(|(_, at)| now - at >= 10) {
+            self.service = Some((relay::service::status(), now));
+        }
+    }
+
+    /// Why the relay is not running, and the fix for that cause.
+    fn down(&self) -> running::Down {
+        let service = self.service.as_ref().map_or(
+            relay::service_state::ServiceState::NotInstalled,
+            |(s, _)| s.clone(),
+        );
+        running::down(
+            self.state.start_problem.as_deref(),
+            &service,
+            &self.config_path.display().to_string(),
+        )
+    }
+
+    /// The message for IT about a relay that is not running, when only IT can fix its cause.
+    fn down_for_it(&self) -> Option<String> {
+        let cfg = self.config()?;
+        let running = status::report(cfg, &self.state, crate::time::now_unix()).running;
+        if running || self.unreadable.is_some() {
+            return None;
+        }
+        self.down().for_it
+    }
+
+    /// An administrator's step: said why first, remembered in case it cannot run here.
+    fn elevated(&mut self, args: Vec<String>, why: String) -> Action {
+        self.said = Some(why);
+        self.for_it = None;
+        self.admin_command = None;
+        self.last_admin = Some(args.clone());
+        Action::Elevated(args)
     }
 
     fn writable(&self) -> bool {
@@ -193,24 +289,50 @@ impl State {
             Message::AddressChanged(a) => self.address = a,
             Message::Add => return self.add(),
             Message::SignInAgain => {
-                self.said = Some(format!(
-                    "{WHY_ADMIN} Then sign in as the relay's mailbox in the window that opens."
-                ));
-                return Action::Elevated(Self::cli(&["relay", "sign-in"]));
+                return self.elevated(
+                    Self::cli(&["relay", "sign-in"]),
+                    format!(
+                        "{WHY_ADMIN} Then sign in as the relay's mailbox in the window that opens."
+                    ),
+                );
             }
             Message::InstallService => {
-                self.said = Some(format!(
-                    "{WHY_ADMIN} The service starts with the computer and keeps the copiers sending."
-                ));
-                return Action::Elevated(Self::cli(&["relay", "install-service"]));
+                return self.elevated(
+                    Self::cli(&["relay", "install-service"]),
+                    format!(
+                        "{WHY_ADMIN} The service starts with the computer and keeps the copiers sending."
+                    ),
+                );
             }
             Message::CopyForIt => return Action::Copy(self.message_for_it()),
+            Message::CopyCommand => {
+                if let Some(c) = &self.admin_command {
+                    return Action::Copy(c.clone());
+                }
+            }
+            Message::AdminDone(Ok(true)) => {
+                self.said = Some("The administrator's step is done.".into());
+                self.refresh();
+            }
+            Message::AdminDone(Ok(false)) => {
+                self.said = Some(
+                    "The administrator's step runs in its own window. Read what it says there; this page shows the result when it is done."
+                        .into(),
+                );
+            }
+            Message::AdminDone(Err(e)) => {
+                self.admin_command = self
+                    .last_admin
+                    .as_deref()
+                    .map(super::desktop::command_for_it);
+                self.said = Some(e);
+            }
             Message::SetUpMicrosoft => {
-                self.said = Some(format!(
+                let why = format!(
                     "{WHY_ADMIN} Then the relay's certificate and the setup script appear in {}.",
                     self.folder().display()
-                ));
-                return Action::Elevated(Self::cli(&["relay", "microsoft-app"]));
+                );
+                return self.elevated(Self::cli(&["relay", "microsoft-app"]), why);
             }
             Message::OpenFolder => return Action::Open(self.folder().display().to_string()),
             Message::TogglePortal => self.show_portal = !self.show_portal,
@@ -223,10 +345,12 @@ impl State {
                     self.said = Some("The Application (client) ID looks like 11111111-2222-3333-4444-555555555555. Copy it from the app's Overview page, or from the end of the setup script.".into());
                     return Action::None;
                 }
-                self.said = Some(format!(
-                    "{WHY_ADMIN} The relay then proves the sign-in with Microsoft before it keeps it."
-                ));
-                return Action::Elevated(Self::cli(&["relay", "sign-in", "--client-id", &id]));
+                return self.elevated(
+                    Self::cli(&["relay", "sign-in", "--client-id", &id]),
+                    format!(
+                        "{WHY_ADMIN} The relay then proves the sign-in with Microsoft before it keeps it."
+                    ),
+                );
             }
             Message::CopyCard => {
                 if let Some(c) = &self.card {
@@ -239,107 +363,29 @@ impl State {
                 }
             }
             Message::Check(name) => {
-                let s = self.state.devices.get(&name).cloned().unwrap_or_default();
                 self.said = Some(format!(
-                    "Waiting for the next message from {name}: send a scan from it now."
+                    "Send a scan from {name} now. This page watches the relay for 3 minutes and says what it sees."
                 ));
-                self.watching = Some((name, s.last_message, s.last_error));
+                self.for_it = None;
+                self.watch = Some(watch::Watch::start(&name, &self.state));
             }
         }
         Action::None
     }
-
-    fn add(&mut self) -> Action {
-        let name = self.name.trim().to_string();
-        let addresses: Vec<String> = self
-            .address
-            .split([',', ' '])
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_string)
-            .collect();
-        if let Err(e) = relay::config::check_name(&name) {
-            self.said = Some(format!("{}.", capital(&e)));
-            return Action::None;
-        }
-        if let Some(bad) = addresses
-            .iter()
-            .find(|a| relay::config::parse_net(a).is_err())
-        {
-            self.said = Some(format!(
-                "\"{bad}\" is not an address such as 10.1.2.3. Fix it or leave it empty."
-            ));
-            return Action::None;
-        }
-        let Some(cfg) = self.config().cloned() else {
-            self.said = Some(
-                "This computer has no relay settings yet. IT sets the relay up first (scanmail relay init)."
-                    .into(),
-            );
-            return Action::None;
-        };
-        let password = relay::device::new_password();
-        let hash = match relay::device::hash(&password) {
-            Ok(h) => h,
-            Err(e) => {
-                self.said = Some(e);
-                return Action::None;
-            }
-        };
-        let device = relay::config::Device {
-            name: name.clone(),
-            password_hash: hash.clone(),
-            addresses: addresses.clone(),
-            rewrite_from: true,
-            allowed_recipients: Vec::new(),
-        };
-        let card = RelayCard::new(
-            &cfg,
-            &device,
-            &relay::card::this_address(&cfg),
-            Some(password.expose()),
-        )
-        .for_maker(self.maker.as_ref());
-        if self.writable() {
-            if let Err(e) =
-                relay::edit::add_device(&self.config_path, &name, &addresses, &[], &hash)
-            {
-                self.said = Some(format!("{}.", capital(&e)));
-                return Action::None;
-            }
-            self.card = Some(card);
-            self.said = Some(format!(
-                "Added {name}. Type the card below into the copier. Its password is shown only now."
-            ));
-            self.name.clear();
-            self.address.clear();
-            self.refresh();
-            return Action::None;
-        }
-        self.card = None;
-        self.pending = Some((card, hash.clone()));
-        self.said = Some(format!(
-            "{WHY_ADMIN} Once it is allowed, the copier's card shows here. If nothing happens, press Add the copier again."
-        ));
-        let mut args = vec![
-            "relay",
-            "add-device",
-            name.as_str(),
-            "--password-hash",
-            hash.as_str(),
-        ];
-        for a in &addresses {
-            args.push("--address");
-            args.push(a.as_str());
-        }
-        let args = Self::cli(&args);
-        self.name.clear();
-        self.address.clear();
-        Action::Elevated(args)
-    }
 }
 
-fn capital(s: &str) -> String {
+/// The message for IT about a copier too old for encryption: let it in without encryption, on
+/// this network only.
+fn old_copier_for_it(o: &super::copier_check::OldCopier, config: &std::path::Path) -> String {
+    crate::typed::typed(&format!(
+        "ScanMail's copier check found a copier at {addr} that knows only old encryption ({v}), which the mail provider and ScanMail's relay refuse. Please let it send through the relay without encryption, on our network only: add allow_plain_from = [\"{addr}\"] to {config}, restart the relay (scanmail relay install-service), and add the copier with its address: scanmail relay add-device NAME --address {addr}. Its card then says Security: None.",
+        addr = o.address,
+        v = o.version,
+        config = config.display()
+    ))
+}
+
+pub(super) fn capital(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())

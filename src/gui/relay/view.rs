@@ -58,6 +58,31 @@ impl State {
         if let Some(s) = &self.said {
             c = c.push(text(s.as_str()).size(style::BODY));
         }
+        if let Some(cmd) = &self.admin_command {
+            c = c.push(
+                container(
+                    column![
+                        text(cmd.as_str())
+                            .size(style::SMALL)
+                            .font(iced::Font::MONOSPACE),
+                        button(text("Copy the command")).on_press(Message::CopyCommand),
+                    ]
+                    .spacing(6),
+                )
+                .padding(10)
+                .width(Length::Fill)
+                .style(style::panel),
+            );
+        }
+        if let (Some(m), Some(Ok(_))) = (&self.for_it, &self.config) {
+            c = c.push(
+                column![
+                    text(m.as_str()).size(style::SMALL).style(style::hint),
+                    button(text("Copy the message for IT")).on_press(Message::CopyForIt),
+                ]
+                .spacing(6),
+            );
+        }
         if let Some(card) = &self.card {
             c = c.push(card_view(card));
         }
@@ -65,34 +90,66 @@ impl State {
     }
 
     fn overview<'a>(&'a self, cfg: &'a RelayConfig) -> Element<'a, Message> {
-        if let Some(why) = &self.unreadable {
-            return text(why.as_str()).size(style::BODY).into();
+        let mut c = Column::new().spacing(8);
+        if let Some(o) = &self.old_copier {
+            c = c.push(self.old_copier_view(o, cfg));
+        }
+        // Where only IT can read the service's state, the page still adds copiers (the
+        // administrator's step) and gives the message for IT.
+        if self.unreadable.is_some() {
+            c = c.push(
+                container(
+                    column![
+                        text("Only IT can see how the relay is doing on this computer. You can still add a copier below. To know whether its scans go through, send IT the message below.")
+                            .size(style::BODY),
+                        text(self.message_for_it()).size(style::SMALL),
+                        button(text("Copy the message for IT")).on_press(Message::CopyForIt),
+                    ]
+                    .spacing(6),
+                )
+                .padding(10)
+                .width(Length::Fill)
+                .style(style::caution),
+            );
+            c = c.push(self.device_names(cfg));
+            c = c.push(self.add_form());
+            return c.into();
         }
         let report = status::report(cfg, &self.state, crate::time::now_unix());
-        let mut c = Column::new().spacing(8);
         let u = &report.upstream;
-        c = c.push(
-            text(if report.running {
-                format!("The relay runs here, on {}.", report.listening.join(", "))
-            } else {
-                "The relay is not running on this computer.".to_string()
-            })
-            .size(style::BODY),
-        );
-        if !report.running {
+        if report.running {
             c = c.push(
-                button(text("Install it as a service"))
-                    .on_press(Message::InstallService)
-                    .style(button::secondary),
+                text(format!(
+                    "The relay runs here, on {}.",
+                    report.listening.join(", ")
+                ))
+                .size(style::BODY),
             );
+        } else {
+            let down = self.down();
+            c = c.push(text(down.said).size(style::BODY));
+            let mut buttons = row![].spacing(8);
+            if let Some((label, m)) = down.button {
+                buttons = buttons.push(button(text(label)).on_press(m));
+            }
+            if self.for_it.is_none() && down.for_it.is_some() {
+                buttons = buttons.push(
+                    button(text("Copy the message for IT"))
+                        .on_press(Message::CopyForIt)
+                        .style(button::secondary),
+                );
+            }
+            c = c.push(buttons);
         }
         // A sign-in whose time has passed is not "until" anything: the warning below says when
         // it ran out.
-        let ran_out = u
+        let now = crate::time::now_unix();
+        let ends = u
             .token_expires
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| t.timestamp() <= crate::time::now_unix());
+            .map(|t| t.timestamp());
+        let ran_out = ends.is_some_and(|t| t <= now);
         let signed = if u.signed_in && ran_out {
             format!("The relay's sign-in as {} has run out.", u.account)
         } else if u.signed_in {
@@ -122,9 +179,14 @@ impl State {
         if let Some(m) = self.microsoft_view(cfg) {
             c = c.push(m);
         }
-        if !u.signed_in || !report.warnings.is_empty() {
+        // "Sign in" only where a person's sign-in is what is missing (the app-only sign-in has
+        // its own steps above).
+        let app_only = cfg.upstream.auth == crate::relay::config::AuthKind::App;
+        let needs_sign_in =
+            !app_only && (!u.signed_in || ends.is_some_and(|t| t - now < 14 * 86_400));
+        if needs_sign_in {
             c = c.push(
-                button(text("Sign in again"))
+                button(text("Sign in"))
                     .on_press(Message::SignInAgain)
                     .style(button::primary),
             );
@@ -150,6 +212,9 @@ impl State {
             if let Some(e) = &d.last_error {
                 line += &format!("\n  Last problem: {e}");
             }
+            if let Some(f) = &d.fix {
+                line += &format!("\n  What to do: {}", crate::typed::typed(f));
+            }
             list = list.push(
                 row![
                     text(line).size(style::SMALL).width(Length::Fill),
@@ -161,38 +226,112 @@ impl State {
                 .align_y(iced::Alignment::Center),
             );
         }
+        for d in &report.strangers {
+            list = list.push(
+                text(format!(
+                    "Turned away at {}{}: {}",
+                    d.name,
+                    d.last_refused
+                        .as_deref()
+                        .map(|t| format!(" ({})", crate::time::local_words_from(t)))
+                        .unwrap_or_default(),
+                    d.last_error.as_deref().unwrap_or_default()
+                ))
+                .size(style::SMALL)
+                .style(style::hint),
+            );
+        }
         c = c.push(
             container(column![text("Copiers").size(style::BODY), list].spacing(6))
                 .padding(12)
                 .width(Length::Fill)
                 .style(style::panel),
         );
-        c = c.push(
-            container(
-                column![
-                    text("Add a copier").size(style::BODY),
-                    text("Its name is its login (letters, digits and - . _ @).").size(style::SMALL),
-                    text_input("copier-3f", &self.name)
-                        .id(NAME_ID)
-                        .on_input(Message::NameChanged)
-                        .on_submit(Message::Add)
-                        .padding(8),
-                    text("Its address on the network (optional: then only it may use this login)")
-                        .size(style::SMALL),
-                    text_input("10.1.2.3", &self.address)
-                        .id(ADDRESS_ID)
-                        .on_input(Message::AddressChanged)
-                        .on_submit(Message::Add)
-                        .padding(8),
-                    button(text("Add the copier")).on_press(Message::Add),
-                ]
-                .spacing(6),
-            )
-            .padding(12)
-            .width(Length::Fill)
-            .style(style::panel),
-        );
+        c = c.push(self.add_form());
         c.into()
+    }
+}
+
+impl State {
+    /// The copiers by name, without counts (where the state cannot be read).
+    fn device_names<'a>(&'a self, cfg: &'a RelayConfig) -> Element<'a, Message> {
+        let names: Vec<&str> = cfg.devices.iter().map(|d| d.name.as_str()).collect();
+        container(
+            column![
+                text("Copiers").size(style::BODY),
+                text(if names.is_empty() {
+                    "No copiers yet.".to_string()
+                } else {
+                    names.join(", ")
+                })
+                .size(style::SMALL),
+            ]
+            .spacing(6),
+        )
+        .padding(12)
+        .width(Length::Fill)
+        .style(style::panel)
+        .into()
+    }
+
+    fn add_form(&self) -> Element<'_, Message> {
+        container(
+            column![
+                text("Add a copier").size(style::BODY),
+                text("Its name is its login (letters, digits and - . _ @).").size(style::SMALL),
+                text_input("copier-3f", &self.name)
+                    .id(NAME_ID)
+                    .on_input(Message::NameChanged)
+                    .on_submit(Message::Add)
+                    .padding(8),
+                text("Its address on the network (optional: then only it may use this login)")
+                    .size(style::SMALL),
+                text_input("10.1.2.3", &self.address)
+                    .id(ADDRESS_ID)
+                    .on_input(Message::AddressChanged)
+                    .on_submit(Message::Add)
+                    .padding(8),
+                button(text("Add the copier")).on_press(Message::Add),
+            ]
+            .spacing(6),
+        )
+        .padding(12)
+        .width(Length::Fill)
+        .style(style::panel)
+        .into()
+    }
+
+    /// The copier the copier check found too old for encryption: what IT must allow.
+    fn old_copier_view<'a>(
+        &'a self,
+        o: &'a crate::gui::copier_check::OldCopier,
+        cfg: &'a RelayConfig,
+    ) -> Element<'a, Message> {
+        let allowed = o
+            .address
+            .parse()
+            .is_ok_and(|ip| crate::relay::config::allowed(&cfg.allow_plain_from, ip));
+        let said = if allowed {
+            format!(
+                "IT lets the copier at {} send without encryption, on this network only. Add it below with that address: its card then says Security: None.",
+                o.address
+            )
+        } else {
+            format!(
+                "The copier at {} knows only old encryption ({}). The relay takes it only if IT lets it send without encryption, on this network only. Send IT the message below, then add the copier here with its address.",
+                o.address, o.version
+            )
+        };
+        let mut c = column![text(said).size(style::BODY)].spacing(6);
+        if !allowed && self.for_it.is_none() {
+            c = c.push(text(self.message_for_it()).size(style::SMALL));
+            c = c.push(button(text("Copy the message for IT")).on_press(Message::CopyForIt));
+        }
+        container(c)
+            .padding(10)
+            .width(Length::Fill)
+            .style(style::caution)
+            .into()
     }
 }
 

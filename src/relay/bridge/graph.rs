@@ -140,7 +140,9 @@ impl Bridge {
             return Reply::new(451, "4.3.0 Message dropped");
         };
         let name = self.name().to_string();
-        let message = std::mem::take(&mut m.bytes);
+        let mut message = std::mem::take(&mut m.bytes);
+        // The buffer grew by doubling: what it holds, no more, while Graph has it.
+        message.shrink_to_fit();
         // `m` keeps its place in the budget until Graph is done with the message.
         let sent = graph.send(&self.shared.creds, message, &m.rcpts).await;
         drop(m);

@@ -78,6 +78,8 @@ pub struct Bridge {
     rcpt_pending: usize,
     /// With Microsoft Graph: the message being received.
     for_graph: Option<graph::ForGraph>,
+    /// The newest TLS version the copier's hello offered.
+    offered: Option<String>,
 }
 
 impl Bridge {
@@ -101,6 +103,7 @@ impl Bridge {
             mail_pending: false,
             rcpt_pending: 0,
             for_graph: None,
+            offered: None,
         }
     }
 
@@ -133,6 +136,26 @@ impl Bridge {
                 .device(&d.name, |s| s.last_error = Some(why));
         }
     }
+
+    /// A refusal before any sign-in: kept against the copier whose addresses name this one
+    /// (only one may), else by address.
+    fn refused_before_sign_in(&self, what: super::refusal::Refusal, detail: &str) {
+        let from = self.peer.to_string();
+        log(&format!("{from}: {}", what.what(&from, detail)));
+        let named: Vec<&Device> = self
+            .cfg
+            .devices
+            .iter()
+            .filter(|d| !d.addresses.is_empty() && config::allowed(&d.addresses, self.peer))
+            .collect();
+        match named[..] {
+            [d] => self
+                .shared
+                .status
+                .device(&d.name, |s| s.refused(what, &from, detail)),
+            _ => self.shared.status.stranger(&from, what, detail),
+        }
+    }
 }
 
 impl Handler for Bridge {
@@ -146,9 +169,37 @@ impl Handler for Bridge {
         self.plain_ok
     }
 
-    fn tls(&mut self, _outcome: crate::receive::TlsOutcome) {
+    fn hello(&mut self, hello: Option<crate::receive::hello::Hello>) {
+        self.offered = hello.and_then(|h| h.highest_version);
+    }
+
+    fn tls(&mut self, outcome: crate::receive::TlsOutcome) {
+        use super::refusal::{Refusal, of_handshake};
+        use crate::receive::TlsOutcome;
         // RFC 3207: a sign-in from before STARTTLS does not carry over into the encryption.
         self.device = None;
+        let (what, detail) = match outcome {
+            TlsOutcome::Failed(e) => {
+                let what = of_handshake(self.offered.as_deref(), &e);
+                let detail = if what == Refusal::OldTls {
+                    self.offered
+                        .clone()
+                        .unwrap_or_default()
+                        .replace("TLS1", "TLS 1")
+                } else {
+                    e
+                };
+                (what, detail)
+            }
+            TlsOutcome::AtOnce => (Refusal::SslOnStarttls, String::new()),
+            // Nothing, or not TLS at all: a scanner passing by, not a copier to name.
+            TlsOutcome::Ok { .. } | TlsOutcome::NotTls | TlsOutcome::TimedOut => return,
+        };
+        self.refused_before_sign_in(what, &detail);
+    }
+
+    fn plain_auth_refused(&mut self) {
+        self.refused_before_sign_in(super::refusal::Refusal::SignInWithoutTls, "");
     }
 
     async fn auth(&mut self, login: Login) -> Reply {

@@ -5,6 +5,7 @@
 use super::super::config;
 use super::super::guard::LOCKED_REPLY;
 use super::super::log::log;
+use super::super::refusal::Refusal;
 use super::Bridge;
 use crate::receive::{Login, Reply};
 use std::sync::LazyLock;
@@ -58,18 +59,20 @@ impl Bridge {
                     Some(_) => "a wrong password",
                 };
                 // The copier's own row says why (a copier that keeps failing is one IT must
-                // look at); a stranger's guesses at unknown logins are only logged, so they
-                // cost no disk write each.
-                if let Some(d) = &other {
-                    let words = if right {
-                        format!(
-                            "It signed in from {}, which is not in its list of addresses.",
-                            self.peer
-                        )
-                    } else {
-                        format!("It signed in from {} with a wrong password.", self.peer)
-                    };
-                    shared.status.device(&d.name, |s| s.refused(&words));
+                // look at); an unknown login is kept by address, at most once a minute each.
+                let from = self.peer.to_string();
+                match &other {
+                    Some(d) => {
+                        let what = if right {
+                            Refusal::AddressNotAllowed
+                        } else {
+                            Refusal::WrongPassword
+                        };
+                        shared
+                            .status
+                            .device(&d.name, |s| s.refused(what, &from, ""));
+                    }
+                    None => shared.status.stranger(&from, Refusal::UnknownLogin, ""),
                 }
                 log(&format!("sign-in refused from {}: {why}", self.peer));
                 if shared.guard.failed(self.peer, &login.user) {

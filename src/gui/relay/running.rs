@@ -1,0 +1,64 @@
+//! Why the relay is not running here, and the fix for that cause: it could not start (a port
+//! another program holds), its service is installed but stopped, or there is no service yet.
+
+use super::Message;
+use crate::relay::service_state::ServiceState;
+
+/// What the page says about a relay that is not running, and what it offers.
+#[derive(Debug, Clone)]
+pub struct Down {
+    pub said: String,
+    /// The button that fixes it (its label and message), when this computer can.
+    pub button: Option<(&'static str, Message)>,
+    /// The message for IT, when only IT can fix it.
+    pub for_it: Option<String>,
+}
+
+/// The cause, from the state file's start problem and the service manager.
+pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -> Down {
+    if let Some(p) = start_problem {
+        return Down {
+            said: format!(
+                "The relay could not start: {p}. Another program may use that port. Send IT the message below."
+            ),
+            button: None,
+            for_it: Some(crate::typed::typed(&format!(
+                "ScanMail's relay on this computer could not start: {p}. Please free that port, or give the relay another one (listen in {config}), then start it again: scanmail relay install-service"
+            ))),
+        };
+    }
+    match service {
+        ServiceState::NotInstalled => Down {
+            said: "The relay is not running on this computer. Install it as a service: it then starts with the computer.".into(),
+            button: Some(("Install it as a service", Message::InstallService)),
+            for_it: None,
+        },
+        ServiceState::Starting => Down {
+            said: "The relay's service is starting. This page shows it running in a moment.".into(),
+            button: None,
+            for_it: None,
+        },
+        ServiceState::Unknown(e) => Down {
+            said: format!(
+                "The relay is not running, and the computer could not say why ({e}). Send IT the message below."
+            ),
+            button: None,
+            for_it: Some(crate::typed::typed(&format!(
+                "ScanMail's relay is not running on this computer, and the service manager could not say why ({e}). Please look: scanmail relay service-status"
+            ))),
+        },
+        // Installed but not running (stopped, failed, not loaded, stopping).
+        other => Down {
+            said: format!(
+                "The relay's service is installed, but it is not running{}. Start it again (an administrator's step). If it stops again, send IT the message below.",
+                if *other == ServiceState::Failed {
+                    ": it stopped after a problem"
+                } else {
+                    ""
+                }
+            ),
+            button: Some(("Start the relay", Message::InstallService)),
+            for_it: Some(other.words()),
+        },
+    }
+}

@@ -1,0 +1,163 @@
+//! Why the relay turned a copier away, recorded against the copier (its name when known, else
+//! its address) so the Relay page and `relay status` can say what happened and what to do.
+
+use serde::{Deserialize, Serialize};
+
+/// What the relay refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    WrongPassword,
+    /// A copier's login from an address not in its list.
+    AddressNotAllowed,
+    UnknownLogin,
+    /// The copier ended the handshake over the relay's certificate.
+    CertificateRefused,
+    /// The copier offered only TLS 1.0 or 1.1.
+    OldTls,
+    /// Any other failed handshake.
+    TlsFailed,
+    /// A sign-in before encryption.
+    SignInWithoutTls,
+    /// TLS at once on the STARTTLS port (the copier is set to SSL/TLS).
+    SslOnStarttls,
+}
+
+impl Refusal {
+    /// What happened, in the words a person at the copier reads.
+    pub fn what(self, from: &str, detail: &str) -> String {
+        match self {
+            Refusal::WrongPassword => {
+                format!("It signed in from {from} with a wrong password.")
+            }
+            Refusal::AddressNotAllowed => {
+                format!("It signed in from {from}, which is not in its list of addresses.")
+            }
+            Refusal::UnknownLogin => {
+                format!("A copier at {from} signed in with a login name the relay does not know.")
+            }
+            Refusal::CertificateRefused => {
+                format!("The copier at {from} did not trust the relay's certificate.")
+            }
+            Refusal::OldTls => format!(
+                "The copier at {from} knows only old encryption ({detail}), which the relay does not take."
+            ),
+            Refusal::TlsFailed => format!(
+                "The copier at {from} could not start encryption with the relay ({detail})."
+            ),
+            Refusal::SignInWithoutTls => {
+                format!("The copier at {from} tried to sign in without encryption.")
+            }
+            Refusal::SslOnStarttls => {
+                format!("The copier at {from} is set to SSL/TLS, but this port uses STARTTLS.")
+            }
+        }
+    }
+
+    /// What to do about it: a step at the copier, or what IT must change (with the command).
+    pub fn fix(self, name: &str, from: &str) -> String {
+        let from = from
+            .trim_start_matches('[')
+            .split(']')
+            .next()
+            .unwrap_or(from);
+        match self {
+            Refusal::WrongPassword => format!(
+                "Type the password from the copier's card into the copier again. Lost the card? IT removes the copier (scanmail relay remove-device {name}), then you add it again here for a new password."
+            ),
+            Refusal::AddressNotAllowed => format!(
+                "If {from} is the copier's new address, IT adds the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. Then type the new card into the copier."
+            ),
+            Refusal::UnknownLogin => "Type the Login name from the copier's card into the copier exactly as it is written.".into(),
+            Refusal::CertificateRefused => "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row).".into(),
+            Refusal::OldTls => format!(
+                "IT lets this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to the relay's settings (relay.toml) and restart the relay. Then the copier's card says Security: None."
+            ),
+            Refusal::TlsFailed | Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
+                "Set the copier's Security and Port exactly as on its card (STARTTLS, not SSL/TLS).".into()
+            }
+        }
+    }
+
+    /// True when the fix is IT's to make (the page offers the message for IT).
+    pub fn needs_it(self) -> bool {
+        matches!(
+            self,
+            Refusal::AddressNotAllowed | Refusal::OldTls | Refusal::WrongPassword
+        )
+    }
+}
+
+/// How a failed handshake reads: old TLS when the hello offered nothing newer than TLS 1.1, the
+/// certificate when the copier's alert says so, else a plain failure.
+pub fn of_handshake(highest_offered: Option<&str>, error: &str) -> Refusal {
+    if highest_offered.is_some_and(|v| crate::receive::hello::rank(v) < 3) {
+        return Refusal::OldTls;
+    }
+    let e = error.to_ascii_lowercase();
+    if [
+        "badcertificate",
+        "unknownca",
+        "certificateunknown",
+        "bad certificate",
+        "unknown ca",
+    ]
+    .iter()
+    .any(|w| e.contains(w))
+    {
+        Refusal::CertificateRefused
+    } else {
+        Refusal::TlsFailed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handshakes_read_as_old_tls_or_the_certificate() {
+        assert_eq!(
+            of_handshake(Some("TLS1.0"), "peer is incompatible"),
+            Refusal::OldTls
+        );
+        assert_eq!(
+            of_handshake(Some("TLS1.3"), "received fatal alert: UnknownCA"),
+            Refusal::CertificateRefused
+        );
+        assert_eq!(
+            of_handshake(Some("TLS1.2"), "received fatal alert: BadCertificate"),
+            Refusal::CertificateRefused
+        );
+        assert_eq!(of_handshake(None, "unexpected eof"), Refusal::TlsFailed);
+    }
+
+    #[test]
+    fn every_refusal_says_what_and_a_step() {
+        for r in [
+            Refusal::WrongPassword,
+            Refusal::AddressNotAllowed,
+            Refusal::UnknownLogin,
+            Refusal::CertificateRefused,
+            Refusal::OldTls,
+            Refusal::TlsFailed,
+            Refusal::SignInWithoutTls,
+            Refusal::SslOnStarttls,
+        ] {
+            let what = r.what("10.1.2.3", "TLS1.0");
+            let fix = r.fix("copier-3f", "10.1.2.3");
+            assert!(what.ends_with('.') && what.len() > 20, "{r:?}: {what}");
+            assert!(fix.ends_with('.') && fix.len() > 20, "{r:?}: {fix}");
+        }
+        assert!(
+            Refusal::OldTls
+                .fix("old", "10.1.2.3")
+                .contains("allow_plain_from = [\"10.1.2.3\"]")
+        );
+        assert!(
+            Refusal::AddressNotAllowed
+                .fix("copier-3f", "10.9.9.9")
+                .contains("scanmail relay add-device copier-3f --address 10.9.9.9")
+        );
+    }
+}
