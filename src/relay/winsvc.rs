@@ -351,7 +351,7 @@ pub fn status() -> super::service_state::ServiceState {
     use super::service_state::ServiceState as S;
     let m = match manager(ServiceManagerAccess::CONNECT) {
         Ok(m) => m,
-        Err(e) => return S::Unknown(e.to_string()),
+        Err(e) => return S::Unknown(e.clone()),
     };
     match m
         .open_service(WINDOWS_NAME, ServiceAccess::QUERY_STATUS)
