@@ -338,8 +338,10 @@ pub fn swap_reason_of(folder: &Path) -> Option<String> {
         if m.uid() != 0 {
             return Some("it belongs to a user, not the administrator (root)".into());
         }
-        // The sticky bit (as on /tmp) keeps others from renaming what they do not own.
-        if m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0 {
+        // Even with the sticky bit (as on /tmp), a folder others may write is refused: the
+        // places ScanMail's settings and program belong (/etc, /usr, /var/lib, /Library) never
+        // are, and a temporary folder may be cleaned out from under a service.
+        if m.mode() & 0o022 != 0 {
             return Some("other users can change it".into());
         }
         None

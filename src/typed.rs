@@ -43,8 +43,9 @@ const VERBS: [&str; 9] = [
 ];
 
 /// Relay verbs that change the machine-wide settings or the service: root's on macOS and Linux.
-const ADMIN: [&str; 7] = [
+const ADMIN: [&str; 8] = [
     "init",
+    "test",
     "sign-in",
     "add-device",
     "remove-device",

@@ -1302,7 +1302,7 @@ fn the_relay_page_sets_up_microsoft_365() {
     click(app, "Relay");
     assert!(shows(
         app,
-        "as its own app (no person's password). Nothing of it runs out but its certificate, on"
+        "It signs in to Microsoft 365 by itself, with no person's password. IT must renew its certificate by"
     ));
     assert!(!shows(
         app,

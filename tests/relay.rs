@@ -757,7 +757,7 @@ async fn init_sign_in_and_devices_from_the_command_line() {
         line("Login name:").ends_with(" copier-3f")
             && line("Port:").ends_with(" 2525")
             && line("Security:").contains("STARTTLS")
-            && line("Certificate check:").contains("Off: the relay uses its own certificate"),
+            && line("Certificate check:").contains("Off. The relay has its own certificate"),
         "{shown}"
     );
     // The card again later, as a page to print, with the maker's own menu words; never the
@@ -997,7 +997,7 @@ async fn refusals_are_kept_against_the_copier_with_the_fix() {
         d["fix"]
             .as_str()
             .unwrap()
-            .contains("remove-device copier-3f"),
+            .contains("Ask IT to remove this copier (copier-3f)"),
         "{d:#}"
     );
 }

@@ -57,6 +57,8 @@ enum Seen {
 
 struct Words {
     all: Vec<(Seen, String, String)>,
+    /// The relay's messages, whole (each must name a step).
+    relay: Vec<(Seen, String, String)>,
 }
 
 impl Words {
@@ -67,6 +69,13 @@ impl Words {
     }
     fn main(&mut self, where_: &str, text: &str) {
         self.add(Seen::Main, where_, text);
+    }
+    /// A relay message: checked as the others (the Relay page explains "relay" at its top, so
+    /// the word itself is not jargon there), and kept whole for the dead-end check.
+    fn relay(&mut self, seen: Seen, where_: &str, text: &str) {
+        self.add(seen, &format!("relay: {where_}"), text);
+        self.relay
+            .push((seen, where_.to_string(), text.to_string()));
     }
 }
 
@@ -560,8 +569,120 @@ fn presets(w: &mut Words) {
     );
 }
 
+/// The relay's sentences: the Relay page (the copier card, refusals and their fixes, why it is
+/// not running, the check through the relay), and what IT reads (service states, warnings).
+fn relay_words(w: &mut Words) {
+    use scanmail::relay::refusal::Refusal;
+    use scanmail::relay::service_state::ServiceState;
+    let cfg: scanmail::relay::config::RelayConfig = toml::from_str(
+        "listen = [\"0.0.0.0:2525\"]\nallow_plain_from = [\"10.1.2.40\"]\n[upstream]\nprovider = \"microsoft\"\naccount = \"scanner@contoso.example\"\nauth = \"password\"\n",
+    )
+    .unwrap();
+    for (name, addresses) in [
+        ("copier-3f", vec![]),
+        ("old", vec!["10.1.2.40".to_string()]),
+    ] {
+        let d = scanmail::relay::config::Device {
+            name: name.into(),
+            password_hash: String::new(),
+            addresses,
+            rewrite_from: true,
+            allowed_recipients: vec![],
+        };
+        let card =
+            scanmail::relay::card::RelayCard::new(&cfg, &d, "10.1.2.3", Some("abcdabcdabcdabcd"))
+                .for_maker(catalog::catalog().find_manufacturer("Konica Minolta", ""));
+        for (k, v) in card.rows() {
+            w.relay(Seen::Main, "relay card", &format!("{k}: {v}"));
+        }
+    }
+    for r in [
+        Refusal::WrongPassword,
+        Refusal::AddressNotAllowed,
+        Refusal::UnknownLogin,
+        Refusal::CertificateRefused,
+        Refusal::OldTls,
+        Refusal::TlsFailed,
+        Refusal::SignInWithoutTls,
+        Refusal::SslOnStarttls,
+    ] {
+        let at = format!("relay refusal {r:?}");
+        // The page shows the fix itself only where staff can act; IT's fixes go in the message.
+        let what = r.what("10.1.2.3", "TLS 1.0");
+        let fix = r.fix("copier-3f", "10.1.2.3");
+        if r.needs_it() {
+            w.relay(
+                Seen::Main,
+                &at,
+                &format!("{what} IT must change something: send IT the message below."),
+            );
+            w.relay(Seen::ForIt, &at, &fix);
+        } else {
+            w.relay(Seen::Main, &at, &format!("{what} What to do: {fix}"));
+        }
+    }
+    let down_states = [
+        ServiceState::NotInstalled,
+        ServiceState::Starting,
+        ServiceState::Stopped,
+        ServiceState::Failed,
+        ServiceState::Unknown("it did not answer".into()),
+    ];
+    for s in &down_states {
+        let d = scanmail::gui::relay::running::down(None, s, "/etc/scanmail/relay/relay.toml");
+        w.relay(Seen::Main, "relay page: not running", &d.said);
+        if let Some(m) = d.for_it {
+            w.relay(Seen::ForIt, "relay page: not running", &m);
+        }
+        w.relay(Seen::ForIt, "relay service-status", &s.words());
+    }
+    let d = scanmail::gui::relay::running::down(
+        Some("The relay could not open 0.0.0.0:2525: port 2525 is in use"),
+        &ServiceState::Running,
+        "/etc/scanmail/relay/relay.toml",
+    );
+    w.relay(Seen::Main, "relay page: could not start", &d.said);
+    // The check through the relay: each ending.
+    let mut state = scanmail::relay::status::State::default();
+    let watch = scanmail::gui::relay::watch::Watch::start("copier-3f", &state);
+    state
+        .devices
+        .entry("copier-3f".into())
+        .or_default()
+        .refused(Refusal::WrongPassword, "10.1.2.3", "");
+    let seen = watch.seen(&cfg, &state).unwrap();
+    w.relay(Seen::Main, "relay check: refused", &seen.said);
+    let now = scanmail::time::now_unix();
+    scanmail::time::pretend_now(Some(now + scanmail::gui::relay::watch::WATCH_SECONDS + 1));
+    let quiet = scanmail::gui::relay::watch::Watch::start("copier-3f", &state);
+    scanmail::time::pretend_now(Some(
+        now + 2 * scanmail::gui::relay::watch::WATCH_SECONDS + 2,
+    ));
+    let seen = quiet.seen(&cfg, &state).unwrap();
+    scanmail::time::pretend_now(None);
+    w.relay(Seen::Main, "relay check: nothing", &seen.said);
+    w.relay(Seen::ForIt, "relay check: nothing", &seen.for_it.unwrap());
+    // What IT reads in relay status: the warnings.
+    let mut s = scanmail::relay::status::State::default();
+    s.upstream.token_expires = Some(scanmail::time::utc_rfc3339(now + 5 * 86_400));
+    s.upstream.refused_in_a_row = 3;
+    s.upstream.last_error =
+        Some("550 5.7.60 Client does not have permissions to send as this sender".into());
+    for signed_in in [true, false] {
+        s.upstream.signed_in = signed_in;
+        for x in scanmail::relay::status::warnings(&cfg, &s, now) {
+            w.relay(Seen::ForIt, "relay status warning", &x);
+        }
+    }
+    w.relay(Seen::Main, "relay page", scanmail::gui::relay::WHY_ADMIN);
+}
+
 fn collect() -> Words {
-    let mut w = Words { all: Vec::new() };
+    let mut w = Words {
+        all: Vec::new(),
+        relay: Vec::new(),
+    };
+    relay_words(&mut w);
     all_advice(&mut w);
     all_warnings(&mut w);
     microsoft_plans(&mut w);
@@ -616,7 +737,9 @@ fn the_main_view_has_no_jargon_and_no_sentence_above_grade_9() {
                 continue;
             }
             main += 1;
-            if let Some(term) = jargon_in(&s) {
+            if let Some(term) = jargon_in(&s)
+                && !(term == "relay" && at.starts_with("relay: "))
+            {
                 bad.push(format!("jargon \"{term}\" ({at}): {s}"));
             }
             let g = grade(&s);
@@ -680,4 +803,57 @@ fn every_advice_ends_in_a_step_or_a_message_and_465_only_where_it_exists() {
             }
         }
     }
+}
+
+/// Every relay message ends in a step: something to do at the copier or this computer, a
+/// command, or the message for IT; none sends a person back where they came from.
+#[test]
+fn every_relay_message_names_a_step_and_none_loops() {
+    let w = collect();
+    let steps = [
+        "Send IT",
+        "send IT",
+        "What to do:",
+        "run:",
+        "Run:",
+        "Run ",
+        "Start it",
+        "Install it",
+        "Type ",
+        "Set the copier",
+        "Turn off",
+        "turn off",
+        "IT lets",
+        "IT adds",
+        "IT removes",
+        "Look again",
+        "See why",
+        "See how it stands",
+        "Sign ",
+        "Start the relay",
+        "Renew it",
+        "Switch to",
+        "Fix ",
+        "scanmail ",
+        "Look:",
+        "Please ",
+        "check the SMTP server",
+        "shows it running",
+    ];
+    let mut bad = Vec::new();
+    for (kind, at, text) in &w.relay {
+        if at.starts_with("relay card") || at == "relay page" {
+            continue; // the card's rows and the reason for a prompt are not messages
+        }
+        if !steps.iter().any(|s| text.contains(s)) {
+            bad.push(format!("a dead end ({kind:?}, {at}): {text}"));
+        }
+        // A loop: the fix is the very thing that failed.
+        if text.contains("Sign in again") && at.contains("refusal") {
+            bad.push(format!("a loop ({at}): {text}"));
+        }
+    }
+    println!("{} relay messages checked", w.relay.len());
+    assert!(w.relay.len() > 25, "{}", w.relay.len());
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

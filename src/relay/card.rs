@@ -41,7 +41,7 @@ impl RelayCard {
                     .is_ok_and(|n| super::config::allowed(&cfg.allow_plain_from, n.addr()))
             });
         let security = if plain {
-            "None (no encryption: allowed for this copier on this network only)".to_string()
+            "None. No encryption: IT allows it for this copier, on this network only.".to_string()
         } else if implicit {
             "SSL/TLS".to_string()
         } else {
@@ -50,9 +50,9 @@ impl RelayCard {
         let certificate = if plain {
             "Not used (no encryption)".to_string()
         } else if cfg.certificate.is_some() {
-            "On: the relay uses IT's certificate. If the copier cannot trust it, add IT's CA certificate to the copier, or turn the check off.".to_string()
+            "On: the relay uses IT's certificate. If the copier cannot trust it, ask IT to load its security certificate onto the copier, or turn the check off.".to_string()
         } else {
-            "Off: the relay uses its own certificate, which the copier cannot check. Turn off the copier's server certificate check for this server.".to_string()
+            "Off. The relay has its own certificate, and the copier cannot check it. So turn the copier's certificate check off for this server.".to_string()
         };
         Self {
             server: address.to_string(),
@@ -99,7 +99,7 @@ impl RelayCard {
             ("Certificate check", self.certificate.clone()),
             (
                 "Authentication",
-                "On: SMTP AUTH (some copiers call it Login or SMTP authentication)".into(),
+                "On. Some copiers call it SMTP authentication, or Login.".into(),
             ),
             ("Login name", self.login.clone()),
             ("Password", self.password.clone()),

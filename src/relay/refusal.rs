@@ -42,9 +42,10 @@ impl Refusal {
             Refusal::OldTls => format!(
                 "The copier at {from} knows only old encryption ({detail}), which the relay does not take."
             ),
-            Refusal::TlsFailed => format!(
-                "The copier at {from} could not start encryption with the relay ({detail})."
-            ),
+            Refusal::TlsFailed => {
+                let _ = detail; // in the relay's log, for IT
+                format!("The copier at {from} could not start encryption with the relay.")
+            }
             Refusal::SignInWithoutTls => {
                 format!("The copier at {from} tried to sign in without encryption.")
             }
@@ -63,18 +64,19 @@ impl Refusal {
             .unwrap_or(from);
         match self {
             Refusal::WrongPassword => format!(
-                "Type the password from the copier's card into the copier again. Lost the card? IT removes the copier (scanmail relay remove-device {name}), then you add it again here for a new password."
+                "Type the password from the copier's card into the copier again. Lost the card? Ask IT to remove this copier ({name}). Then add it here again to get a new password."
             ),
             Refusal::AddressNotAllowed => format!(
                 "If {from} is the copier's new address, IT adds the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. Then type the new card into the copier."
             ),
             Refusal::UnknownLogin => "Type the Login name from the copier's card into the copier exactly as it is written.".into(),
-            Refusal::CertificateRefused => "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row).".into(),
+            Refusal::CertificateRefused => "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row). Or ask IT to load the relay's certificate onto the copier.".into(),
             Refusal::OldTls => format!(
-                "IT lets this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to the relay's settings (relay.toml) and restart the relay. Then the copier's card says Security: None."
+                "IT lets this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to the relay's settings (relay.toml); the relay reads it at the next connection. Then the copier's card says Security: None."
             ),
-            Refusal::TlsFailed | Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
-                "Set the copier's Security and Port exactly as on its card (STARTTLS, not SSL/TLS).".into()
+            Refusal::TlsFailed => "Set the copier's Security and Port exactly as on its card. If they already match, send IT the message below: the relay's log says more.".into(),
+            Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
+                "Set the copier's Security and Port exactly as on its card.".into()
             }
         }
     }
@@ -83,7 +85,7 @@ impl Refusal {
     pub fn needs_it(self) -> bool {
         matches!(
             self,
-            Refusal::AddressNotAllowed | Refusal::OldTls | Refusal::WrongPassword
+            Refusal::AddressNotAllowed | Refusal::OldTls | Refusal::TlsFailed
         )
     }
 }

@@ -145,7 +145,7 @@ pub fn read_checked(path: &Path) -> Result<State, String> {
             "Only an administrator can see how the relay's service stands. Run as an administrator: scanmail relay status".to_string(),
         ),
         Err(e) => Err(format!(
-            "{path} could not be read ({why}). A running relay writes it every minute, so look again in a minute. If this stays, send IT this: \"ScanMail cannot read the relay's state file {path} ({why}).\"",
+            "{path} could not be read ({why}). A running relay writes it every minute, so look again in a minute. If this stays, check that file and its folder: the relay's account must be able to write them, and everyone to read the file.",
             path = path.display(),
             why = crate::fsutil::plain_io(&e)
         )),
@@ -397,11 +397,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Missing: a relay that never ran, not an error.
         assert!(read_checked(&dir.path().join("relay-state.json")).is_ok());
-        // A folder where the file should be: the reason, when to look again, and words for IT.
+        // A folder where the file should be: the reason, when to look again, and what IT
+        // checks (this text is IT's: it never says to send it to IT).
         let why = read_checked(dir.path()).unwrap_err();
         assert!(why.contains("look again in a minute"), "{why}");
         assert!(
-            why.contains("send IT this: \"ScanMail cannot read"),
+            why.contains("check that file and its folder") && !why.contains("send IT"),
             "{why}"
         );
     }

@@ -96,7 +96,11 @@ impl Credentials {
                 ));
             }
             Ok(Err(e)) => return Err(self.fault(e)),
-            Err(_) => return Err(self.fault("the relay's secret could not be read".into())),
+            Err(_) => {
+                return Err(self.fault(format!(
+                    "the relay's secret could not be read. {SIGN_IN_AGAIN}"
+                )));
+            }
         };
         let scope = super::app_token::scope(&self.upstream);
         match super::app_token::fetch(&self.upstream, kept.expose(), scope).await {
@@ -136,7 +140,11 @@ impl Credentials {
                 return Err(self.signed_out(format!("The relay is not signed in. {SIGN_IN_AGAIN}")));
             }
             Ok(Err(e)) => return Err(self.fault(e)),
-            Err(_) => return Err(self.fault("the relay's secret could not be read".into())),
+            Err(_) => {
+                return Err(self.fault(format!(
+                    "the relay's secret could not be read. {SIGN_IN_AGAIN}"
+                )));
+            }
         };
         let scopes: &[&str] = if self.upstream.graph() {
             &crate::oauth::MICROSOFT_GRAPH_SCOPES
@@ -174,7 +182,9 @@ impl Credentials {
             Err(SignInError::Revoked) => Err(self.signed_out(format!(
                 "The provider no longer accepts the relay's sign-in: it has run out or was withdrawn. {SIGN_IN_AGAIN}"
             ))),
-            Err(e) => Err(self.fault(format!("The sign-in service could not refresh the relay's sign-in: {e}"))),
+            Err(e) => Err(self.fault(format!(
+                "The sign-in service could not refresh the relay's sign-in: {e} The relay tries again in 5 minutes; to see whether it works now: scanmail relay test"
+            ))),
         }
     }
 

@@ -82,7 +82,7 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
         w.push(format!(
             "The provider refused the last {} messages. It said: {} See why and what to fix: scanmail relay test",
             u.refused_in_a_row,
-            u.last_error.as_deref().unwrap_or("see relay status")
+            u.last_error.as_deref().unwrap_or("(no reason given).")
         ));
     }
     for d in &cfg.devices {

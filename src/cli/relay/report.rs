@@ -209,8 +209,20 @@ fn message_link(
                     "The relay is not signed in to the mail provider, so it could not pass the message on (it answered 454). Sign it in: scanmail relay sign-in{config}. Then test again: scanmail relay test{config}"
                 )
             } else {
+                // The relay's own record of why (the provider's words), said here, not sent on.
+                let state = status::read(&status::path_for(&relay::state_dir(cfg, path)));
+                let why = state
+                    .upstream
+                    .last_error
+                    .map(|e| format!(" The provider said: {e}"))
+                    .unwrap_or_default();
+                let said = if said.is_empty() {
+                    "no answer".to_string()
+                } else {
+                    said
+                };
                 format!(
-                    "The message did not go through the relay ({said}). See why: scanmail relay status"
+                    "The message did not go through the relay (it answered: {said}).{why} The relay passes the provider's own reply on: docs/relay.md, \"What it refuses, and why\", says what each means and what to change."
                 )
             },
         )

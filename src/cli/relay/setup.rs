@@ -211,6 +211,10 @@ pub(super) fn sign_in(
                 Ok(s) => s,
                 Err(e) => {
                     let _ = writeln!(err, "The sign-in did not work: {e}");
+                    // The provider's own words, for IT reading this (the error's "message below").
+                    if let Some(m) = e.for_it(provider.label(), &account) {
+                        let _ = writeln!(err, "{m}");
+                    }
                     return Ok(1);
                 }
             };

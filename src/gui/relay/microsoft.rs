@@ -27,11 +27,11 @@ pub fn sign_in_kind(cfg: &RelayConfig) -> String {
         AuthKind::App => {
             let end = status::credential_expires(cfg).map_or_else(String::new, |t| {
                 format!(
-                    " Nothing of it runs out but its certificate, on {}.",
+                    " IT must renew its certificate by {}.",
                     crate::time::local_words(t)
                 )
             });
-            format!("It signs in to Microsoft 365 as its own app (no person's password).{end}")
+            format!("It signs in to Microsoft 365 by itself, with no person's password.{end}")
         }
         AuthKind::OAuth => {
             "It signs in with a person's sign-in, which it renews by itself.".to_string()

@@ -6,7 +6,7 @@
 
 mod add;
 mod microsoft;
-mod running;
+pub mod running;
 mod view;
 pub mod watch;
 
@@ -151,6 +151,18 @@ impl State {
                 if let Some(m) = self.down_for_it() {
                     return m;
                 }
+                if let Some(why) = self
+                    .unreadable
+                    .as_deref()
+                    .filter(|w| !w.starts_with("Only an administrator"))
+                {
+                    return typed(&format!(
+                        "ScanMail cannot read how its relay on this computer is doing: {why}"
+                    ));
+                }
+                if let Some(m) = self.needs_it(cfg).filter(|_| self.unreadable.is_none()) {
+                    return m;
+                }
                 if self.unreadable.is_some() {
                     return typed(&format!(
                         "Please look at ScanMail's relay on this computer (it sends as {}): how it runs and its copiers' messages. As an administrator, run: scanmail relay status",
@@ -162,7 +174,7 @@ impl State {
                 )
             }
             None => typed(
-                "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS, then scanmail relay sign-in and scanmail relay install-service.",
+                "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS; for Microsoft 365 then scanmail relay microsoft-app, its script, and scanmail relay sign-in --client-id ID (else scanmail relay sign-in); then scanmail relay install-service.",
             ),
         }
     }
@@ -247,6 +259,31 @@ impl State {
             &service,
             &self.config_path.display().to_string(),
         )
+    }
+
+    /// What IT must act on in a running relay (its warnings, and refusals only IT can fix), as
+    /// one message; `None` when nothing needs IT.
+    pub(super) fn needs_it(&self, cfg: &RelayConfig) -> Option<String> {
+        let report = status::report(cfg, &self.state, crate::time::now_unix());
+        let mut items: Vec<String> = report.warnings.clone();
+        for d in report.devices.iter().chain(&report.strangers) {
+            if let (Some(r), Some(fix)) = (d.refusal, &d.fix)
+                && r.needs_it()
+            {
+                items.push(format!(
+                    "The relay turned away {}: {} Please: {fix}",
+                    d.name,
+                    d.last_error.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        (!items.is_empty()).then(|| {
+            crate::typed::typed(&format!(
+                "ScanMail's relay on this computer (it sends as {}) needs a look:\n- {}",
+                cfg.upstream.account.trim(),
+                items.join("\n- ")
+            ))
+        })
     }
 
     /// The message for IT about a relay that is not running, when only IT can fix its cause.
@@ -378,7 +415,7 @@ impl State {
 /// this network only.
 fn old_copier_for_it(o: &super::copier_check::OldCopier, config: &std::path::Path) -> String {
     crate::typed::typed(&format!(
-        "ScanMail's copier check found a copier at {addr} that knows only old encryption ({v}), which the mail provider and ScanMail's relay refuse. Please let it send through the relay without encryption, on our network only: add allow_plain_from = [\"{addr}\"] to {config}, restart the relay (scanmail relay install-service), and add the copier with its address: scanmail relay add-device NAME --address {addr}. Its card then says Security: None.",
+        "ScanMail's copier check found a copier at {addr} that knows only old encryption ({v}), which the mail provider and ScanMail's relay refuse. Please let it send through the relay without encryption, on our network only: add allow_plain_from = [\"{addr}\"] to {config} (the relay reads it at the next connection), and add the copier with its address: scanmail relay add-device NAME --address {addr}. Its card then says Security: None.",
         addr = o.address,
         v = o.version,
         config = config.display()

@@ -34,9 +34,9 @@ pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -
             for_it: None,
         },
         ServiceState::Starting => Down {
-            said: "The relay's service is starting. This page shows it running in a moment.".into(),
+            said: "The relay's service is starting. This page shows it running in a moment. If it still says this after 2 minutes, send IT the message below.".into(),
             button: None,
-            for_it: None,
+            for_it: Some(service.words()),
         },
         ServiceState::Unknown(e) => Down {
             said: format!(

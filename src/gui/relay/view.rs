@@ -100,7 +100,11 @@ impl State {
             c = c.push(
                 container(
                     column![
-                        text("Only IT can see how the relay is doing on this computer. You can still add a copier below. To know whether its scans go through, send IT the message below.")
+                        text(if self.unreadable.as_deref().is_some_and(|w| w.starts_with("Only an administrator")) {
+                            "Only IT can see how the relay is doing on this computer. You can still add a copier below. To know whether its scans go through, send IT the message below."
+                        } else {
+                            "ScanMail cannot read how the relay is doing right now. Look again in a minute. You can still add a copier below. If this stays, send IT the message below."
+                        })
                             .size(style::BODY),
                         text(self.message_for_it()).size(style::SMALL),
                         button(text("Copy the message for IT")).on_press(Message::CopyForIt),
@@ -159,7 +163,7 @@ impl State {
                 u.token_expires
                     .as_deref()
                     .map(|t| format!(
-                        " (it stays signed in while the relay runs; unused, until {})",
+                        ". It stays signed in while the relay runs. If the relay is off, the sign-in ends on {}",
                         crate::time::local_words_from(t)
                     ))
                     .unwrap_or_default()
@@ -212,8 +216,12 @@ impl State {
             if let Some(e) = &d.last_error {
                 line += &format!("\n  Last problem: {e}");
             }
-            if let Some(f) = &d.fix {
-                line += &format!("\n  What to do: {}", crate::typed::typed(f));
+            match (&d.fix, d.refusal) {
+                (Some(_), Some(r)) if r.needs_it() => {
+                    line += "\n  What to do: IT must change something. Send IT the message below.";
+                }
+                (Some(f), _) => line += &format!("\n  What to do: {f}"),
+                _ => {}
             }
             list = list.push(
                 row![
@@ -240,6 +248,17 @@ impl State {
                 .size(style::SMALL)
                 .style(style::hint),
             );
+            if let (Some(f), Some(r)) = (&d.fix, d.refusal) {
+                list = list.push(
+                    text(if r.needs_it() {
+                        "  If this is your copier: send IT the message below.".to_string()
+                    } else {
+                        format!("  If this is your copier: {f}")
+                    })
+                    .size(style::SMALL)
+                    .style(style::hint),
+                );
+            }
         }
         c = c.push(
             container(column![text("Copiers").size(style::BODY), list].spacing(6))
@@ -247,6 +266,19 @@ impl State {
                 .width(Length::Fill)
                 .style(style::panel),
         );
+        // Warnings and refusals only IT can fix: one message for IT, with Copy.
+        if self.for_it.is_none()
+            && let Some(m) = self.needs_it(cfg)
+        {
+            c = c.push(
+                column![
+                    text("Something here needs IT. Send IT the message below.").size(style::BODY),
+                    text(m).size(style::SMALL).style(style::hint),
+                    button(text("Copy the message for IT")).on_press(Message::CopyForIt),
+                ]
+                .spacing(6),
+            );
+        }
         c = c.push(self.add_form());
         c.into()
     }

@@ -66,7 +66,7 @@ impl Watch {
         {
             return Some(Seen {
                 said: format!(
-                    "The relay took a message from {name}, but the provider did not: {e} Send IT the message below."
+                    "The relay took a message from {name}, but the mail provider refused it. Send IT the message below."
                 ),
                 for_it: Some(format!(
                     "ScanMail's relay took a message from the copier {name}, but the mail provider refused it: {e}. Please look at the relay: scanmail relay status, then scanmail relay test."
@@ -96,14 +96,13 @@ impl Watch {
             format!("ScanMail's relay turned the copier {name} away. {what} Please: {fix}")
         });
         Seen {
-            said: format!(
-                "The relay turned {name} away. {what} What to do: {fix}{}",
-                if for_it.is_some() {
-                    " Send IT the message below."
-                } else {
-                    ""
-                }
-            ),
+            said: if for_it.is_some() {
+                format!(
+                    "The relay turned {name} away. {what} IT must change something: send IT the message below."
+                )
+            } else {
+                format!("The relay turned {name} away. {what} What to do: {fix}")
+            },
             for_it,
         }
     }
@@ -119,10 +118,10 @@ fn nothing(name: &str, cfg: &RelayConfig) -> Seen {
         .unwrap_or(2525);
     Seen {
         said: format!(
-            "Nothing reached the relay from {name} in 3 minutes. On the copier, check the SMTP server ({server}) and Port ({port}) from its card, and send a scan again. If they are right, the copier may be on another network, or this computer's firewall keeps it out: send IT the message below."
+            "Nothing reached the relay from {name} in 3 minutes. On the copier, check the SMTP server ({server}) and Port ({port}) from its card. Then send a scan again. Still nothing? The copier may not be able to reach this computer. Send IT the message below."
         ),
         for_it: Some(format!(
-            "ScanMail's relay heard nothing from the copier {name} in 3 minutes, though it is set to {server} port {port}. Please check that the copier can reach this computer on TCP port {port}: the firewall's rule for ScanMail's relay, and the route from the copier's network (docs/relay.md, \"Firewall\")."
+            "ScanMail's relay heard nothing from the copier {name} in 3 minutes, though it is set to {server} port {port}. Please check that the copier can reach this computer on TCP port {port}: the firewall's rule for ScanMail's relay, and the route from the copier's network (docs/service.md, \"The firewall: copiers on another network\")."
         )),
     }
 }
