@@ -141,10 +141,7 @@ fn the_check_through_the_relay_ends_in_what_it_saw() {
         ),
     );
     refresh(app);
-    assert!(shows(
-        app,
-        "If this was copier-3f: The relay turned copier-3f away."
-    ));
+    assert!(shows(app, "The relay turned away a copier at 10.9.9.9."));
     assert!(shows(app, "allow_plain_from = [\"10.9.9.9\"]"));
     assert!(shows(app, "Turned away at 10.9.9.9"));
     screenshot(app, "light-12-relay-turned-away", 1100.0);
@@ -309,4 +306,39 @@ fn click_maybe(app: &mut App, label: &str) -> Option<Vec<Effect>> {
         found = ui.click(label.as_str()).is_ok();
     });
     found.then_some(effects)
+}
+
+/// From the copier check to the Relay page: the copier too old for encryption comes along, its
+/// address already in the Add form.
+#[test]
+fn the_copier_check_brings_the_old_copier_to_the_relay_page() {
+    let (_dir, config) = relay(&running("{}", "{}"));
+    let mut app = page(&config);
+    let app = &mut app;
+    let mut old = scanmail::listen::Connection {
+        peer: "10.1.2.40:51234".into(),
+        ..Default::default()
+    };
+    old.tls.highest_version = Some("TLS1.0".into());
+    old.ready = Some(scanmail::listen::ready::Ready {
+        ok: false,
+        line: "Not ready: the copier's encryption is too old (TLS1.0). ...".into(),
+    });
+    app.copier.connections = vec![scanmail::listen::Connection::default(), old];
+    app.handle(Message::Copier(
+        scanmail::gui::copier_check::Message::OpenRelay,
+    ));
+    assert_eq!(app.step, Step::Relay);
+    assert_eq!(
+        app.relay.old_copier,
+        Some(scanmail::gui::copier_check::OldCopier {
+            address: "10.1.2.40".into(),
+            version: "TLS 1.0".into()
+        })
+    );
+    assert_eq!(app.relay.address, "10.1.2.40");
+    assert!(shows(
+        app,
+        "The copier at 10.1.2.40 knows only old encryption (TLS 1.0)."
+    ));
 }

@@ -78,7 +78,17 @@ impl Watch {
                 && let Some(r) = d.refusal
             {
                 let mut seen = self.refused(r, d.last_error.as_deref(), from);
-                seen.said = format!("If this was {name}: {}", seen.said);
+                let what = d.last_error.clone().unwrap_or_else(|| r.what(from, ""));
+                seen.said = if seen.for_it.is_some() {
+                    format!(
+                        "The relay turned away a copier at {from}. {what} If that was {name}, IT must change something: send IT the message below."
+                    )
+                } else {
+                    format!(
+                        "The relay turned away a copier at {from}. {what} If that was {name}: {}",
+                        crate::typed::typed(&r.fix(name, from))
+                    )
+                };
                 return Some(seen);
             }
         }
