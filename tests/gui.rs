@@ -1150,7 +1150,7 @@ fn the_relay_page_without_a_relay_gives_the_message_for_it() {
     click(app, "Relay");
     click(app, "Try again");
     assert!(
-        shows(app, "The relay's settings could not be read"),
+        shows(app, "The relay's settings on this computer cannot be used."),
         "{:?}",
         app.relay.config
     );
@@ -1169,7 +1169,7 @@ fn the_relay_page_adds_a_copier_and_asks_to_sign_in_again() {
     let config = dir.path().join("relay.toml");
     std::fs::write(
         &config,
-        "listen = [\"0.0.0.0:2525\"]\n[upstream]\nprovider = \"microsoft\"\naccount = \"scanner@contoso.example\"\nauth = \"password\"\nsecrets = \"file\"\n",
+        "listen = [\"0.0.0.0:2525\"]\n[upstream]\nprovider = \"microsoft\"\naccount = \"scanner@contoso.example\"\nauth = \"oauth\"\nsecrets = \"file\"\n[upstream.oauth.microsoft]\nclient_id = \"11111111-2222-3333-4444-555555555555\"\n",
     )
     .unwrap();
     let now = scanmail::time::now_unix();

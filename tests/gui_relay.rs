@@ -215,13 +215,17 @@ fn a_relay_that_is_not_running_says_why_and_offers_the_fix() {
     let mut app = page(&config);
     let app = &mut app;
     click(app, "Relay");
+    // Staff read plain words; the system's own error goes to IT.
     assert!(shows(
         app,
-        "The relay could not start: The relay could not open 0.0.0.0:2525"
+        "The relay could not start: another program may use its port."
     ));
+    assert!(!shows(app, "could not open 0.0.0.0:2525"));
     let it = copied(&click(app, "Copy the message for IT"));
     assert!(
-        it.contains("free that port") && it.contains("listen in"),
+        it.contains("could not open 0.0.0.0:2525")
+            && it.contains("free that port")
+            && it.contains("listen in"),
         "{it}"
     );
     // No start problem, and (on this test machine) no service: install it.

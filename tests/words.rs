@@ -610,16 +610,11 @@ fn relay_words(w: &mut Words) {
         // The page shows the fix itself only where staff can act; IT's fixes go in the message.
         let what = r.what("10.1.2.3", "TLS 1.0");
         let fix = r.fix("copier-3f", "10.1.2.3");
-        if r.needs_it() {
-            w.relay(
-                Seen::Main,
-                &at,
-                &format!("{what} IT must change something: send IT the message below."),
-            );
-            w.relay(Seen::ForIt, &at, &fix);
-        } else {
-            w.relay(Seen::Main, &at, &format!("{what} What to do: {fix}"));
-        }
+        let step = r
+            .staff_step()
+            .unwrap_or("IT must change something: send IT the message below.");
+        w.relay(Seen::Main, &at, &format!("{what} What to do: {step}"));
+        w.relay(Seen::ForIt, &at, &fix);
     }
     let down_states = [
         ServiceState::NotInstalled,
@@ -813,6 +808,8 @@ fn every_relay_message_names_a_step_and_none_loops() {
     let steps = [
         "Send IT",
         "send IT",
+        "Staff type",
+        "Staff set",
         "What to do:",
         "run:",
         "Run:",

@@ -64,29 +64,51 @@ impl Refusal {
             .unwrap_or(from);
         match self {
             Refusal::WrongPassword => format!(
-                "Type the password from the copier's card into the copier again. Lost the card? Ask IT to remove this copier ({name}). Then add it here again to get a new password."
+                "Staff type the password from the copier's card into the copier again. If the card is lost, remove the copier so staff can add it again for a new password: scanmail relay remove-device {name}"
             ),
             Refusal::AddressNotAllowed => format!(
-                "If {from} is the copier's new address, IT adds the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. Then type the new card into the copier."
+                "If {from} is the copier's new address, add the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. The copier then needs its new card."
             ),
-            Refusal::UnknownLogin => "Type the Login name from the copier's card into the copier exactly as it is written.".into(),
-            Refusal::CertificateRefused => "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row). Or ask IT to load the relay's certificate onto the copier.".into(),
+            Refusal::UnknownLogin => "Staff type the Login name from the copier's card into the copier exactly as it is written.".into(),
+            Refusal::CertificateRefused => "Turn off the copier's check of the server's certificate for this server, or load the relay's certificate (relay-cert.pem, beside relay.toml or in its state folder) onto the copier.".into(),
             Refusal::OldTls => format!(
-                "IT lets this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to the relay's settings (relay.toml); the relay reads it at the next connection. Then the copier's card says Security: None."
+                "Let this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to relay.toml (the relay reads it at the next connection). If the copier was added without this address, add it again with it (scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}): its new card says Security: None."
             ),
-            Refusal::TlsFailed => "Set the copier's Security and Port exactly as on its card. If they already match, send IT the message below: the relay's log says more.".into(),
+            Refusal::TlsFailed => format!(
+                "Check the copier's Security and Port against its card (scanmail card --relay {name}). If they match, the relay's log has the encryption's error."
+            ),
             Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
-                "Set the copier's Security and Port exactly as on its card.".into()
+                "Staff set the copier's Security and Port exactly as on its card.".into()
             }
         }
     }
 
-    /// True when the fix is IT's to make (the page offers the message for IT).
+    /// What staff at the copier can do (the Relay page shows it), when they can; IT's part is
+    /// in [`Refusal::fix`], in the message for IT.
+    pub fn staff_step(self) -> Option<&'static str> {
+        match self {
+            Refusal::WrongPassword => Some(
+                "Type the password from the copier's card into the copier again. Lost the card? Send IT the message below.",
+            ),
+            Refusal::UnknownLogin => Some(
+                "Type the Login name from the copier's card into the copier exactly as it is written.",
+            ),
+            Refusal::CertificateRefused => Some(
+                "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row). Or send IT the message below.",
+            ),
+            Refusal::TlsFailed => Some(
+                "Set the copier's Security and Port exactly as on its card. If they already match, send IT the message below.",
+            ),
+            Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
+                Some("Set the copier's Security and Port exactly as on its card.")
+            }
+            Refusal::AddressNotAllowed | Refusal::OldTls => None,
+        }
+    }
+
+    /// True when IT may have to act (the page offers the message for IT).
     pub fn needs_it(self) -> bool {
-        matches!(
-            self,
-            Refusal::AddressNotAllowed | Refusal::OldTls | Refusal::TlsFailed
-        )
+        self.staff_step().is_none_or(|s| s.contains("send IT"))
     }
 }
 
@@ -149,7 +171,8 @@ mod tests {
             let what = r.what("10.1.2.3", "TLS1.0");
             let fix = r.fix("copier-3f", "10.1.2.3");
             assert!(what.ends_with('.') && what.len() > 20, "{r:?}: {what}");
-            assert!(fix.ends_with('.') && fix.len() > 20, "{r:?}: {fix}");
+            assert!(fix.len() > 20 && !fix.contains("send IT"), "{r:?}: {fix}");
+            assert!(r.staff_step().is_some() || r.needs_it(), "{r:?}");
         }
         assert!(
             Refusal::OldTls

@@ -6,6 +6,9 @@
 use super::config::{RelayConfig, SecretStore};
 use std::path::{Path, PathBuf};
 
+/// The keychain cannot be read (locked, or no one signed in to unlock it).
+const KEYCHAIN_UNREADABLE: &str = "the keychain could not be read (it may be locked, or no one is signed in to unlock it). A relay that runs with no one signed in keeps its sign-in in a file: install it as a service (scanmail relay install-service), or set secrets = \"file\" under [upstream] in relay.toml and sign in again (scanmail relay sign-in)";
+
 /// The keychain service name of the relay's entries (the window's are `scanmail`).
 pub const SERVICE: &str = "scanmail-relay";
 
@@ -106,7 +109,7 @@ impl Store {
             SecretStore::Keychain | SecretStore::SystemKeychain => {
                 match self.entry()?.get_password() {
                     Ok(_) | Err(keyring_core::Error::NoEntry) => Ok(()),
-                    Err(_) => Err("the keychain could not be read".into()),
+                    Err(_) => Err(KEYCHAIN_UNREADABLE.into()),
                 }
             }
             SecretStore::File => Ok(()),
@@ -119,7 +122,7 @@ impl Store {
                 match self.entry()?.get_password() {
                     Ok(s) => Ok(Some(Secret(s))),
                     Err(keyring_core::Error::NoEntry) => Ok(None),
-                    Err(_) => Err("the keychain could not be read".into()),
+                    Err(_) => Err(KEYCHAIN_UNREADABLE.into()),
                 }
             }
             SecretStore::File => match crate::fsutil::read_capped(&self.file, 64 * 1024) {
@@ -131,7 +134,7 @@ impl Store {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(format!(
-                    "{} could not be read ({})",
+                    "{} could not be read ({}). The account the relay runs as must be able to read it: run the relay as that account, or install it as a service (scanmail relay install-service), which keeps the file for it",
                     self.file.display(),
                     crate::fsutil::plain_io(&e)
                 )),

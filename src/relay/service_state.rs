@@ -32,6 +32,28 @@ impl ServiceState {
         }
     }
 
+    /// For a service that seems stuck: where to see why, and how to start it again.
+    pub fn stuck_words(&self) -> String {
+        let (why, start) = Self::why_and_start(System::this());
+        format!("Please see why: {why}. Then start it again: {start}")
+    }
+
+    fn why_and_start(system: System) -> (String, String) {
+        let why = match system {
+            System::Windows => {
+                format!("Get-WinEvent -ProviderName {WINDOWS_NAME} -MaxEvents 20 | Format-List")
+            }
+            System::MacOs => "tail -n 50 /Library/Logs/scanmail-relay.log".to_string(),
+            System::Linux => format!("journalctl -u {UNIT} -n 50"),
+        };
+        let start = match system {
+            System::Windows => format!("Start-Service {WINDOWS_NAME}"),
+            System::MacOs => format!("sudo launchctl kickstart -k system/{LABEL}"),
+            System::Linux => format!("sudo systemctl restart {UNIT}"),
+        };
+        (why, start)
+    }
+
     /// In words, with the next step, on this system.
     pub fn words(&self) -> String {
         self.words_for(System::this())
@@ -43,18 +65,7 @@ impl ServiceState {
             System::MacOs => "In Terminal, run",
             System::Linux => "Run",
         };
-        let start = match system {
-            System::Windows => format!("Start-Service {WINDOWS_NAME}"),
-            System::MacOs => format!("sudo launchctl kickstart -k system/{LABEL}"),
-            System::Linux => format!("sudo systemctl restart {UNIT}"),
-        };
-        let why = match system {
-            System::Windows => {
-                format!("Get-WinEvent -ProviderName {WINDOWS_NAME} -MaxEvents 20 | Format-List")
-            }
-            System::MacOs => "tail -n 50 /Library/Logs/scanmail-relay.log".to_string(),
-            System::Linux => format!("journalctl -u {UNIT} -n 50"),
-        };
+        let (why, start) = Self::why_and_start(system);
         let typed = |s: &str| crate::typed::typed_for(system, s);
         match self {
             ServiceState::NotInstalled => typed(&format!(

@@ -19,14 +19,19 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
         w.push(if app_only {
             // The app's sign-in is mended by IT's fix (in last_error), not by a person signing in.
             format!(
-                "The relay's app is not signed in to Microsoft 365, so copiers' mail waits on the copiers. {}",
+                "The relay's app is not signed in to Microsoft 365, so copiers keep their scans and try again later. {}",
                 u.last_error.as_deref().unwrap_or(
                     "Make its certificate and sign it in: scanmail relay microsoft-app, then scanmail relay sign-in --client-id ID"
                 )
             )
         } else {
+            let again = if cfg.upstream.auth == super::config::AuthKind::Password {
+                "Give it the mailbox's password again: scanmail relay sign-in --password-stdin"
+            } else {
+                SIGN_IN_AGAIN
+            };
             format!(
-                "The relay is not signed in to the provider, so copiers' mail waits on the copiers. {SIGN_IN_AGAIN}"
+                "The relay is not signed in to the provider, so copiers keep their scans and try again later. {again}"
             )
         });
     }

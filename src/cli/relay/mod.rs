@@ -346,9 +346,9 @@ pub(super) fn start_command(path: &Path) -> String {
         if cfg!(windows) {
             "Start-Service ScanMailRelay".into()
         } else if cfg!(target_os = "macos") {
-            "sudo launchctl kickstart system/org.scanmail.relay".into()
+            "sudo launchctl kickstart -k system/org.scanmail.relay".into()
         } else {
-            "sudo systemctl start scanmail-relay".into()
+            "sudo systemctl restart scanmail-relay".into()
         }
     } else {
         format!("scanmail relay run{config}")

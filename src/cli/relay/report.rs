@@ -19,7 +19,13 @@ pub(super) fn status_cmd(path: &Path, json: bool, out: &mut dyn Write) -> Result
         r.listening.join(", ")
     );
     if let Some(p) = &r.start_problem {
-        let _ = writeln!(out, "  It could not start: {p}");
+        let _ = writeln!(
+            out,
+            "  It could not start: {p}. Free that port, or change listen in {}; the service tries again by itself within a minute.",
+            path.display()
+        );
+    } else if !r.running {
+        let _ = writeln!(out, "  Start it: {}", super::start_command(path));
     }
     let u = &r.upstream;
     let through = if cfg.upstream.graph() {
@@ -196,7 +202,10 @@ fn message_link(
             .filter_map(|r| r.reply.as_ref().map(ToString::to_string))
             .next()
             .unwrap_or_default();
-        let busy = said.starts_with("454");
+        // 454: the relay could not get a sign-in to pass the message on. Sign-in is the fix only
+        // when the relay knows it is not signed in; else the provider's own reason is said.
+        let state = status::read(&status::path_for(&relay::state_dir(cfg, path)));
+        let busy = said.starts_with("454") && !state.upstream.signed_in;
         Link::broken(
             "message",
             if busy {
@@ -210,7 +219,6 @@ fn message_link(
                 )
             } else {
                 // The relay's own record of why (the provider's words), said here, not sent on.
-                let state = status::read(&status::path_for(&relay::state_dir(cfg, path)));
                 let why = state
                     .upstream
                     .last_error
@@ -222,7 +230,7 @@ fn message_link(
                     said
                 };
                 format!(
-                    "The message did not go through the relay (it answered: {said}).{why} The relay passes the provider's own reply on: docs/relay.md, \"What it refuses, and why\", says what each means and what to change."
+                    "The message did not go through the relay (it answered: {said}).{why} What each of the provider's answers means and what to change: docs/microsoft-365.md, \"What each Microsoft answer means\" (Microsoft 365), or the provider's own documentation."
                 )
             },
         )

@@ -136,9 +136,12 @@ pub(super) fn init(
         ),
     };
     let warning = if auth == "password" && kind == "microsoft" {
-        "\nCareful: Microsoft 365 turns password sending off by default at the end of December 2026, and this relay then stops. The app-only sign-in does not: scanmail relay init --auth app (over a new file)."
+        format!(
+            "\nCareful: Microsoft 365 turns password sending off by default at the end of December 2026, and this relay then stops. The app-only sign-in does not. To use it, delete {} and run: scanmail relay init --auth app --account ADDRESS",
+            path.display()
+        )
     } else {
-        ""
+        String::new()
     };
     let _ = writeln!(
         out,

@@ -110,6 +110,8 @@ pub enum Message {
     AdminDone(Result<bool, String>),
     /// Copy the command an administrator types instead.
     CopyCommand,
+    /// Copy what needs IT in a running relay (its warnings, refusals only IT can fix).
+    CopyNeedsIt,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,6 +344,11 @@ impl State {
                 );
             }
             Message::CopyForIt => return Action::Copy(self.message_for_it()),
+            Message::CopyNeedsIt => {
+                if let Some(m) = self.config().and_then(|c| self.needs_it(c)) {
+                    return Action::Copy(m);
+                }
+            }
             Message::CopyCommand => {
                 if let Some(c) = &self.admin_command {
                     return Action::Copy(c.clone());

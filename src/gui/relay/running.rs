@@ -14,17 +14,16 @@ pub struct Down {
     pub for_it: Option<String>,
 }
 
-/// The cause, from the state file's start problem and the service manager.
+/// The cause, from the state file's start problem and the service manager. Staff read plain
+/// words; the system's own error is in the message for IT.
 pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -> Down {
     if let Some(p) = start_problem {
         return Down {
-            said: format!(
-                "The relay could not start: {p}. Another program may use that port. Send IT the message below."
-            ),
+            said: "The relay could not start: another program may use its port. Send IT the message below.".into(),
             button: None,
-            for_it: Some(crate::typed::typed(&format!(
-                "ScanMail's relay on this computer could not start: {p}. Please free that port, or give the relay another one (listen in {config}), then start it again: scanmail relay install-service"
-            ))),
+            for_it: Some(format!(
+                "ScanMail's relay on this computer could not start: {p}. Please free that port, or give the relay another one (listen in {config}). The service tries again by itself within a minute."
+            )),
         };
     }
     match service {
@@ -36,16 +35,18 @@ pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -
         ServiceState::Starting => Down {
             said: "The relay's service is starting. This page shows it running in a moment. If it still says this after 2 minutes, send IT the message below.".into(),
             button: None,
-            for_it: Some(service.words()),
+            for_it: Some(format!(
+                "ScanMail's relay service on this computer has said it is starting for a while. {}",
+                service.stuck_words()
+            )),
         },
         ServiceState::Unknown(e) => Down {
-            said: format!(
-                "The relay is not running, and the computer could not say why ({e}). Send IT the message below."
-            ),
+            said: "The relay is not running, and this computer could not say why. Send IT the message below.".into(),
             button: None,
-            for_it: Some(crate::typed::typed(&format!(
-                "ScanMail's relay is not running on this computer, and the service manager could not say why ({e}). Please look: scanmail relay service-status"
-            ))),
+            for_it: Some(format!(
+                "ScanMail's relay is not running on this computer, and the service manager could not say why ({e}). {}",
+                service.stuck_words()
+            )),
         },
         // Installed but not running (stopped, failed, not loaded, stopping).
         other => Down {

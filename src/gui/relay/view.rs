@@ -26,11 +26,11 @@ impl State {
                 );
                 c = c.push(button(text("Copy the message for IT")).on_press(Message::CopyForIt));
             }
-            Some(Err(e)) => {
+            Some(Err(_)) => {
                 c = c.push(
                     container(
                         column![
-                            text(format!("The relay's settings could not be read: {e}"))
+                            text("The relay's settings on this computer cannot be used.")
                                 .size(style::BODY),
                             text(
                                 "Send IT the message below. When IT has fixed it, press Try again."
@@ -170,7 +170,7 @@ impl State {
             )
         } else {
             format!(
-                "Not signed in as {}: copiers' mail waits on the copiers.",
+                "Not signed in as {}: copiers keep their scans and try again later.",
                 u.account
             )
         };
@@ -186,21 +186,15 @@ impl State {
         // "Sign in" only where a person's sign-in is what is missing (the app-only sign-in has
         // its own steps above).
         let app_only = cfg.upstream.auth == crate::relay::config::AuthKind::App;
+        // A password is IT's to give (relay sign-in --password-stdin, in the message for IT).
+        let password = cfg.upstream.auth == crate::relay::config::AuthKind::Password;
         let needs_sign_in =
-            !app_only && (!u.signed_in || ends.is_some_and(|t| t - now < 14 * 86_400));
+            !app_only && !password && (!u.signed_in || ends.is_some_and(|t| t - now < 14 * 86_400));
         if needs_sign_in {
             c = c.push(
                 button(text("Sign in"))
                     .on_press(Message::SignInAgain)
                     .style(button::primary),
-            );
-        }
-        for w in &report.warnings {
-            c = c.push(
-                container(text(w.clone()).size(style::SMALL))
-                    .padding(8)
-                    .width(Length::Fill)
-                    .style(style::caution),
             );
         }
         let mut list = Column::new().spacing(6);
@@ -216,12 +210,12 @@ impl State {
             if let Some(e) = &d.last_error {
                 line += &format!("\n  Last problem: {e}");
             }
-            match (&d.fix, d.refusal) {
-                (Some(_), Some(r)) if r.needs_it() => {
-                    line += "\n  What to do: IT must change something. Send IT the message below.";
-                }
-                (Some(f), _) => line += &format!("\n  What to do: {f}"),
-                _ => {}
+            if let Some(r) = d.refusal {
+                line += &format!(
+                    "\n  What to do: {}",
+                    r.staff_step()
+                        .unwrap_or("IT must change something. Send IT the message below.")
+                );
             }
             list = list.push(
                 row![
@@ -248,13 +242,12 @@ impl State {
                 .size(style::SMALL)
                 .style(style::hint),
             );
-            if let (Some(f), Some(r)) = (&d.fix, d.refusal) {
+            if let Some(r) = d.refusal {
                 list = list.push(
-                    text(if r.needs_it() {
-                        "  If this is your copier: send IT the message below.".to_string()
-                    } else {
-                        format!("  If this is your copier: {f}")
-                    })
+                    text(format!(
+                        "  If this is your copier: {}",
+                        r.staff_step().unwrap_or("send IT the message below.")
+                    ))
                     .size(style::SMALL)
                     .style(style::hint),
                 );
@@ -274,7 +267,7 @@ impl State {
                 column![
                     text("Something here needs IT. Send IT the message below.").size(style::BODY),
                     text(m).size(style::SMALL).style(style::hint),
-                    button(text("Copy the message for IT")).on_press(Message::CopyForIt),
+                    button(text("Copy the message for IT")).on_press(Message::CopyNeedsIt),
                 ]
                 .spacing(6),
             );

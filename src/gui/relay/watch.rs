@@ -68,9 +68,9 @@ impl Watch {
                 said: format!(
                     "The relay took a message from {name}, but the mail provider refused it. Send IT the message below."
                 ),
-                for_it: Some(format!(
+                for_it: Some(crate::typed::typed(&format!(
                     "ScanMail's relay took a message from the copier {name}, but the mail provider refused it: {e}. Please look at the relay: scanmail relay status, then scanmail relay test."
-                )),
+                ))),
             });
         }
         for (from, d) in &state.strangers {
@@ -79,16 +79,12 @@ impl Watch {
             {
                 let mut seen = self.refused(r, d.last_error.as_deref(), from);
                 let what = d.last_error.clone().unwrap_or_else(|| r.what(from, ""));
-                seen.said = if seen.for_it.is_some() {
-                    format!(
-                        "The relay turned away a copier at {from}. {what} If that was {name}, IT must change something: send IT the message below."
-                    )
-                } else {
-                    format!(
-                        "The relay turned away a copier at {from}. {what} If that was {name}: {}",
-                        crate::typed::typed(&r.fix(name, from))
-                    )
-                };
+                let step = r
+                    .staff_step()
+                    .unwrap_or("IT must change something: send IT the message below.");
+                seen.said = format!(
+                    "The relay turned away a copier at {from}. {what} If that was {name}: {step}"
+                );
                 return Some(seen);
             }
         }
@@ -105,14 +101,11 @@ impl Watch {
         let for_it = r.needs_it().then(|| {
             format!("ScanMail's relay turned the copier {name} away. {what} Please: {fix}")
         });
+        let step = r
+            .staff_step()
+            .unwrap_or("IT must change something: send IT the message below.");
         Seen {
-            said: if for_it.is_some() {
-                format!(
-                    "The relay turned {name} away. {what} IT must change something: send IT the message below."
-                )
-            } else {
-                format!("The relay turned {name} away. {what} What to do: {fix}")
-            },
+            said: format!("The relay turned {name} away. {what} What to do: {step}"),
             for_it,
         }
     }
