@@ -976,7 +976,7 @@ async fn refusals_are_kept_against_the_copier_with_the_fix() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Last problem: It signed in from 127.0.0.5 with a wrong password.")
-            && text.contains("What to do: Type the password from the copier's card")
+            && text.contains("What to do: Staff type the password from the copier's card")
             && text.contains("Refused from 127.0.0.9")
             && text.contains("allow_plain_from = [\"127.0.0.9\"]"),
         "{text}"
@@ -997,7 +997,7 @@ async fn refusals_are_kept_against_the_copier_with_the_fix() {
         d["fix"]
             .as_str()
             .unwrap()
-            .contains("Ask IT to remove this copier (copier-3f)"),
+            .contains("scanmail relay remove-device copier-3f"),
         "{d:#}"
     );
 }
