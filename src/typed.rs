@@ -197,12 +197,29 @@ fn find_command(text: &str) -> Option<usize> {
 }
 
 /// Where the command (the text after `scanmail `) ends: at the end of its line, a closing
-/// backquote or bracket, or the end of its sentence; in JSON also at the end of its string.
+/// backquote or bracket, the end of its sentence or clause (". ", ", ", "; "); in JSON also at
+/// the end of its string.
 fn command_end(after: &str, json: bool) -> usize {
+    // A closing bracket ends it, unless it is inside a placeholder (`<Directory (tenant) ID>`).
+    let mut depth = 0usize;
+    let closing = after.char_indices().find_map(|(i, c)| match c {
+        '<' => {
+            depth += 1;
+            None
+        }
+        '>' => {
+            depth = depth.saturating_sub(1);
+            None
+        }
+        '\n' | '`' => Some(i),
+        ')' if depth == 0 => Some(i),
+        _ => None,
+    });
     let mut ends = vec![
-        after.find(['\n', '`', ')']),
+        closing,
         after.find(". "),
         after.find(", "),
+        after.find("; "),
     ];
     if json {
         ends.push(after.find("\\n"));
@@ -307,6 +324,11 @@ mod tests {
         assert_eq!(
             t.apply("Renew it: scanmail relay microsoft-app --renew, then scanmail relay test"),
             "Renew it: scanmail relay microsoft-app --renew --config \"/home/it/relay.toml\", then scanmail relay test --config \"/home/it/relay.toml\""
+        );
+        // A placeholder's brackets stay inside the command; a clause's "; " ends it.
+        assert_eq!(
+            t.apply("Use: scanmail relay sign-in --client-id X --tenant <Directory (tenant) ID>; then scanmail relay test"),
+            "Use: scanmail relay sign-in --client-id X --tenant <Directory (tenant) ID> --config \"/home/it/relay.toml\"; then scanmail relay test --config \"/home/it/relay.toml\""
         );
         // Given already: left as it is.
         let given = "Run: scanmail relay init --config \"/x/relay.toml\" --account ADDRESS";

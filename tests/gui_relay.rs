@@ -77,7 +77,7 @@ fn the_check_through_the_relay_ends_in_what_it_saw() {
     click(app, "Relay");
     // Signed in for weeks, running: no "Sign in" button.
     assert!(
-        shows(app, "The relay runs here"),
+        shows(app, "The relay runs on this computer"),
         "{:?} {:?} {:?}",
         app.step,
         app.relay.config,
@@ -123,8 +123,20 @@ fn the_check_through_the_relay_ends_in_what_it_saw() {
         app,
         "What to do: Type the password from the copier's card"
     ));
-    // Staff can fix this at the copier: nothing here needs IT.
+    // Staff can fix this at the copier; only a lost card needs IT, and the message is there.
     assert!(!shows(app, "IT must change something"));
+    assert!(!shows(app, "Something here needs IT"));
+    let it = copied(&click(app, "Copy the message for IT"));
+    assert!(
+        it.contains("scanmail relay remove-device copier-3f"),
+        "{it}"
+    );
+    // Once the check's own message is gone, the row's message for IT stays, as a maybe.
+    app.relay.for_it = None;
+    assert!(shows(
+        app,
+        "If the steps above do not help, send IT the message below."
+    ));
     assert!(!shows(app, "Something here needs IT"));
 
     // 3. Something at an unknown address with old encryption.
@@ -158,6 +170,11 @@ fn the_check_through_the_relay_ends_in_what_it_saw() {
     scanmail::time::pretend_now(Some(
         started + scanmail::gui::relay::watch::WATCH_SECONDS + 1,
     ));
+    // The running relay wrote its state a moment ago, as it does every minute.
+    let file = dir.path().join("relay-state.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    v["alive"] = scanmail::time::utc_rfc3339(scanmail::time::now_unix()).into();
+    write_state(dir.path(), &v.to_string());
     refresh(app);
     scanmail::time::pretend_now(None);
     assert!(shows(
@@ -260,10 +277,54 @@ fn a_copier_too_old_for_encryption_gets_what_it_must_allow() {
     ));
     let it = copied(&click(app, "Copy the message for IT"));
     assert!(
-        it.contains("allow_plain_from = [\"10.1.2.40\"]") && it.contains("--address 10.1.2.40"),
+        it.contains("allow_plain_from = [\"10.1.2.40\"]")
+            && it.contains("Staff then add the copier on ScanMail's Relay page with this address"),
         "{it}"
     );
     screenshot(app, "light-14-relay-old-copier", 1000.0);
+}
+
+/// A copier whose message the provider refused: its row says so in plain words and the
+/// provider's words go to IT. A check while the relay is not running says to start it first.
+#[test]
+fn the_providers_refusal_goes_to_it_and_a_check_needs_a_running_relay() {
+    let now = scanmail::time::utc_rfc3339(scanmail::time::now_unix());
+    let (dir, config) = relay(&running(
+        &format!(
+            r#"{{"copier-3f":{{"messages":1,"bytes":900,"last_message":"{now}","last_error":"The mail provider refused a message: 550 5.7.60 Client does not have permissions to send as this sender"}}}}"#
+        ),
+        "{}",
+    ));
+    let mut app = page(&config);
+    let app = &mut app;
+    click(app, "Relay");
+    assert!(shows(
+        app,
+        "Last problem: The mail provider refused its last message."
+    ));
+    assert!(shows(
+        app,
+        "Something here needs IT. Send IT the message below."
+    ));
+    let it = copied(&click(app, "Copy the message for IT"));
+    assert!(
+        it.contains(
+            "Copier copier-3f, its last message: The mail provider refused a message: 550 5.7.60"
+        ),
+        "{it}"
+    );
+    // The relay stops: a check cannot see anything, and says why at once.
+    write_state(
+        dir.path(),
+        r#"{"listening":[],"upstream":{"signed_in":true},"devices":{}}"#,
+    );
+    refresh(app);
+    click(app, "Check this copier through the relay");
+    assert!(shows(
+        app,
+        "Nothing reached the relay from copier-3f, because the relay is not running."
+    ));
+    assert!(app.relay.watch.is_none());
 }
 
 /// An administrator's step that could not run: the fields keep their text, and the page gives

@@ -757,7 +757,8 @@ async fn init_sign_in_and_devices_from_the_command_line() {
         line("Login name:").ends_with(" copier-3f")
             && line("Port:").ends_with(" 2525")
             && line("Security:").contains("STARTTLS")
-            && line("Certificate check:").contains("Off. The relay has its own certificate"),
+            && line("Certificate check:")
+                .contains("Off. Copiers do not know the relay's own certificate"),
         "{shown}"
     );
     // The card again later, as a page to print, with the maker's own menu words; never the
@@ -978,7 +979,10 @@ async fn refusals_are_kept_against_the_copier_with_the_fix() {
         text.contains("Last problem: It signed in from 127.0.0.5 with a wrong password.")
             && text.contains("What to do: Staff type the password from the copier's card")
             && text.contains("Refused from 127.0.0.9")
-            && text.contains("allow_plain_from = [\"127.0.0.9\"]"),
+            && text.contains("allow_plain_from = [\"127.0.0.9\"]")
+            // Known only by its address: the commands name NAME and say what it is.
+            && text.contains("scanmail relay remove-device NAME")
+            && !text.contains("remove-device 127.0.0.9"),
         "{text}"
     );
     let config = rig.config.clone();

@@ -609,7 +609,11 @@ fn relay_words(w: &mut Words) {
         let at = format!("relay refusal {r:?}");
         // The page shows the fix itself only where staff can act; IT's fixes go in the message.
         let what = r.what("10.1.2.3", "TLS 1.0");
-        let fix = r.fix("copier-3f", "10.1.2.3");
+        let fix = r.fix(
+            Some("copier-3f"),
+            "10.1.2.3",
+            "received fatal alert: HandshakeFailure",
+        );
         let step = r
             .staff_step()
             .unwrap_or("IT must change something: send IT the message below.");
@@ -617,6 +621,7 @@ fn relay_words(w: &mut Words) {
         w.relay(Seen::ForIt, &at, &fix);
     }
     let down_states = [
+        ServiceState::Running,
         ServiceState::NotInstalled,
         ServiceState::Starting,
         ServiceState::Stopped,
@@ -653,8 +658,13 @@ fn relay_words(w: &mut Words) {
     scanmail::time::pretend_now(Some(
         now + 2 * scanmail::gui::relay::watch::WATCH_SECONDS + 2,
     ));
+    let down = quiet.seen(&cfg, &state).unwrap();
+    state.alive = Some(scanmail::time::utc_rfc3339(
+        now + 2 * scanmail::gui::relay::watch::WATCH_SECONDS,
+    ));
     let seen = quiet.seen(&cfg, &state).unwrap();
     scanmail::time::pretend_now(None);
+    w.relay(Seen::Main, "relay check: relay not running", &down.said);
     w.relay(Seen::Main, "relay check: nothing", &seen.said);
     w.relay(Seen::ForIt, "relay check: nothing", &seen.for_it.unwrap());
     // What IT reads in relay status: the warnings.

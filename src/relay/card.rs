@@ -52,7 +52,7 @@ impl RelayCard {
         } else if cfg.certificate.is_some() {
             "On: the relay uses IT's certificate. If the copier cannot trust it, ask IT to load its security certificate onto the copier, or turn the check off.".to_string()
         } else {
-            "Off. The relay has its own certificate, and the copier cannot check it. So turn the copier's certificate check off for this server.".to_string()
+            "Off. Copiers do not know the relay's own certificate. So turn the copier's certificate check off for this server.".to_string()
         };
         Self {
             server: address.to_string(),

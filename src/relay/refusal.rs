@@ -56,27 +56,44 @@ impl Refusal {
     }
 
     /// What to do about it: a step at the copier, or what IT must change (with the command).
-    pub fn fix(self, name: &str, from: &str) -> String {
+    /// `name`: the copier's name in relay.toml, when the relay knows which copier it was;
+    /// `detail`: the encryption's error for a failed handshake.
+    pub fn fix(self, name: Option<&str>, from: &str, detail: &str) -> String {
         let from = from
             .trim_start_matches('[')
             .split(']')
             .next()
             .unwrap_or(from);
+        // A copier known only by its address: the commands say NAME, and what NAME is.
+        let (name, unnamed) = match name {
+            Some(n) => (n, ""),
+            None => (
+                "NAME",
+                " (NAME: the copier's Login name on its card, as in relay.toml.)",
+            ),
+        };
         match self {
             Refusal::WrongPassword => format!(
-                "Staff type the password from the copier's card into the copier again. If the card is lost, remove the copier so staff can add it again for a new password: scanmail relay remove-device {name}"
+                "Staff type the password from the copier's card into the copier again. If the card is lost, remove the copier so staff can add it again for a new password: scanmail relay remove-device {name}{unnamed}"
             ),
             Refusal::AddressNotAllowed => format!(
-                "If {from} is the copier's new address, add the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. The copier then needs its new card."
+                "If {from} is the copier's new address, add the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. The copier then needs its new card.{unnamed}"
             ),
             Refusal::UnknownLogin => "Staff type the Login name from the copier's card into the copier exactly as it is written.".into(),
-            Refusal::CertificateRefused => "Turn off the copier's check of the server's certificate for this server, or load the relay's certificate (relay-cert.pem, beside relay.toml or in its state folder) onto the copier.".into(),
+            Refusal::CertificateRefused => "Turn off the copier's certificate check for this server. Or load the relay's certificate onto the copier: the file named by certificate in relay.toml, else relay-cert.pem beside relay.toml or in the relay's state folder.".into(),
             Refusal::OldTls => format!(
-                "Let this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to relay.toml (the relay reads it at the next connection). If the copier was added without this address, add it again with it (scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}): its new card says Security: None."
+                "Let this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to relay.toml (the relay reads it at the next connection). If the copier was added without this address, add it again with it (scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}): its new card says Security: None.{unnamed}"
             ),
-            Refusal::TlsFailed => format!(
-                "Check the copier's Security and Port against its card (scanmail card --relay {name}). If they match, the relay's log has the encryption's error."
-            ),
+            Refusal::TlsFailed => {
+                let error = if detail.trim().is_empty() {
+                    "If they match, the relay's log has the encryption's error for this address.".to_string()
+                } else {
+                    format!("If they match, the copier's encryption failed with: {}.", detail.trim().trim_end_matches('.'))
+                };
+                format!(
+                    "Check the copier's Security and Port against its card (scanmail card --relay {name}). {error} Turn off the copier's certificate check for this server, or update the copier's firmware.{unnamed}"
+                )
+            }
             Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
                 "Staff set the copier's Security and Port exactly as on its card.".into()
             }
@@ -88,13 +105,13 @@ impl Refusal {
     pub fn staff_step(self) -> Option<&'static str> {
         match self {
             Refusal::WrongPassword => Some(
-                "Type the password from the copier's card into the copier again. Lost the card? Send IT the message below.",
+                "Type the password from the copier's card into the copier again. If the card is lost, send IT the message below.",
             ),
             Refusal::UnknownLogin => Some(
                 "Type the Login name from the copier's card into the copier exactly as it is written.",
             ),
             Refusal::CertificateRefused => Some(
-                "On the copier, turn off the check of the server's certificate for this server (the card's Certificate check row). Or send IT the message below.",
+                "On the copier, turn off the certificate check for this server. The card's Certificate check row says the same. Or send IT the message below.",
             ),
             Refusal::TlsFailed => Some(
                 "Set the copier's Security and Port exactly as on its card. If they already match, send IT the message below.",
@@ -108,7 +125,14 @@ impl Refusal {
 
     /// True when IT may have to act (the page offers the message for IT).
     pub fn needs_it(self) -> bool {
-        self.staff_step().is_none_or(|s| s.contains("send IT"))
+        match self {
+            Refusal::WrongPassword
+            | Refusal::AddressNotAllowed
+            | Refusal::CertificateRefused
+            | Refusal::OldTls
+            | Refusal::TlsFailed => true,
+            Refusal::UnknownLogin | Refusal::SignInWithoutTls | Refusal::SslOnStarttls => false,
+        }
     }
 }
 
@@ -169,20 +193,41 @@ mod tests {
             Refusal::SslOnStarttls,
         ] {
             let what = r.what("10.1.2.3", "TLS1.0");
-            let fix = r.fix("copier-3f", "10.1.2.3");
+            let fix = r.fix(Some("copier-3f"), "10.1.2.3", "");
             assert!(what.ends_with('.') && what.len() > 20, "{r:?}: {what}");
             assert!(fix.len() > 20 && !fix.contains("send IT"), "{r:?}: {fix}");
             assert!(r.staff_step().is_some() || r.needs_it(), "{r:?}");
+            // A step that sends staff to the message for IT comes with that message.
+            let step = r.staff_step().unwrap_or_default().to_ascii_lowercase();
+            assert_eq!(
+                step.contains("send it the message"),
+                r.needs_it() && r.staff_step().is_some(),
+                "{r:?}"
+            );
+            // A copier known only by its address: no command names the address as a copier.
+            let unnamed = r.fix(None, "10.1.2.3", "");
+            assert!(
+                !unnamed.contains("device 10.1.2.3") && !unnamed.contains("--relay 10.1.2.3"),
+                "{r:?}: {unnamed}"
+            );
         }
         assert!(
             Refusal::OldTls
-                .fix("old", "10.1.2.3")
+                .fix(Some("old"), "10.1.2.3", "TLS 1.0")
                 .contains("allow_plain_from = [\"10.1.2.3\"]")
         );
         assert!(
             Refusal::AddressNotAllowed
-                .fix("copier-3f", "10.9.9.9")
+                .fix(Some("copier-3f"), "10.9.9.9", "")
                 .contains("scanmail relay add-device copier-3f --address 10.9.9.9")
+        );
+        let tls =
+            Refusal::TlsFailed.fix(None, "10.1.2.3", "received fatal alert: HandshakeFailure");
+        assert!(
+            tls.contains("failed with: received fatal alert: HandshakeFailure.")
+                && tls.contains("scanmail card --relay NAME")
+                && tls.contains("NAME: the copier's Login name"),
+            "{tls}"
         );
     }
 }

@@ -43,6 +43,9 @@ pub struct DeviceState {
     pub refusal: Option<super::refusal::Refusal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_from: Option<String>,
+    /// The encryption's error, for IT (a failed handshake only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_detail: Option<String>,
 }
 
 impl DeviceState {
@@ -60,6 +63,10 @@ impl DeviceState {
         self.bytes += bytes;
         self.last_message = Some(now);
         self.last_error = None;
+        // It sends again: whatever turned it away before is mended.
+        self.refusal = None;
+        self.refused_from = None;
+        self.refused_detail = None;
     }
 
     /// Counts a refusal of this copier now: what, from where (an address), and a detail (the
@@ -69,6 +76,14 @@ impl DeviceState {
         self.last_error = Some(what.what(from, detail));
         self.refusal = Some(what);
         self.refused_from = Some(from.to_string());
+        // The handshake's error, as the TLS library words it: printable, short.
+        let detail: String = detail
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(160)
+            .collect();
+        self.refused_detail =
+            (what == super::refusal::Refusal::TlsFailed && !detail.is_empty()).then_some(detail);
     }
 }
 
@@ -301,10 +316,15 @@ pub struct DeviceReport {
 }
 
 impl DeviceReport {
-    fn of(name: &str, s: DeviceState) -> Self {
-        let fix = s
-            .refusal
-            .map(|r| r.fix(name, s.refused_from.as_deref().unwrap_or("its address")));
+    /// `known`: the name is a copier's in relay.toml (else it is the address it came from).
+    fn of(name: &str, known: bool, s: DeviceState) -> Self {
+        let fix = s.refusal.map(|r| {
+            r.fix(
+                known.then_some(name),
+                s.refused_from.as_deref().unwrap_or("its address"),
+                s.refused_detail.as_deref().unwrap_or_default(),
+            )
+        });
         Self {
             name: name.to_string(),
             messages: s.messages,
@@ -338,6 +358,7 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
         .map(|d| {
             DeviceReport::of(
                 &d.name,
+                true,
                 state.devices.get(&d.name).cloned().unwrap_or_default(),
             )
         })
@@ -345,7 +366,7 @@ pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) ->
     let strangers = state
         .strangers
         .iter()
-        .map(|(from, s)| DeviceReport::of(from, s.clone()))
+        .map(|(from, s)| DeviceReport::of(from, false, s.clone()))
         .collect();
     Report {
         listening: if running && !state.listening.is_empty() {
@@ -391,6 +412,25 @@ pub use super::warnings::warnings;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copier_that_sends_again_has_its_refusal_mended() {
+        let mut d = DeviceState::default();
+        d.refused(
+            super::super::refusal::Refusal::TlsFailed,
+            "10.1.2.3",
+            "received fatal alert: HandshakeFailure\u{1b}[2J",
+        );
+        assert_eq!(
+            d.refused_detail.as_deref(),
+            Some("received fatal alert: HandshakeFailure[2J"),
+            "printable only"
+        );
+        assert!(d.refusal.is_some() && d.last_refused.is_some());
+        d.sent(100, crate::time::now_unix());
+        assert!(d.refusal.is_none() && d.refused_from.is_none() && d.refused_detail.is_none());
+        assert!(d.last_error.is_none());
+    }
 
     #[test]
     fn a_state_file_that_cannot_be_read_says_what_to_do() {

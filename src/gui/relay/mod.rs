@@ -5,6 +5,7 @@
 //! the service) asks for one the system's way, and says why first.
 
 mod add;
+mod for_it;
 mod microsoft;
 pub mod running;
 mod view;
@@ -126,61 +127,6 @@ pub enum Action {
 }
 
 impl State {
-    /// What IT needs to hear when this page cannot go on by itself.
-    pub fn message_for_it(&self) -> String {
-        if let Some(m) = &self.for_it {
-            return m.clone();
-        }
-        let typed = crate::typed::typed;
-        match &self.config {
-            Some(Err(e)) if e.contains("is not used") => typed(&format!(
-                "ScanMail's relay settings on this computer ({}) are not used: {e} Please make the file and its folder changeable by administrators only. {}",
-                self.config_path.display(),
-                if cfg!(windows) {
-                    "Running the ScanMail installer again (Repair) resets them."
-                } else {
-                    "For example: sudo chown root FILE FOLDER, then sudo chmod go-w FILE FOLDER."
-                }
-            )),
-            Some(Err(e)) => typed(&format!(
-                "ScanMail's relay settings on this computer ({}) could not be read: {e}. Please fix the file (see what is wrong: scanmail relay test), or move it away and set the relay up again: scanmail relay init --account ADDRESS",
-                self.config_path.display()
-            )),
-            Some(Ok(cfg)) => {
-                if let Some(o) = &self.old_copier {
-                    return old_copier_for_it(o, &self.config_path);
-                }
-                if let Some(m) = self.down_for_it() {
-                    return m;
-                }
-                if let Some(why) = self
-                    .unreadable
-                    .as_deref()
-                    .filter(|w| !w.starts_with("Only an administrator"))
-                {
-                    return typed(&format!(
-                        "ScanMail cannot read how its relay on this computer is doing: {why}"
-                    ));
-                }
-                if let Some(m) = self.needs_it(cfg).filter(|_| self.unreadable.is_none()) {
-                    return m;
-                }
-                if self.unreadable.is_some() {
-                    return typed(&format!(
-                        "Please look at ScanMail's relay on this computer (it sends as {}): how it runs and its copiers' messages. As an administrator, run: scanmail relay status",
-                        cfg.upstream.account.trim()
-                    ));
-                }
-                typed(
-                    "Please look at ScanMail's relay on this computer: scanmail relay status, then scanmail relay test.",
-                )
-            }
-            None => typed(
-                "Please set up ScanMail's relay on this computer, so our copiers can keep sending when they cannot sign in to the mail provider themselves. The steps are in ScanMail's guide for IT (docs/relay.md): scanmail relay init --account ADDRESS; for Microsoft 365 then scanmail relay microsoft-app, its script, and scanmail relay sign-in --client-id ID (else scanmail relay sign-in); then scanmail relay install-service.",
-            ),
-        }
-    }
-
     /// The page is offered when the preset allows relays or this computer has one.
     pub fn offered(&self, preset_allows: bool) -> bool {
         preset_allows || self.config_path.exists()
@@ -261,41 +207,6 @@ impl State {
             &service,
             &self.config_path.display().to_string(),
         )
-    }
-
-    /// What IT must act on in a running relay (its warnings, and refusals only IT can fix), as
-    /// one message; `None` when nothing needs IT.
-    pub(super) fn needs_it(&self, cfg: &RelayConfig) -> Option<String> {
-        let report = status::report(cfg, &self.state, crate::time::now_unix());
-        let mut items: Vec<String> = report.warnings.clone();
-        for d in report.devices.iter().chain(&report.strangers) {
-            if let (Some(r), Some(fix)) = (d.refusal, &d.fix)
-                && r.needs_it()
-            {
-                items.push(format!(
-                    "The relay turned away {}: {} Please: {fix}",
-                    d.name,
-                    d.last_error.as_deref().unwrap_or_default()
-                ));
-            }
-        }
-        (!items.is_empty()).then(|| {
-            crate::typed::typed(&format!(
-                "ScanMail's relay on this computer (it sends as {}) needs a look:\n- {}",
-                cfg.upstream.account.trim(),
-                items.join("\n- ")
-            ))
-        })
-    }
-
-    /// The message for IT about a relay that is not running, when only IT can fix its cause.
-    fn down_for_it(&self) -> Option<String> {
-        let cfg = self.config()?;
-        let running = status::report(cfg, &self.state, crate::time::now_unix()).running;
-        if running || self.unreadable.is_some() {
-            return None;
-        }
-        self.down().for_it
     }
 
     /// An administrator's step: said why first, remembered in case it cannot run here.
@@ -407,6 +318,14 @@ impl State {
                 }
             }
             Message::Check(name) => {
+                let running = self.config().is_some_and(|c| {
+                    status::report(c, &self.state, crate::time::now_unix()).running
+                });
+                if !running {
+                    self.said = Some(watch::not_running(&name).said);
+                    self.watch = None;
+                    return Action::None;
+                }
                 self.said = Some(format!(
                     "Send a scan from {name} now. This page watches the relay for 3 minutes and says what it sees."
                 ));
@@ -416,17 +335,6 @@ impl State {
         }
         Action::None
     }
-}
-
-/// The message for IT about a copier too old for encryption: let it in without encryption, on
-/// this network only.
-fn old_copier_for_it(o: &super::copier_check::OldCopier, config: &std::path::Path) -> String {
-    crate::typed::typed(&format!(
-        "ScanMail's copier check found a copier at {addr} that knows only old encryption ({v}), which the mail provider and ScanMail's relay refuse. Please let it send through the relay without encryption, on our network only: add allow_plain_from = [\"{addr}\"] to {config} (the relay reads it at the next connection), and add the copier with its address: scanmail relay add-device NAME --address {addr}. Its card then says Security: None.",
-        addr = o.address,
-        v = o.version,
-        config = config.display()
-    ))
 }
 
 pub(super) fn capital(s: &str) -> String {

@@ -40,6 +40,16 @@ pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -
                 service.stuck_words()
             )),
         },
+        // The service manager says it runs, but the relay in it has not written its state for
+        // 3 minutes: it did not start (a certificate file missing, settings it refused).
+        ServiceState::Running => Down {
+            said: "The relay's service runs, but the relay in it did not start. Send IT the message below.".into(),
+            button: None,
+            for_it: Some(crate::typed::typed(&format!(
+                "ScanMail's relay service on this computer runs, but the relay in it has not started (it has not written its state for 3 minutes). {}. To see what its settings lack, run: scanmail relay test",
+                service.stuck_words()
+            ))),
+        },
         ServiceState::Unknown(e) => Down {
             said: "The relay is not running, and this computer could not say why. Send IT the message below.".into(),
             button: None,
@@ -61,5 +71,28 @@ pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -
             button: Some(("Start the relay", Message::InstallService)),
             for_it: Some(other.words()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_that_runs_without_its_relay_goes_to_it_not_round_in_a_circle() {
+        let d = down(
+            None,
+            &ServiceState::Running,
+            "/etc/scanmail/relay/relay.toml",
+        );
+        assert!(d.said.contains("did not start"), "{}", d.said);
+        assert!(d.button.is_none(), "a restart would fail the same way");
+        let it = d.for_it.unwrap();
+        assert!(
+            it.contains("runs, but the relay in it has not started")
+                && it.contains("relay test")
+                && !it.contains("installed and running"),
+            "{it}"
+        );
     }
 }

@@ -124,8 +124,17 @@ impl State {
         if report.running {
             c = c.push(
                 text(format!(
-                    "The relay runs here, on {}.",
-                    report.listening.join(", ")
+                    "The relay runs on this computer. Copiers send to {}, {}.",
+                    crate::relay::card::this_address(cfg),
+                    report
+                        .listening
+                        .iter()
+                        .map(|l| format!(
+                            "Port {}",
+                            l.rsplit_once(':').map_or(l.as_str(), |(_, p)| p)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ))
                 .size(style::BODY),
             );
@@ -207,8 +216,13 @@ impl State {
                 |t| format!("last message {}", crate::time::local_words_from(t)),
             );
             let mut line = format!("{}: {} message(s), {last}", d.name, d.messages);
-            if let Some(e) = &d.last_error {
-                line += &format!("\n  Last problem: {e}");
+            match (&d.last_error, d.refusal) {
+                (Some(e), Some(_)) => line += &format!("\n  Last problem: {e}"),
+                // The provider's refusal: its words and fix are IT's, in the message for IT.
+                (Some(_), None) => {
+                    line += "\n  Last problem: The mail provider refused its last message.\n  What to do: Send IT the message below.";
+                }
+                _ => {}
             }
             if let Some(r) = d.refusal {
                 line += &format!(
@@ -265,7 +279,12 @@ impl State {
         {
             c = c.push(
                 column![
-                    text("Something here needs IT. Send IT the message below.").size(style::BODY),
+                    text(if self.it_must_act(cfg) {
+                        "Something here needs IT. Send IT the message below."
+                    } else {
+                        "If the steps above do not help, send IT the message below."
+                    })
+                    .size(style::BODY),
                     text(m).size(style::SMALL).style(style::hint),
                     button(text("Copy the message for IT")).on_press(Message::CopyNeedsIt),
                 ]

@@ -59,7 +59,7 @@ impl Watch {
             && let Some(r) = now.refusal
         {
             let from = now.refused_from.as_deref().unwrap_or("its address");
-            return Some(self.refused(r, now.last_error.as_deref(), from));
+            return Some(self.refused(r, &now, from));
         }
         if now.last_error != self.before.last_error
             && let Some(e) = &now.last_error
@@ -77,7 +77,7 @@ impl Watch {
             if self.strangers.get(from) != Some(&d.last_refused)
                 && let Some(r) = d.refusal
             {
-                let mut seen = self.refused(r, d.last_error.as_deref(), from);
+                let mut seen = self.refused(r, d, from);
                 let what = d.last_error.clone().unwrap_or_else(|| r.what(from, ""));
                 let step = r
                     .staff_step()
@@ -89,15 +89,21 @@ impl Watch {
             }
         }
         if crate::time::now_unix() - self.since >= WATCH_SECONDS {
-            return Some(nothing(name, cfg));
+            let running = crate::relay::status::report(cfg, state, crate::time::now_unix()).running;
+            return Some(if running {
+                nothing(name, cfg)
+            } else {
+                not_running(name)
+            });
         }
         None
     }
 
-    fn refused(&self, r: crate::relay::refusal::Refusal, what: Option<&str>, from: &str) -> Seen {
+    fn refused(&self, r: crate::relay::refusal::Refusal, d: &DeviceState, from: &str) -> Seen {
         let name = &self.name;
-        let what = what.map_or_else(|| r.what(from, ""), str::to_string);
-        let fix = crate::typed::typed(&r.fix(name, from));
+        let what = d.last_error.clone().unwrap_or_else(|| r.what(from, ""));
+        let detail = d.refused_detail.as_deref().unwrap_or_default();
+        let fix = crate::typed::typed(&r.fix(Some(name), from, detail));
         let for_it = r.needs_it().then(|| {
             format!("ScanMail's relay turned the copier {name} away. {what} Please: {fix}")
         });
@@ -108,6 +114,16 @@ impl Watch {
             said: format!("The relay turned {name} away. {what} What to do: {step}"),
             for_it,
         }
+    }
+}
+
+/// The relay is not running: it cannot take a scan, so there is nothing to watch.
+pub fn not_running(name: &str) -> Seen {
+    Seen {
+        said: format!(
+            "Nothing reached the relay from {name}, because the relay is not running. Start it first (see above). Then press Check this copier through the relay again."
+        ),
+        for_it: None,
     }
 }
 

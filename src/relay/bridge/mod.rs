@@ -131,9 +131,13 @@ impl Bridge {
     fn note_error(&self, why: &str) {
         if let Some(d) = &self.device {
             let why = why.to_string();
-            self.shared
-                .status
-                .device(&d.name, |s| s.last_error = Some(why));
+            self.shared.status.device(&d.name, |s| {
+                // It signed in, so a refusal before is mended: the provider's is the problem.
+                s.last_error = Some(why);
+                s.refusal = None;
+                s.refused_from = None;
+                s.refused_detail = None;
+            });
         }
     }
 
@@ -141,7 +145,13 @@ impl Bridge {
     /// (only one may), else by address.
     fn refused_before_sign_in(&self, what: super::refusal::Refusal, detail: &str) {
         let from = self.peer.to_string();
-        log(&format!("{from}: {}", what.what(&from, detail)));
+        // The handshake's error goes to the log too, for IT (staff's words leave it out).
+        let error = if what == super::refusal::Refusal::TlsFailed && !detail.is_empty() {
+            format!(" The error: {detail}")
+        } else {
+            String::new()
+        };
+        log(&format!("{from}: {}{error}", what.what(&from, detail)));
         let named: Vec<&Device> = self
             .cfg
             .devices
