@@ -846,6 +846,7 @@ fn every_relay_message_names_a_step_and_none_loops() {
         "Please ",
         "check the SMTP server",
         "shows it running",
+        "Then press",
     ];
     let mut bad = Vec::new();
     for (kind, at, text) in &w.relay {

@@ -80,18 +80,18 @@ impl Refusal {
                 "If {from} is the copier's new address, add the copier again with it: scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}. The copier then needs its new card.{unnamed}"
             ),
             Refusal::UnknownLogin => "Staff type the Login name from the copier's card into the copier exactly as it is written.".into(),
-            Refusal::CertificateRefused => "Turn off the copier's certificate check for this server. Or load the relay's certificate onto the copier: the file named by certificate in relay.toml, else relay-cert.pem beside relay.toml or in the relay's state folder.".into(),
+            Refusal::CertificateRefused => "Turn off the copier's certificate check for this server. Or load the relay's certificate onto the copier: the file on relay.toml's certificate line, else relay-cert.pem beside relay.toml or in the relay's state folder.".into(),
             Refusal::OldTls => format!(
                 "Let this copier in without encryption, on this network only: add allow_plain_from = [\"{from}\"] to relay.toml (the relay reads it at the next connection). If the copier was added without this address, add it again with it (scanmail relay remove-device {name}, then scanmail relay add-device {name} --address {from}): its new card says Security: None.{unnamed}"
             ),
             Refusal::TlsFailed => {
                 let error = if detail.trim().is_empty() {
-                    "If they match, the relay's log has the encryption's error for this address.".to_string()
+                    String::new()
                 } else {
-                    format!("If they match, the copier's encryption failed with: {}.", detail.trim().trim_end_matches('.'))
+                    format!(" The copier's encryption failed with: {}.", detail.trim().trim_end_matches('.'))
                 };
                 format!(
-                    "Check the copier's Security and Port against its card (scanmail card --relay {name}). {error} Turn off the copier's certificate check for this server, or update the copier's firmware.{unnamed}"
+                    "Check the copier's Security and Port against its card (scanmail card --relay {name}).{error} If they match, turn off the copier's certificate check for this server, or update the copier's firmware.{unnamed}"
                 )
             }
             Refusal::SignInWithoutTls | Refusal::SslOnStarttls => {
@@ -111,7 +111,7 @@ impl Refusal {
                 "Type the Login name from the copier's card into the copier exactly as it is written.",
             ),
             Refusal::CertificateRefused => Some(
-                "On the copier, turn off the certificate check for this server. The card's Certificate check row says the same. Or send IT the message below.",
+                "On the copier, turn off the certificate check for this server. Or send IT the message below.",
             ),
             Refusal::TlsFailed => Some(
                 "Set the copier's Security and Port exactly as on its card. If they already match, send IT the message below.",
@@ -224,7 +224,7 @@ mod tests {
         let tls =
             Refusal::TlsFailed.fix(None, "10.1.2.3", "received fatal alert: HandshakeFailure");
         assert!(
-            tls.contains("failed with: received fatal alert: HandshakeFailure.")
+            tls.contains("failed with: received fatal alert: HandshakeFailure. If they match")
                 && tls.contains("scanmail card --relay NAME")
                 && tls.contains("NAME: the copier's Login name"),
             "{tls}"

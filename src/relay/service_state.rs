@@ -38,6 +38,12 @@ impl ServiceState {
         format!("Please see why: {why}. Then start it again: {start}")
     }
 
+    /// For a service that runs but does not work: why, then a restart.
+    pub fn restart_words(&self) -> String {
+        let (why, start) = Self::why_and_start(System::this());
+        format!("Please see why: {why}. When that is mended, restart it: {start}")
+    }
+
     fn why_and_start(system: System) -> (String, String) {
         let why = match system {
             System::Windows => {

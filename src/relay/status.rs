@@ -49,8 +49,8 @@ pub struct DeviceState {
 }
 
 impl DeviceState {
-    /// Counts a message sent now.
-    pub fn sent(&mut self, bytes: u64, now_unix: i64) {
+    /// Counts a message sent now, from the address `from`.
+    pub fn sent(&mut self, bytes: u64, now_unix: i64, from: &str) {
         let now = crate::time::utc_rfc3339(now_unix);
         let day = now[..10].to_string();
         if self.days.last() != Some(&day) {
@@ -63,10 +63,17 @@ impl DeviceState {
         self.bytes += bytes;
         self.last_message = Some(now);
         self.last_error = None;
-        // It sends again: whatever turned it away before is mended.
-        self.refusal = None;
-        self.refused_from = None;
-        self.refused_detail = None;
+        self.mended_from(from);
+    }
+
+    /// It signed in from `from`: a refusal from that address is mended (one from elsewhere,
+    /// another copier with this card or someone guessing, stays).
+    pub fn mended_from(&mut self, from: &str) {
+        if self.refused_from.as_deref() == Some(from) {
+            self.refusal = None;
+            self.refused_from = None;
+            self.refused_detail = None;
+        }
     }
 
     /// Counts a refusal of this copier now: what, from where (an address), and a detail (the
@@ -76,10 +83,11 @@ impl DeviceState {
         self.last_error = Some(what.what(from, detail));
         self.refusal = Some(what);
         self.refused_from = Some(from.to_string());
-        // The handshake's error, as the TLS library words it: printable, short.
+        // The handshake's error, as the TLS library (or the system) words it: no control
+        // characters, short.
         let detail: String = detail
             .chars()
-            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .filter(|c| !c.is_control())
             .take(160)
             .collect();
         self.refused_detail =
@@ -233,6 +241,19 @@ impl Shared {
 
     pub fn device(&self, name: &str, change: impl FnOnce(&mut DeviceState)) {
         self.update(|s| change(s.devices.entry(name.to_string()).or_default()));
+    }
+
+    /// A copier's message went through from `from`: counted, its refusal from there mended, and
+    /// that address no longer a stranger.
+    pub fn sent(&self, name: &str, bytes: u64, from: &str) {
+        let now = crate::time::now_unix();
+        self.update(|s| {
+            s.devices
+                .entry(name.to_string())
+                .or_default()
+                .sent(bytes, now, from);
+            s.strangers.remove(from);
+        });
     }
 
     /// Records a refusal from an address no copier is known by: at most one write a minute
@@ -419,17 +440,33 @@ mod tests {
         d.refused(
             super::super::refusal::Refusal::TlsFailed,
             "10.1.2.3",
-            "received fatal alert: HandshakeFailure\u{1b}[2J",
+            "received fatal alert: HandshakeFailure\u{1b}[2J é",
         );
         assert_eq!(
             d.refused_detail.as_deref(),
-            Some("received fatal alert: HandshakeFailure[2J"),
-            "printable only"
+            Some("received fatal alert: HandshakeFailure[2J é"),
+            "no control characters"
         );
         assert!(d.refusal.is_some() && d.last_refused.is_some());
-        d.sent(100, crate::time::now_unix());
+        // Another address sends with this card: the refusal from 10.1.2.3 stays.
+        d.sent(100, crate::time::now_unix(), "10.9.9.9");
+        assert!(d.refusal.is_some());
+        d.sent(100, crate::time::now_unix(), "10.1.2.3");
         assert!(d.refusal.is_none() && d.refused_from.is_none() && d.refused_detail.is_none());
         assert!(d.last_error.is_none());
+    }
+
+    #[test]
+    fn a_message_sent_from_an_address_turned_away_before_ends_that_stranger() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Shared::open(dir.path().join("relay-state.json"));
+        shared.stranger("10.1.2.3", super::super::refusal::Refusal::UnknownLogin, "");
+        shared.stranger("10.1.2.4", super::super::refusal::Refusal::UnknownLogin, "");
+        shared.sent("copier-3f", 10, "10.1.2.3");
+        let s = shared.get();
+        assert!(!s.strangers.contains_key("10.1.2.3"));
+        assert!(s.strangers.contains_key("10.1.2.4"));
+        assert_eq!(s.devices["copier-3f"].messages, 1);
     }
 
     #[test]
@@ -461,7 +498,7 @@ mod tests {
         s.upstream.last_error = Some("550 5.7.60".into());
         let mut d = DeviceState::default();
         for k in (3..9).rev() {
-            d.sent(10, now - k * 86_400);
+            d.sent(10, now - k * 86_400, "10.1.2.3");
         }
         s.devices.insert("copier".into(), d);
         let w = warnings(&cfg, &s, now);
@@ -485,7 +522,10 @@ mod tests {
         s.upstream.signed_in = false;
         assert!(warnings(&cfg, &s, now)[0].contains("not signed in"));
         // A copier that sent today is no worry.
-        s.devices.get_mut("copier").unwrap().sent(10, now - 60);
+        s.devices
+            .get_mut("copier")
+            .unwrap()
+            .sent(10, now - 60, "10.1.2.3");
         assert!(
             !warnings(&cfg, &s, now)
                 .iter()

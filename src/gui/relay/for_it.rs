@@ -70,7 +70,7 @@ impl State {
         let report = status::report(cfg, &self.state, crate::time::now_unix());
         let mut items: Vec<String> = report.warnings.clone();
         for d in &report.devices {
-            // The provider refused its last message: the provider's words, with their fix.
+            // Its last message failed: the words (the provider's, the sign-in's), with the fix.
             if let (None, Some(e)) = (d.refusal, &d.last_error) {
                 items.push(format!("Copier {}, its last message: {e}", d.name));
             }
@@ -95,15 +95,12 @@ impl State {
         })
     }
 
-    /// True when IT must act (a warning, the provider's refusal, a refusal staff cannot mend);
-    /// false when staff's own step may still do (a wrong password, the certificate check).
+    /// True when IT must act (a warning, a refusal staff cannot mend); false when staff's own
+    /// step may still do (a wrong password, the certificate check, one message that failed:
+    /// three refused in a row are a warning).
     pub(super) fn it_must_act(&self, cfg: &RelayConfig) -> bool {
         let report = status::report(cfg, &self.state, crate::time::now_unix());
         !report.warnings.is_empty()
-            || report
-                .devices
-                .iter()
-                .any(|d| d.refusal.is_none() && d.last_error.is_some())
             || report
                 .devices
                 .iter()

@@ -323,6 +323,7 @@ impl State {
                 });
                 if !running {
                     self.said = Some(watch::not_running(&name).said);
+                    self.for_it = None;
                     self.watch = None;
                     return Action::None;
                 }

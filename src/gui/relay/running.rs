@@ -46,8 +46,8 @@ pub fn down(start_problem: Option<&str>, service: &ServiceState, config: &str) -
             said: "The relay's service runs, but the relay in it did not start. Send IT the message below.".into(),
             button: None,
             for_it: Some(crate::typed::typed(&format!(
-                "ScanMail's relay service on this computer runs, but the relay in it has not started (it has not written its state for 3 minutes). {}. To see what its settings lack, run: scanmail relay test",
-                service.stuck_words()
+                "ScanMail's relay service on this computer runs, but the relay in it has not reported that it started. {}. To see what its settings lack, run: scanmail relay test",
+                service.restart_words()
             ))),
         },
         ServiceState::Unknown(e) => Down {
@@ -89,7 +89,7 @@ mod tests {
         assert!(d.button.is_none(), "a restart would fail the same way");
         let it = d.for_it.unwrap();
         assert!(
-            it.contains("runs, but the relay in it has not started")
+            it.contains("runs, but the relay in it has not reported that it started")
                 && it.contains("relay test")
                 && !it.contains("installed and running"),
             "{it}"

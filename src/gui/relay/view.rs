@@ -133,6 +133,9 @@ impl State {
                             "Port {}",
                             l.rsplit_once(':').map_or(l.as_str(), |(_, p)| p)
                         ))
+                        // The same port on IPv4 and IPv6 is one port to the copier.
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
                         .collect::<Vec<_>>()
                         .join(" or ")
                 ))
@@ -218,9 +221,10 @@ impl State {
             let mut line = format!("{}: {} message(s), {last}", d.name, d.messages);
             match (&d.last_error, d.refusal) {
                 (Some(e), Some(_)) => line += &format!("\n  Last problem: {e}"),
-                // The provider's refusal: its words and fix are IT's, in the message for IT.
+                // Its last message failed (the provider, the sign-in, the network): the words
+                // and their fix are IT's, in the message for IT.
                 (Some(_), None) => {
-                    line += "\n  Last problem: The mail provider refused its last message.\n  What to do: Send IT the message below.";
+                    line += "\n  Last problem: Its last message did not go through.\n  What to do: Send the scan again. If it fails again, send IT the message below.";
                 }
                 _ => {}
             }

@@ -121,7 +121,7 @@ impl Watch {
 pub fn not_running(name: &str) -> Seen {
     Seen {
         said: format!(
-            "Nothing reached the relay from {name}, because the relay is not running. Start it first (see above). Then press Check this copier through the relay again."
+            "Nothing reached the relay from {name}, because the relay is not running. Do what the page says above to get it running. Then press Check this copier through the relay again."
         ),
         for_it: None,
     }

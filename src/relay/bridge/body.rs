@@ -140,8 +140,7 @@ impl Bridge {
         ));
         if r.is_positive() {
             self.sent += 1;
-            let now = crate::time::now_unix();
-            self.shared.status.device(&name, |s| s.sent(size, now));
+            self.shared.status.sent(&name, size, &self.peer.to_string());
             // The provider took it: whatever the state file said, the relay is signed in.
             self.shared.status.update(|s| {
                 s.upstream.refused_in_a_row = 0;

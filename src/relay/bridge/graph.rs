@@ -153,8 +153,7 @@ impl Bridge {
                     "device {name}: a message of {size} bytes, Microsoft Graph answered 202"
                 ));
                 self.sent += 1;
-                let now = crate::time::now_unix();
-                self.shared.status.device(&name, |s| s.sent(size, now));
+                self.shared.status.sent(&name, size, &self.peer.to_string());
                 self.shared.status.update(|s| {
                     s.upstream.refused_in_a_row = 0;
                     s.upstream.signed_in = true;

@@ -131,12 +131,12 @@ impl Bridge {
     fn note_error(&self, why: &str) {
         if let Some(d) = &self.device {
             let why = why.to_string();
+            let peer = self.peer.to_string();
             self.shared.status.device(&d.name, |s| {
-                // It signed in, so a refusal before is mended: the provider's is the problem.
+                // It signed in from here, so a refusal from here is mended: the provider's is
+                // the problem now.
                 s.last_error = Some(why);
-                s.refusal = None;
-                s.refused_from = None;
-                s.refused_detail = None;
+                s.mended_from(&peer);
             });
         }
     }
