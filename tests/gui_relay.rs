@@ -328,6 +328,30 @@ fn the_providers_refusal_goes_to_it_and_a_check_needs_a_running_relay() {
     assert!(app.relay.watch.is_none());
 }
 
+/// A copier's card again, without its password (shown only when it was added); a lost card
+/// goes to IT with the command that lets staff add the copier again.
+#[test]
+fn a_copiers_card_is_shown_again_without_its_password() {
+    let (_dir, config) = relay(&running("{}", "{}"));
+    let mut app = page(&config);
+    let app = &mut app;
+    click(app, "Relay");
+    click(app, "Its card");
+    assert!(shows(app, "The card for copier-3f is below."));
+    assert!(shows(app, "The one on the copier's first card"));
+    assert!(shows(app, "copier-3f"));
+    assert!(
+        !shows(app, "abcdabcdabcdabcd"),
+        "the password is never shown again"
+    );
+    let it = copied(&click(app, "Copy the message for IT"));
+    assert!(
+        it.contains("scanmail relay remove-device copier-3f"),
+        "{it}"
+    );
+    screenshot(app, "light-15-relay-card-again", 1300.0);
+}
+
 /// An administrator's step that could not run: the fields keep their text, and the page gives
 /// the command to type instead. A name already in use is caught before anyone is asked.
 #[test]

@@ -285,6 +285,42 @@ async fn tokens_are_refreshed_ahead_rotated_and_a_withdrawn_sign_in_is_said_plai
     rig.stop().await.unwrap();
 }
 
+/// A sign-in Microsoft will not renew for a reason a new sign-in meets too (a Conditional
+/// Access rule): copiers hear 454, and `relay status` gives IT's fix first, not a bare "sign in
+/// again" that would be refused the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_blocked_by_conditional_access_is_said_with_its_fix() {
+    let (mut rig, devices) = Rig::prepare(Script::microsoft(), "", &[("copier", &[])]).await;
+    rig.idp.refresh.lock().unwrap().refusal = Some(
+        "AADSTS53003: Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.\r\nTrace ID: 1".into(),
+    );
+    rig.run().await;
+    let cert = rig.cert();
+    let (name, pw) = (&devices[0].0, &devices[0].1);
+    let mut c = Copier::secure(Ipv4Addr::new(127, 0, 0, 10), rig.port, &cert).await;
+    assert!(c.login(name, pw).await.starts_with("235"));
+    let r = c.cmd("MAIL FROM:<c@lab.example>").await;
+    assert!(r.starts_with("454 4.7.0"), "{r}");
+    let s = rig.status();
+    assert_eq!(s["upstream"]["signed_in"], false);
+    let e = s["upstream"]["last_error"].as_str().unwrap();
+    assert!(
+        e.contains("(AADSTS53003)")
+            && e.contains("Conditional Access rule")
+            && e.contains("Sign-in logs")
+            && e.contains("A new sign-in is refused the same way"),
+        "{e}"
+    );
+    let out = scanmail(&["relay", "status"], &rig.config);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Microsoft refused to renew the relay's sign-in (AADSTS53003)")
+            && !text.contains("later. Sign the relay in again"),
+        "{text}"
+    );
+    rig.stop().await.unwrap();
+}
+
 /// A 50 MB scan streams through, and 20 copiers send 10 MB each at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn big_scans_stream_through_and_twenty_copiers_send_at_once() {

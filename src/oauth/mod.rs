@@ -12,6 +12,7 @@
 //! (ureq on rustls, certificates checked against the OS store, no redirects followed).
 
 pub mod app;
+pub mod blocked;
 pub mod device;
 pub mod http;
 pub mod loopback;
@@ -284,6 +285,12 @@ pub enum SignInError {
         "The sign-in has run out or was withdrawn (it ends after 90 days without use, or when IT withdraws it). Sign in again."
     )]
     Revoked,
+    /// The provider refuses to renew the sign-in for a reason a new sign-in would meet too.
+    #[error(
+        "Microsoft refused the sign-in: {}. Signing in again will not help yet. Send IT the message below.",
+        .0.what
+    )]
+    Blocked(blocked::Blocked),
 }
 
 impl SignInError {
@@ -298,6 +305,10 @@ impl SignInError {
             )),
             SignInError::Setup(why) => Some(format!(
                 "ScanMail's {provider} sign-in for {account} cannot start: {why} Please check the [oauth] section of ScanMail's organization preset (scanmail org show)."
+            )),
+            SignInError::Blocked(b) => Some(format!(
+                "ScanMail's {provider} sign-in for {account} was refused ({}): {}. {}",
+                b.code, b.what, b.fix
             )),
             _ => None,
         }
@@ -318,7 +329,9 @@ fn from_code(code: &str, description: Option<&str>) -> SignInError {
     match code {
         "access_denied" | "authorization_declined" => SignInError::Denied,
         "expired_token" => SignInError::Expired(15),
-        "invalid_grant" => SignInError::Revoked,
+        "invalid_grant" => description
+            .and_then(blocked::blocked)
+            .map_or(SignInError::Revoked, SignInError::Blocked),
         "invalid_client" | "unauthorized_client" | "invalid_scope" => {
             SignInError::AppRefused(code.into())
         }
@@ -355,6 +368,32 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blocked_renewal_names_its_reason_and_its_fix_for_it() {
+        let e = from_code(
+            "invalid_grant",
+            Some("AADSTS50057: The user account is disabled."),
+        );
+        assert!(matches!(e, SignInError::Blocked(_)), "{e:?}");
+        assert!(e.to_string().contains("turned off") && e.to_string().contains("IT"));
+        let it = e
+            .for_it("Microsoft 365", "scanner@contoso.example")
+            .unwrap();
+        assert!(
+            it.contains("(AADSTS50057)") && it.contains("unblock its sign-in"),
+            "{it}"
+        );
+        // The rest of invalid_grant: sign in again.
+        assert_eq!(
+            from_code(
+                "invalid_grant",
+                Some("AADSTS700082: expired due to inactivity")
+            ),
+            SignInError::Revoked
+        );
+        assert_eq!(from_code("invalid_grant", None), SignInError::Revoked);
+    }
 
     #[test]
     fn a_lifetime_of_any_size_is_held_to_a_day() {

@@ -362,6 +362,15 @@ impl DeviceReport {
 /// The words that tell IT to sign the relay in again.
 pub const SIGN_IN_AGAIN: &str = "Sign the relay in again: scanmail relay sign-in";
 
+/// The words that mark a sign-in the provider blocks (a new one is refused too, until IT's
+/// fix): in `last_error`, where "Sign in again" would be a loop.
+pub const BLOCKED: &str = "A new sign-in is refused the same way until that changes.";
+
+/// True when the last error says the provider blocks the sign-in.
+pub fn sign_in_blocked(last_error: Option<&str>) -> bool {
+    last_error.is_some_and(|e| e.contains(BLOCKED))
+}
+
 /// The report for a config and its state. `running`: a relay wrote the state within the last
 /// few minutes (it writes at least every minute while it runs).
 pub fn report(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) -> Report {

@@ -179,6 +179,13 @@ impl Credentials {
                 *cached = Some((set.access.clone(), set.expires_at));
                 Ok(set.access)
             }
+            Err(SignInError::Blocked(b)) => Err(self.signed_out(format!(
+                "Microsoft refused to renew the relay's sign-in ({}): {}. {} {} Then sign the relay in again: scanmail relay sign-in",
+                b.code,
+                b.what,
+                super::status::BLOCKED,
+                b.fix
+            ))),
             Err(SignInError::Revoked) => Err(self.signed_out(format!(
                 "The provider no longer accepts the relay's sign-in: it has run out or was withdrawn. {SIGN_IN_AGAIN}"
             ))),

@@ -27,6 +27,13 @@ pub fn warnings(cfg: &super::config::RelayConfig, state: &State, now_unix: i64) 
         } else {
             let again = if cfg.upstream.auth == super::config::AuthKind::Password {
                 "Give it the mailbox's password again: scanmail relay sign-in --password-stdin"
+            } else if let Some(e) = u
+                .last_error
+                .as_deref()
+                .filter(|e| super::status::sign_in_blocked(Some(e)))
+            {
+                // Blocked: IT's fix first; signing in again alone would be refused the same way.
+                e
             } else {
                 SIGN_IN_AGAIN
             };

@@ -50,6 +50,8 @@ pub struct Refresh {
     pub current: String,
     pub expires_in: u64,
     pub revoked: bool,
+    /// Microsoft's words for a refusal to renew (an AADSTS number first), instead of a token.
+    pub refusal: Option<String>,
     pub used: Vec<String>,
 }
 
@@ -59,6 +61,7 @@ impl Default for Refresh {
             current: REFRESH.into(),
             expires_in: 3599,
             revoked: false,
+            refusal: None,
             used: Vec::new(),
         }
     }
@@ -422,7 +425,13 @@ async fn serve(
             let given = body.get("refresh_token").cloned().unwrap_or_default();
             let mut r = refresh.lock().unwrap();
             r.used.push(given.clone());
-            if r.revoked || given != r.current || !client_ok {
+            if let Some(words) = r.refusal.clone() {
+                json(
+                    "400 Bad Request",
+                    &serde_json::json!({"error": "invalid_grant", "error_description": words})
+                        .to_string(),
+                )
+            } else if r.revoked || given != r.current || !client_ok {
                 json(
                     "400 Bad Request",
                     r#"{"error":"invalid_grant","error_description":"AADSTS70043: The refresh token has expired or is invalid."}"#,

@@ -5,6 +5,7 @@
 //! the service) asks for one the system's way, and says why first.
 
 mod add;
+mod copiers;
 mod for_it;
 mod microsoft;
 pub mod running;
@@ -113,6 +114,8 @@ pub enum Message {
     CopyCommand,
     /// Copy what needs IT in a running relay (its warnings, refusals only IT can fix).
     CopyNeedsIt,
+    /// Show a copier's card again (without its password, which is shown only once).
+    ShowCard(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +318,23 @@ impl State {
             Message::PrintCard => {
                 if let Some(c) = &self.card {
                     return Action::Print(c.html());
+                }
+            }
+            Message::ShowCard(name) => {
+                if let Some(cfg) = self.config()
+                    && let Some(d) = cfg.device(&name)
+                {
+                    let mut card = RelayCard::new(cfg, d, &relay::card::this_address(cfg), None)
+                        .for_maker(self.maker.as_ref());
+                    card.password =
+                        "The one on the copier's first card (shown only when it was added)".into();
+                    self.card = Some(card);
+                    self.said = Some(format!(
+                        "The card for {name} is below. Its password is not on it: it was shown only when the copier was added. Lost? Send IT the message below."
+                    ));
+                    self.for_it = Some(crate::typed::typed(&format!(
+                        "The password card for the copier {name} is lost. Please remove the copier so staff can add it again for a new password: scanmail relay remove-device {name}"
+                    )));
                 }
             }
             Message::Check(name) => {

@@ -1,8 +1,9 @@
 //! The Relay page's look, by what it knows: no relay yet, settings it cannot read, a relay (its
 //! sign-in, its copiers, the form to add one), and a copier's card.
 
+use super::copiers::card_view;
 use super::{ADDRESS_ID, Message, NAME_ID, State, style};
-use crate::relay::{card::RelayCard, config::RelayConfig, status};
+use crate::relay::{config::RelayConfig, status};
 use iced::widget::{Column, button, column, container, row, text, text_input};
 use iced::{Element, Length};
 
@@ -200,8 +201,12 @@ impl State {
         let app_only = cfg.upstream.auth == crate::relay::config::AuthKind::App;
         // A password is IT's to give (relay sign-in --password-stdin, in the message for IT).
         let password = cfg.upstream.auth == crate::relay::config::AuthKind::Password;
-        let needs_sign_in =
-            !app_only && !password && (!u.signed_in || ends.is_some_and(|t| t - now < 14 * 86_400));
+        // Blocked by the provider: a sign-in now is refused the same way (IT's fix comes first).
+        let blocked = crate::relay::status::sign_in_blocked(u.last_error.as_deref());
+        let needs_sign_in = !app_only
+            && !password
+            && !blocked
+            && (!u.signed_in || ends.is_some_and(|t| t - now < 14 * 86_400));
         if needs_sign_in {
             c = c.push(
                 button(text("Sign in"))
@@ -209,74 +214,7 @@ impl State {
                     .style(button::primary),
             );
         }
-        let mut list = Column::new().spacing(6);
-        if report.devices.is_empty() {
-            list = list.push(text("No copiers yet.").size(style::SMALL));
-        }
-        for d in &report.devices {
-            let last = d.last_message.as_deref().map_or_else(
-                || "no message yet".to_string(),
-                |t| format!("last message {}", crate::time::local_words_from(t)),
-            );
-            let mut line = format!("{}: {} message(s), {last}", d.name, d.messages);
-            match (&d.last_error, d.refusal) {
-                (Some(e), Some(_)) => line += &format!("\n  Last problem: {e}"),
-                // Its last message failed (the provider, the sign-in, the network): the words
-                // and their fix are IT's, in the message for IT.
-                (Some(_), None) => {
-                    line += "\n  Last problem: Its last message did not go through.\n  What to do: Send the scan again. If it fails again, send IT the message below.";
-                }
-                _ => {}
-            }
-            if let Some(r) = d.refusal {
-                line += &format!(
-                    "\n  What to do: {}",
-                    r.staff_step()
-                        .unwrap_or("IT must change something. Send IT the message below.")
-                );
-            }
-            list = list.push(
-                row![
-                    text(line).size(style::SMALL).width(Length::Fill),
-                    button(text("Check this copier through the relay").size(style::SMALL))
-                        .on_press(Message::Check(d.name.clone()))
-                        .style(button::secondary),
-                ]
-                .spacing(8)
-                .align_y(iced::Alignment::Center),
-            );
-        }
-        for d in &report.strangers {
-            list = list.push(
-                text(format!(
-                    "Turned away at {}{}: {}",
-                    d.name,
-                    d.last_refused
-                        .as_deref()
-                        .map(|t| format!(" ({})", crate::time::local_words_from(t)))
-                        .unwrap_or_default(),
-                    d.last_error.as_deref().unwrap_or_default()
-                ))
-                .size(style::SMALL)
-                .style(style::hint),
-            );
-            if let Some(r) = d.refusal {
-                list = list.push(
-                    text(format!(
-                        "  If this is your copier: {}",
-                        r.staff_step().unwrap_or("send IT the message below.")
-                    ))
-                    .size(style::SMALL)
-                    .style(style::hint),
-                );
-            }
-        }
-        c = c.push(
-            container(column![text("Copiers").size(style::BODY), list].spacing(6))
-                .padding(12)
-                .width(Length::Fill)
-                .style(style::panel),
-        );
+        c = c.push(self.copiers(&report));
         // Warnings and refusals only IT can fix: one message for IT, with Copy.
         if self.for_it.is_none()
             && let Some(m) = self.needs_it(cfg)
@@ -301,27 +239,6 @@ impl State {
 }
 
 impl State {
-    /// The copiers by name, without counts (where the state cannot be read).
-    fn device_names<'a>(&'a self, cfg: &'a RelayConfig) -> Element<'a, Message> {
-        let names: Vec<&str> = cfg.devices.iter().map(|d| d.name.as_str()).collect();
-        container(
-            column![
-                text("Copiers").size(style::BODY),
-                text(if names.is_empty() {
-                    "No copiers yet.".to_string()
-                } else {
-                    names.join(", ")
-                })
-                .size(style::SMALL),
-            ]
-            .spacing(6),
-        )
-        .padding(12)
-        .width(Length::Fill)
-        .style(style::panel)
-        .into()
-    }
-
     fn add_form(&self) -> Element<'_, Message> {
         container(
             column![
@@ -381,38 +298,4 @@ impl State {
             .style(style::caution)
             .into()
     }
-}
-
-pub(super) fn card_view(card: &RelayCard) -> Element<'_, Message> {
-    let mut rows = Column::new().spacing(4);
-    for (k, v) in card.rows() {
-        rows = rows.push(
-            row![
-                text(k).size(style::BODY).width(160),
-                text(v).size(style::BODY).font(iced::Font::MONOSPACE),
-            ]
-            .spacing(10),
-        );
-    }
-    container(
-        column![
-            text("Type these into the copier").size(style::BODY),
-            rows,
-            row![
-                button(text("Copy")).on_press(Message::CopyCard),
-                button(text("Print"))
-                    .on_press(Message::PrintCard)
-                    .style(button::secondary),
-            ]
-            .spacing(8),
-            text("The computer with the relay must stay on, on the copier's network.")
-                .size(style::SMALL)
-                .style(style::hint),
-        ]
-        .spacing(8),
-    )
-    .padding(14)
-    .width(Length::Fill)
-    .style(style::panel)
-    .into()
 }

@@ -1,0 +1,94 @@
+//! A person's sign-in that the identity provider refuses to renew (`invalid_grant`) for a
+//! reason signing in again does not mend by itself: the account is turned off or locked, its
+//! password ran out, or a Conditional Access rule blocks it. Microsoft names the reason with an
+//! AADSTS number in `error_description`; the numbers and their meanings are from Microsoft's
+//! "Microsoft Entra authentication and authorization error codes"
+//! (learn.microsoft.com/entra/identity-platform/reference-error-codes).
+
+/// Why the sign-in is blocked: the AADSTS number, what happened in plain words, and what IT
+/// does before the sign-in can work again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub code: String,
+    pub what: &'static str,
+    pub fix: &'static str,
+}
+
+/// The AADSTS number in Microsoft's words ("AADSTS53003: Access has been blocked ..."), if any.
+pub fn aadsts(description: &str) -> Option<String> {
+    let at = description.find("AADSTS")?;
+    let digits: String = description[at + 6..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(9)
+        .collect();
+    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
+}
+
+/// The reasons a new sign-in would be refused the same way; `None` for the rest (the sign-in ran
+/// out, was withdrawn, or the password changed: signing in again mends those).
+pub fn blocked(description: &str) -> Option<Blocked> {
+    let code = aadsts(description)?;
+    let (what, fix) = match code.trim_start_matches("AADSTS") {
+        // BlockedByConditionalAccess, DeviceNotCompliant, DeviceNotDomainJoined,
+        // ConditionalAccessFailed.
+        "53003" | "53000" | "53001" | "50131" => (
+            "a Conditional Access rule of your organization blocks this sign-in",
+            "In the Microsoft Entra admin center, open Sign-in logs for the mailbox to see which rule blocks it, and let the mailbox sign in from this computer. Or use the app-only sign-in, which no person's sign-in rule or password change ends (docs/microsoft-365.md).",
+        ),
+        // UserDisabled.
+        "50057" => (
+            "the mailbox's account is turned off (its sign-in is blocked)",
+            "In the Microsoft 365 admin center, open Users > Active users, choose the mailbox, and unblock its sign-in.",
+        ),
+        // IdsLocked.
+        "50053" => (
+            "the mailbox's account is locked after too many wrong passwords",
+            "Find what keeps trying a wrong password in the mailbox's Sign-in logs (Microsoft Entra admin center) and stop it. The lock ends by itself after a minute or more (longer after more wrong passwords).",
+        ),
+        // InvalidPasswordExpiredPassword, InvalidPasswordExpiredOnPremPassword.
+        "50055" | "50144" => (
+            "the mailbox's password has run out",
+            "Give the mailbox a new password (or one that does not run out, for a device mailbox).",
+        ),
+        _ => return None,
+    };
+    Some(Blocked { code, what, fix })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_is_read_from_microsofts_words() {
+        assert_eq!(
+            aadsts(
+                "AADSTS53003: Access has been blocked by Conditional Access policies.\r\nTrace ID: x"
+            ),
+            Some("AADSTS53003".into())
+        );
+        assert_eq!(aadsts("no number here"), None);
+        assert_eq!(aadsts("AADSTS: nothing after"), None);
+        // Any bytes: no panic.
+        assert_eq!(aadsts("AADSTS€€"), None);
+    }
+
+    #[test]
+    fn only_what_a_new_sign_in_cannot_mend_is_blocked() {
+        let b = blocked("AADSTS53003: Access has been blocked by Conditional Access policies.")
+            .unwrap();
+        assert_eq!(b.code, "AADSTS53003");
+        assert!(b.what.contains("Conditional Access") && b.fix.contains("app-only"));
+        assert!(blocked("AADSTS50057: The user account is disabled.").is_some());
+        // Ran out, withdrawn, a password change: signing in again mends them.
+        for mended in [
+            "AADSTS700082: The refresh token has expired due to inactivity.",
+            "AADSTS70043: The refresh token has expired or is invalid.",
+            "AADSTS50173: The provided grant has expired due to it being revoked.",
+            "",
+        ] {
+            assert_eq!(blocked(mended), None, "{mended}");
+        }
+    }
+}
