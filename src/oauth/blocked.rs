@@ -16,13 +16,14 @@ pub struct Blocked {
 
 /// The AADSTS number in Microsoft's words ("AADSTS53003: Access has been blocked ..."), if any.
 pub fn aadsts(description: &str) -> Option<String> {
-    let at = description.find("AADSTS")?;
-    let digits: String = description[at + 6..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .take(9)
-        .collect();
-    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
+    description.match_indices("AADSTS").find_map(|(at, _)| {
+        let digits: String = description[at + 6..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .take(9)
+            .collect();
+        (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
+    })
 }
 
 /// The reasons a new sign-in would be refused the same way; `None` for the rest (the sign-in ran
@@ -72,6 +73,16 @@ mod tests {
         assert_eq!(aadsts("AADSTS: nothing after"), None);
         // Any bytes: no panic.
         assert_eq!(aadsts("AADSTS€€"), None);
+    }
+
+    proptest::proptest! {
+        /// Any words from the identity provider: no panic, and a number only after AADSTS.
+        #[test]
+        fn any_words_read_without_a_panic(words in ".{0,300}", n in 0u32..1_000_000) {
+            let _ = blocked(&words);
+            let with = format!("{words}AADSTS{n}: x");
+            proptest::prop_assert!(aadsts(&with).is_some_and(|c| c.starts_with("AADSTS")));
+        }
     }
 
     #[test]
