@@ -336,20 +336,29 @@ fn a_copiers_card_is_shown_again_without_its_password() {
     let mut app = page(&config);
     let app = &mut app;
     click(app, "Relay");
-    click(app, "Its card");
+    click(app, "Show its card");
     assert!(shows(app, "The card for copier-3f is below."));
     assert!(shows(app, "The one on the copier's first card"));
-    assert!(shows(app, "copier-3f"));
     assert!(
         !shows(app, "abcdabcdabcdabcd"),
         "the password is never shown again"
     );
+    // Looking at the card asks nothing of IT.
+    assert!(!shows(app, "remove-device"));
+    screenshot(app, "light-15-relay-card-again", 1300.0);
+    // The password is lost: the message for IT, and the form ready for adding it again.
+    click(app, "Lost the password?");
     let it = copied(&click(app, "Copy the message for IT"));
     assert!(
         it.contains("scanmail relay remove-device copier-3f"),
         "{it}"
     );
-    screenshot(app, "light-15-relay-card-again", 1300.0);
+    assert_eq!(app.relay.name, "copier-3f");
+    assert!(shows(
+        app,
+        "When IT has removed copier-3f, press Add the copier below"
+    ));
+    assert!(app.relay.card.is_none());
 }
 
 /// An administrator's step that could not run: the fields keep their text, and the page gives

@@ -306,7 +306,8 @@ async fn a_sign_in_blocked_by_conditional_access_is_said_with_its_fix() {
     let e = s["upstream"]["last_error"].as_str().unwrap();
     assert!(
         e.contains("(AADSTS53003)")
-            && e.contains("Conditional Access rule")
+            && e.contains("Conditional Access policy")
+            && e.contains("scanmail relay microsoft-app")
             && e.contains("Sign-in logs")
             && e.contains("A new sign-in is refused the same way"),
         "{e}"

@@ -12,6 +12,8 @@ pub struct Blocked {
     pub code: String,
     pub what: &'static str,
     pub fix: &'static str,
+    /// A Conditional Access rule (the relay's app-only sign-in is one way around it).
+    pub rule: bool,
 }
 
 /// The AADSTS number in Microsoft's words ("AADSTS53003: Access has been blocked ..."), if any.
@@ -34,18 +36,18 @@ pub fn blocked(description: &str) -> Option<Blocked> {
         // BlockedByConditionalAccess, DeviceNotCompliant, DeviceNotDomainJoined,
         // ConditionalAccessFailed.
         "53003" | "53000" | "53001" | "50131" => (
-            "a Conditional Access rule of your organization blocks this sign-in",
-            "In the Microsoft Entra admin center, open Sign-in logs for the mailbox to see which rule blocks it, and let the mailbox sign in from this computer. Or use the app-only sign-in, which no person's sign-in rule or password change ends (docs/microsoft-365.md).",
+            "a sign-in rule IT set blocks it (Conditional Access)",
+            "In the Microsoft Entra admin center, open the mailbox's Sign-in logs to see which Conditional Access policy blocks it, then exclude the mailbox or ScanMail's sign-in app from that policy.",
         ),
         // UserDisabled.
         "50057" => (
             "the mailbox's account is turned off (its sign-in is blocked)",
-            "In the Microsoft 365 admin center, open Users > Active users, choose the mailbox, and unblock its sign-in.",
+            "In the Microsoft 365 admin center, open Users > Active users, choose the mailbox, and unblock its sign-in (an account synced from Active Directory is turned on there instead).",
         ),
         // IdsLocked.
         "50053" => (
-            "the mailbox's account is locked after too many wrong passwords",
-            "Find what keeps trying a wrong password in the mailbox's Sign-in logs (Microsoft Entra admin center) and stop it. The lock ends by itself after a minute or more (longer after more wrong passwords).",
+            "the mailbox's account is locked (too many wrong passwords, or sign-ins from an address Microsoft distrusts)",
+            "Find what keeps trying in the mailbox's Sign-in logs (Microsoft Entra admin center) and stop it. A lock after wrong passwords ends by itself after a minute or more (longer after more wrong passwords).",
         ),
         // InvalidPasswordExpiredPassword, InvalidPasswordExpiredOnPremPassword.
         "50055" | "50144" => (
@@ -54,7 +56,13 @@ pub fn blocked(description: &str) -> Option<Blocked> {
         ),
         _ => return None,
     };
-    Some(Blocked { code, what, fix })
+    let rule = what.contains("Conditional Access");
+    Some(Blocked {
+        code,
+        what,
+        fix,
+        rule,
+    })
 }
 
 #[cfg(test)]
@@ -90,7 +98,9 @@ mod tests {
         let b = blocked("AADSTS53003: Access has been blocked by Conditional Access policies.")
             .unwrap();
         assert_eq!(b.code, "AADSTS53003");
-        assert!(b.what.contains("Conditional Access") && b.fix.contains("app-only"));
+        assert!(b.rule && b.what.contains("Conditional Access") && b.fix.contains("exclude"));
+        // Advice for the relay only (its app-only sign-in) stays out of the shared words.
+        assert!(!b.fix.contains("app-only"));
         assert!(blocked("AADSTS50057: The user account is disabled.").is_some());
         // Ran out, withdrawn, a password change: signing in again mends them.
         for mended in [

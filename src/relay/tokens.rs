@@ -180,11 +180,16 @@ impl Credentials {
                 Ok(set.access)
             }
             Err(SignInError::Blocked(b)) => Err(self.signed_out(format!(
-                "Microsoft refused to renew the relay's sign-in ({}): {}. {} {} Then sign the relay in again: scanmail relay sign-in",
+                "Microsoft refused to renew the relay's sign-in ({}): {}. {} {}{} The relay tries again every 5 minutes; if it then asks for a new sign-in, run: scanmail relay sign-in",
                 b.code,
                 b.what,
                 super::status::BLOCKED,
-                b.fix
+                b.fix,
+                if b.rule {
+                    " Or give the relay its own app-only sign-in, which no person's sign-in rule or password change ends: scanmail relay microsoft-app (docs/microsoft-365.md)."
+                } else {
+                    ""
+                }
             ))),
             Err(SignInError::Revoked) => Err(self.signed_out(format!(
                 "The provider no longer accepts the relay's sign-in: it has run out or was withdrawn. {SIGN_IN_AGAIN}"

@@ -71,6 +71,7 @@ impl State {
                 return Action::None;
             }
             self.card = Some(card);
+            self.card_again = None;
             self.said = Some(format!(
                 "Added {name}. Type the card below into the copier. Its password is shown only now."
             ));

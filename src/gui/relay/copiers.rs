@@ -3,11 +3,49 @@
 //! and a copier's card.
 
 use super::{Message, State, style};
+use crate::relay;
 use crate::relay::{card::RelayCard, config::RelayConfig, status::Report};
 use iced::widget::{Column, button, column, container, row, text};
 use iced::{Element, Length};
 
 impl State {
+    /// A copier's card again: server, port, security, login, no password (it is shown only when
+    /// the copier is added) and no maker's words (the Device step's maker may be another's).
+    pub(super) fn show_card(&mut self, name: &str) {
+        let Some(cfg) = self.config() else { return };
+        let Some(d) = cfg.device(name) else { return };
+        let mut card = RelayCard::new(cfg, d, &relay::card::this_address(cfg), None);
+        card.password = "The one on the copier's first card (shown only when it was added)".into();
+        self.card = Some(card);
+        self.card_again = Some(name.to_string());
+        self.said = Some(format!(
+            "The card for {name} is below. Its password is not on it: it was shown only when the copier was added."
+        ));
+    }
+
+    /// The password is lost: IT removes the copier, then staff add it again here (the form is
+    /// filled with its name and address) for a new card and password.
+    pub(super) fn lost_password(&mut self, name: &str) {
+        let Some(cfg) = self.config() else { return };
+        let Some(d) = cfg.device(name) else { return };
+        let address = d.addresses.first().cloned().unwrap_or_default();
+        let with = if address.is_empty() {
+            String::new()
+        } else {
+            format!(" with its address {address}")
+        };
+        self.for_it = Some(crate::typed::typed(&format!(
+            "The password for the copier {name} is lost. Please remove the copier, so staff can add it again{with} on ScanMail's Relay page for a new password: scanmail relay remove-device {name}"
+        )));
+        self.said = Some(format!(
+            "Send IT the message below. When IT has removed {name}, press Add the copier below: it gets a new card and password."
+        ));
+        self.name = name.to_string();
+        self.address = address;
+        self.card = None;
+        self.card_again = None;
+    }
+
     /// The copiers with their counts, problems and buttons, and the addresses turned away.
     pub(super) fn copiers<'a>(&'a self, report: &Report) -> Element<'a, Message> {
         let mut list = Column::new().spacing(6);
@@ -39,7 +77,7 @@ impl State {
             list = list.push(
                 row![
                     text(line).size(style::SMALL).width(Length::Fill),
-                    button(text("Its card").size(style::SMALL))
+                    button(text("Show its card").size(style::SMALL))
                         .on_press(Message::ShowCard(d.name.clone()))
                         .style(button::secondary),
                     button(text("Check this copier through the relay").size(style::SMALL))

@@ -33,6 +33,8 @@ pub struct State {
     pub address: String,
     /// The card of the copier just added, with its password (shown this once).
     pub card: Option<RelayCard>,
+    /// The card shown is an existing copier's, again (this copier's name), without its password.
+    pub card_again: Option<String>,
     /// Watching one copier's next message ("Check this copier through the relay").
     pub watch: Option<watch::Watch>,
     pub said: Option<String>,
@@ -70,6 +72,7 @@ impl Default for State {
             name: String::new(),
             address: String::new(),
             card: None,
+            card_again: None,
             watch: None,
             said: None,
             for_it: None,
@@ -116,6 +119,8 @@ pub enum Message {
     CopyNeedsIt,
     /// Show a copier's card again (without its password, which is shown only once).
     ShowCard(String),
+    /// The copier's password is lost: the message for IT, and the form ready to add it again.
+    LostPassword(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +170,7 @@ impl State {
             self.name.clear();
             self.address.clear();
             self.card = self.pending.take().map(|(c, _)| c);
+            self.card_again = None;
         }
         if let Some(dir) = self.state_dir() {
             match status::read_checked(&status::path_for(&dir)) {
@@ -320,23 +326,8 @@ impl State {
                     return Action::Print(c.html());
                 }
             }
-            Message::ShowCard(name) => {
-                if let Some(cfg) = self.config()
-                    && let Some(d) = cfg.device(&name)
-                {
-                    let mut card = RelayCard::new(cfg, d, &relay::card::this_address(cfg), None)
-                        .for_maker(self.maker.as_ref());
-                    card.password =
-                        "The one on the copier's first card (shown only when it was added)".into();
-                    self.card = Some(card);
-                    self.said = Some(format!(
-                        "The card for {name} is below. Its password is not on it: it was shown only when the copier was added. Lost? Send IT the message below."
-                    ));
-                    self.for_it = Some(crate::typed::typed(&format!(
-                        "The password card for the copier {name} is lost. Please remove the copier so staff can add it again for a new password: scanmail relay remove-device {name}"
-                    )));
-                }
-            }
+            Message::ShowCard(name) => self.show_card(&name),
+            Message::LostPassword(name) => self.lost_password(&name),
             Message::Check(name) => {
                 let running = self.config().is_some_and(|c| {
                     status::report(c, &self.state, crate::time::now_unix()).running

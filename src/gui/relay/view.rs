@@ -87,6 +87,13 @@ impl State {
         if let Some(card) = &self.card {
             c = c.push(card_view(card));
         }
+        if let Some(name) = &self.card_again {
+            c = c.push(
+                button(text("Lost the password?"))
+                    .on_press(Message::LostPassword(name.clone()))
+                    .style(button::secondary),
+            );
+        }
         c.into()
     }
 
