@@ -14,7 +14,6 @@
 mod support;
 
 use base64::Engine;
-use std::io::BufRead;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,23 +153,7 @@ fn main() {
                 v["password"].as_str().unwrap().to_string(),
             ));
         }
-        let mut relay = std::process::Command::new(bin)
-            .args(["relay", "run", "--config"])
-            .arg(&config)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        std::io::BufReader::new(relay.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let port: u16 = first
-            .split("127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .expect("the relay's port");
+        let (mut relay, port) = support::rig::relay_process(bin, &config);
         let cert = std::fs::read(dir.path().join("relay-cert.pem")).unwrap();
         let ca_pem = pki.ca_pem.as_bytes().to_vec();
         let ten = Arc::new(scan(10));

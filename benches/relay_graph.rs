@@ -14,7 +14,6 @@
 mod support;
 
 use base64::Engine;
-use std::io::BufRead;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
@@ -95,23 +94,7 @@ fn relay(config: &Path, devices: usize) -> (std::process::Child, u16, Vec<(Strin
             v["password"].as_str().unwrap().to_string(),
         ));
     }
-    let mut child = std::process::Command::new(bin)
-        .args(["relay", "run", "--config"])
-        .arg(config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port: u16 = first
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|p| p.parse().ok())
-        .expect("the relay's port");
+    let (child, port) = support::rig::relay_process(bin, config);
     (child, port, logins)
 }
 

@@ -177,20 +177,24 @@ fn who_words(sid: &str) -> String {
 /// macOS and Linux: someone other than root owns the file or its folder, or others may write.
 #[cfg(unix)]
 pub fn unix_reason(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
     let folder = path.parent().unwrap_or(Path::new("/"));
-    for (what, p) in [("the file", path), ("its folder", folder)] {
-        let Ok(m) = std::fs::metadata(p) else {
-            return Some(format!("{what} could not be checked"));
-        };
-        if m.uid() != 0 {
-            return Some(format!(
-                "{what} belongs to a user, not the administrator (root)"
-            ));
-        }
-        if m.mode() & 0o022 != 0 {
-            return Some(format!("other users can change {what}"));
-        }
+    root_only(path, "the file").or_else(|| root_only(folder, "its folder"))
+}
+
+/// Unix: `what` (a file or folder) is not root's, or others may write it.
+#[cfg(unix)]
+fn root_only(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(path) else {
+        return Some(format!("{what} could not be checked"));
+    };
+    if m.uid() != 0 {
+        return Some(format!(
+            "{what} belongs to a user, not the administrator (root)"
+        ));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Some(format!("other users can change {what}"));
     }
     None
 }
@@ -296,17 +300,7 @@ fn folder_reason(folder: &Path) -> Option<String> {
 pub fn untrusted_reason_of(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(m) = std::fs::metadata(path) else {
-            return Some("it could not be checked".into());
-        };
-        if m.uid() != 0 {
-            return Some("it belongs to a user, not the administrator (root)".into());
-        }
-        if m.mode() & 0o022 != 0 {
-            return Some("other users can change it".into());
-        }
-        None
+        root_only(path, "it")
     }
     #[cfg(windows)]
     {
@@ -329,22 +323,12 @@ pub fn untrusted_reason_of(path: &Path) -> Option<String> {
 /// (a folder above a guarded file's own folder), if so. Adding files there is allowed; deleting
 /// or renaming what is in it, or changing its permissions, is not.
 pub fn swap_reason_of(folder: &Path) -> Option<String> {
+    // Even with the sticky bit (as on /tmp), a folder others may write is refused: the places
+    // ScanMail's settings and program belong (/etc, /usr, /var/lib, /Library) never are, and a
+    // temporary folder may be cleaned out from under a service. So Unix judges it as a file.
     #[cfg(unix)]
     {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(m) = std::fs::metadata(folder) else {
-            return Some("it could not be checked".into());
-        };
-        if m.uid() != 0 {
-            return Some("it belongs to a user, not the administrator (root)".into());
-        }
-        // Even with the sticky bit (as on /tmp), a folder others may write is refused: the
-        // places ScanMail's settings and program belong (/etc, /usr, /var/lib, /Library) never
-        // are, and a temporary folder may be cleaned out from under a service.
-        if m.mode() & 0o022 != 0 {
-            return Some("other users can change it".into());
-        }
-        None
+        root_only(folder, "it")
     }
     #[cfg(windows)]
     {

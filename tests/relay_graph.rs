@@ -11,8 +11,7 @@
 mod support;
 
 use base64::Engine;
-use scanmail::relay;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::copier::Copier;
@@ -84,33 +83,9 @@ certificate = "relay-app.cer"
     }
 
     async fn run(&mut self) {
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
-        let config = self.config.clone();
-        self.task = Some(tokio::spawn(async move {
-            relay::run(
-                &config,
-                async move {
-                    let _ = stop_rx.await;
-                },
-                move |l| {
-                    let _ = ready_tx.send(l.to_vec());
-                },
-            )
-            .await
-        }));
-        self.stop = Some(stop_tx);
-        let listening = tokio::time::timeout(PATIENCE, ready_rx)
-            .await
-            .unwrap()
-            .unwrap();
-        self.port = listening[0]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse::<SocketAddr>()
-            .unwrap()
-            .port();
+        let (task, stop, listening) = support::rig::spawn_relay(&self.config).await;
+        (self.task, self.stop) = (Some(task), Some(stop));
+        self.port = support::rig::port_of(&listening, "STARTTLS");
     }
 
     async fn stop(&mut self) {

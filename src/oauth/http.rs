@@ -17,6 +17,13 @@ pub struct HttpError {
 const LIMIT: u64 = 256 * 1024;
 
 fn agent() -> ureq::Agent {
+    agent_with(Duration::from_secs(10), Duration::from_secs(30))
+}
+
+/// An HTTPS agent as every web call of ScanMail makes them: certificates checked against the
+/// system's store, no redirects followed, every status an answer (not an error), and these
+/// limits to connect and for the whole call.
+pub fn agent_with(connect: Duration, whole: Duration) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)
         .build();
@@ -24,8 +31,8 @@ fn agent() -> ureq::Agent {
         .tls_config(tls)
         .http_status_as_error(false)
         .max_redirects(0)
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .timeout_global(Some(Duration::from_secs(30)))
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(whole))
         .build()
         .new_agent()
 }

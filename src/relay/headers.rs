@@ -115,22 +115,8 @@ impl Rewriter {
         let Some(account) = &self.account else {
             return head.to_vec();
         };
-        // Header fields with their folded continuation lines.
-        let mut fields: Vec<Vec<u8>> = Vec::new();
-        for line in head.split_inclusive(|&b| b == b'\n') {
-            let folded = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
-            match fields.last_mut() {
-                Some(last) if folded => last.extend_from_slice(line),
-                _ => fields.push(line.to_vec()),
-            }
-        }
-        let name = |f: &[u8]| {
-            f.split(|&b| b == b':')
-                .next()
-                .unwrap_or_default()
-                .trim_ascii()
-                .to_ascii_lowercase()
-        };
+        let fields = fields(head);
+        let name = field_name;
         let has_reply_to = fields.iter().any(|f| name(f) == b"reply-to");
         let mut out: Vec<u8> = Vec::with_capacity(head.len() + 64);
         let mut replaced = false;
@@ -177,6 +163,28 @@ impl Rewriter {
 }
 
 /// The one address in a header value (`Name <a@b>` or `a@b`), when it holds exactly one.
+/// The header section's fields, each with its folded continuation lines, as bytes.
+pub fn fields(head: &[u8]) -> Vec<Vec<u8>> {
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        let folded = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
+        match fields.last_mut() {
+            Some(last) if folded => last.extend_from_slice(line),
+            _ => fields.push(line.to_vec()),
+        }
+    }
+    fields
+}
+
+/// A field's name, lower case ("Subject: x" gives "subject").
+pub fn field_name(f: &[u8]) -> Vec<u8> {
+    f.split(|&b| b == b':')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii()
+        .to_ascii_lowercase()
+}
+
 fn only_address(v: &str) -> Option<String> {
     let v = v.trim();
     let inner = match (v.find('<'), v.rfind('>')) {

@@ -348,21 +348,7 @@ fn handle(
                         "At least one recipient isn't valid.",
                     );
                 }
-                let attachments = m["attachments"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|x| {
-                                (
-                                    x["name"].as_str().unwrap_or("").to_string(),
-                                    x["contentType"].as_str().unwrap_or("").to_string(),
-                                    b64.decode(x["contentBytes"].as_str().unwrap_or(""))
-                                        .unwrap_or_default(),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let attachments = attachments_of(m);
                 Sent {
                     json: Some(m.clone()),
                     attachments,
@@ -377,21 +363,7 @@ fn handle(
             let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             s.next += 1;
             let id = format!("AAMk-draft-{}", s.next);
-            let attachments = v["attachments"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|x| {
-                            (
-                                x["name"].as_str().unwrap_or("").to_string(),
-                                x["contentType"].as_str().unwrap_or("").to_string(),
-                                b64.decode(x["contentBytes"].as_str().unwrap_or(""))
-                                    .unwrap_or_default(),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let attachments = attachments_of(&v);
             s.drafts.insert(
                 id.clone(),
                 Sent {
@@ -505,5 +477,25 @@ pub fn recipients_of(sent: &Sent, key: &str) -> Vec<String> {
     sent.json
         .as_ref()
         .map(|j| addresses(j, key))
+        .unwrap_or_default()
+}
+
+/// The attachments of a message in Graph's JSON form: name, content type, decoded bytes.
+fn attachments_of(m: &serde_json::Value) -> Vec<(String, String, Vec<u8>)> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    m["attachments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["name"].as_str().unwrap_or("").to_string(),
+                        x["contentType"].as_str().unwrap_or("").to_string(),
+                        base64::Engine::decode(&b64, x["contentBytes"].as_str().unwrap_or(""))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }

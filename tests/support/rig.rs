@@ -4,7 +4,6 @@
 
 use super::idp::{self, Idp, Outcome};
 use super::{Cert, Mode, Peer, Pki, Script, USER};
-use scanmail::relay;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -121,37 +120,10 @@ authority = "{base}"
     }
 
     pub async fn run(&mut self) {
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
-        let config = self.config.clone();
-        self.task = Some(tokio::spawn(async move {
-            relay::run(
-                &config,
-                async move {
-                    let _ = stop_rx.await;
-                },
-                move |l| {
-                    let _ = ready_tx.send(l.to_vec());
-                },
-            )
-            .await
-        }));
-        self.stop = Some(stop_tx);
-        let listening = tokio::time::timeout(PATIENCE, ready_rx)
-            .await
-            .unwrap()
-            .unwrap();
-        let port = |kind: &str| -> u16 {
-            let l = listening.iter().find(|l| l.contains(kind)).unwrap();
-            l.split_whitespace()
-                .next()
-                .unwrap()
-                .parse::<SocketAddr>()
-                .unwrap()
-                .port()
-        };
-        self.port = port("STARTTLS");
-        self.tls_port = port("SSL/TLS");
+        let (task, stop, listening) = spawn_relay(&self.config).await;
+        (self.task, self.stop) = (Some(task), Some(stop));
+        self.port = port_of(&listening, "STARTTLS");
+        self.tls_port = port_of(&listening, "SSL/TLS");
     }
 
     pub async fn stop(&mut self) -> Result<(), String> {
@@ -188,4 +160,70 @@ pub fn scan(from: &str) -> Vec<u8> {
         "From: \"Copier 3F\" <{from}>\r\nTo: me@lab.example\r\nSubject: Scan\r\n\r\npage 1\r\n..leading dot (stuffed by the copier)\r\n"
     )
     .into_bytes()
+}
+
+/// A running relay (in this process) with `config`: its task, what stops it, and its
+/// "listening" lines once it is ready.
+pub async fn spawn_relay(
+    config: &std::path::Path,
+) -> (
+    tokio::task::JoinHandle<Result<(), String>>,
+    tokio::sync::oneshot::Sender<()>,
+    Vec<String>,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Vec<String>>();
+    let config = config.to_path_buf();
+    let task = tokio::spawn(async move {
+        scanmail::relay::run(
+            &config,
+            async move {
+                let _ = stop_rx.await;
+            },
+            move |l| {
+                let _ = ready_tx.send(l.to_vec());
+            },
+        )
+        .await
+    });
+    let listening = tokio::time::timeout(PATIENCE, ready_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    (task, stop_tx, listening)
+}
+
+/// The port of the listening line that names `kind` ("STARTTLS", "SSL/TLS").
+pub fn port_of(listening: &[String], kind: &str) -> u16 {
+    let l = listening.iter().find(|l| l.contains(kind)).unwrap();
+    l.split_whitespace()
+        .next()
+        .unwrap()
+        .parse::<SocketAddr>()
+        .unwrap()
+        .port()
+}
+
+/// `scanmail relay run` as its own process (for benchmarks: its memory is its own), with the
+/// port of its first listening line.
+pub fn relay_process(bin: &str, config: &std::path::Path) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(bin)
+        .args(["relay", "run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port: u16 = first
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the relay's port");
+    (child, port)
 }

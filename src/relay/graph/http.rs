@@ -50,17 +50,7 @@ pub struct Call {
 static AGENT: std::sync::LazyLock<ureq::Agent> = std::sync::LazyLock::new(agent);
 
 fn agent() -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder()
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .build();
-    ureq::Agent::config_builder()
-        .tls_config(tls)
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_connect(Some(Duration::from_secs(15)))
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .new_agent()
+    crate::oauth::http::agent_with(Duration::from_secs(15), Duration::from_secs(120))
 }
 
 /// Sends one request and reads its whole answer (at most 1 MB of body).

@@ -111,21 +111,8 @@ fn header_end(m: &[u8]) -> usize {
 pub fn with_recipients(message: &[u8], r: &Recipients) -> Vec<u8> {
     let end = header_end(message);
     let (head, body) = message.split_at(end);
-    let mut fields: Vec<Vec<u8>> = Vec::new();
-    for line in head.split_inclusive(|&b| b == b'\n') {
-        let folded = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
-        match fields.last_mut() {
-            Some(last) if folded => last.extend_from_slice(line),
-            _ => fields.push(line.to_vec()),
-        }
-    }
-    let name = |f: &[u8]| {
-        f.split(|&b| b == b':')
-            .next()
-            .unwrap_or_default()
-            .trim_ascii()
-            .to_ascii_lowercase()
-    };
+    let fields = crate::relay::headers::fields(head);
+    let name = crate::relay::headers::field_name;
     let mut out = Vec::with_capacity(message.len() + 256);
     for f in &fields {
         let n = name(f);
