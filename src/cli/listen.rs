@@ -58,7 +58,7 @@ pub fn listen(
         return Err(BadInput("--seconds must be between 1 and 600.".into()));
     }
     let password = match &args.password_env {
-        Some(var) => Some(super::check::given_password(
+        Some(var) => Some(super::password::given_password(
             Some(var),
             &mut std::io::empty(),
         )?),

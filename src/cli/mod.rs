@@ -7,6 +7,7 @@ mod discover;
 mod listen;
 mod lookup;
 mod oauth;
+mod password;
 mod relay;
 mod saved;
 

@@ -92,6 +92,6 @@ pub(super) fn open_browser(url: &str) {
 
 /// An access token from the environment variable `var` (`--token-env`), read like a password.
 pub fn token_from_env(var: &str) -> Result<AccessToken, BadInput> {
-    super::check::given_password(Some(var), &mut std::io::empty())
+    super::password::given_password(Some(var), &mut std::io::empty())
         .map(|p| AccessToken::new(p.expose()))
 }

@@ -99,7 +99,7 @@ pub(super) fn profiles(
         ProfilesCommand::Remember {
             name, password_env, ..
         } => {
-            let password = super::check::given_password(password_env.as_deref(), stdin)?;
+            let password = super::password::given_password(password_env.as_deref(), stdin)?;
             let password = crate::secrets::AppPassword::from_pasted(password.expose());
             return keychain(name, Some(&password), out);
         }

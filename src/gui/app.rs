@@ -6,7 +6,7 @@ use crate::org::{self, Preset};
 use crate::profile::{Profile, ProfileFile, Store};
 use crate::secrets::{AppPassword, Key, KeychainError};
 
-use iced::{Element, Task, Theme};
+use iced::{Task, Theme};
 
 pub use super::effects::Effect;
 use std::path::PathBuf;
@@ -88,9 +88,9 @@ pub struct App {
     /// A message for the bottom of the window (a browser that would not open, a saved file).
     pub notice: Option<String>,
     pub(super) running: Option<iced::task::Handle>,
-    theme_override: Option<Theme>,
+    pub(super) theme_override: Option<Theme>,
     /// The settings card for the current report and device, rebuilt after every message.
-    card_cache: Option<Card>,
+    pub(super) card_cache: Option<Card>,
     pub device_list: device_list::State,
     /// Every saved device; `current` is the one in the steps.
     pub profiles: ProfileFile,
@@ -191,33 +191,6 @@ impl App {
         )
     }
 
-    pub fn title(&self) -> String {
-        format!(
-            "ScanMail - {}",
-            self.step
-                .label()
-                .trim_start_matches(char::is_numeric)
-                .trim()
-        )
-    }
-
-    /// `None` follows the system's light or dark setting.
-    pub fn theme(&self) -> Option<Theme> {
-        self.theme_override.clone()
-    }
-
-    /// Whether a step is complete, for the marks in the step list.
-    pub fn is_done(&self, step: Step) -> bool {
-        match step {
-            Step::Account => self.account.is_done(&self.preset),
-            Step::Device => self.device.is_done(),
-            Step::TestSend => self.test.works(),
-            Step::Card => self.test.works() && self.card.used,
-            Step::Relay => false,
-        }
-    }
-
-    /// The settings card, once a port works.
     /// The mail provider's name for the server in step 3 ("the mail provider" when unknown).
     pub fn provider_name(&self) -> String {
         crate::catalog::catalog()
@@ -225,6 +198,7 @@ impl App {
             .map_or_else(|| "the mail provider".to_string(), |p| p.name.clone())
     }
 
+    /// The settings card, once a port works.
     pub fn settings_card(&self) -> Option<&Card> {
         self.card_cache.as_ref()
     }
@@ -395,7 +369,6 @@ impl App {
         }
     }
 
-    /// The current device's label, as the steps show it now (see [`crate::profile::device_label`]).
     /// The Relay page's update, knowing the copier's maker from the Device step.
     fn relay_update(&mut self, m: super::relay::Message) -> super::relay::Action {
         self.relay.maker = crate::catalog::catalog()
@@ -404,6 +377,7 @@ impl App {
         self.relay.update(m)
     }
 
+    /// The current device's label, as the steps show it now (see [`crate::profile::device_label`]).
     pub fn device_label(&self) -> String {
         let name = self
             .profiles
@@ -419,38 +393,5 @@ impl App {
             self.relay.refresh();
         }
         self.domain_effect()
-    }
-
-    pub fn view(&self) -> Element<'_, Message> {
-        let steps = self.sidebar();
-        let password = self.account.password();
-        let body: Element<'_, Message> = match self.step {
-            Step::Account => self
-                .account
-                .view(&self.preset, self.keychain)
-                .map(Message::Account),
-            Step::Device => self.device.view().map(Message::Device),
-            Step::TestSend => {
-                let relay = self.relay.offered(self.preset.relay);
-                let cx = super::test_actions::test_context(&self.account, &self.preset, "", relay);
-                self.test.view(&cx).map(Message::Test)
-            }
-            Step::Card => iced::widget::column![
-                self.card
-                    .view(self.card_cache.as_ref(), &password)
-                    .map(Message::Card),
-                self.copier
-                    .view(
-                        &self.account.address,
-                        &self.provider_name(),
-                        self.relay.offered(self.preset.relay),
-                    )
-                    .map(Message::Copier),
-            ]
-            .spacing(super::style::GAP)
-            .into(),
-            Step::Relay => self.relay.view().map(Message::Relay),
-        };
-        self.with_sidebar(steps, body)
     }
 }

@@ -1,12 +1,71 @@
-//! The list on the left: the organization, the saved devices, the four steps with their
-//! marks, and the help desk.
+//! The window's look: the title, the theme, the page of the current step, and the list on the
+//! left (the organization, the saved devices, the four steps with their marks, the help desk).
 
 use super::app::{App, MAIN_SCROLL_ID, Message, Step};
 use super::style;
 use iced::widget::{Column, button, column, container, row, scrollable, text};
-use iced::{Element, Length};
+use iced::{Element, Length, Theme};
 
 impl App {
+    pub fn title(&self) -> String {
+        format!(
+            "ScanMail - {}",
+            self.step
+                .label()
+                .trim_start_matches(char::is_numeric)
+                .trim()
+        )
+    }
+
+    /// `None` follows the system's light or dark setting.
+    pub fn theme(&self) -> Option<Theme> {
+        self.theme_override.clone()
+    }
+
+    /// Whether a step is complete, for the marks in the step list.
+    pub fn is_done(&self, step: Step) -> bool {
+        match step {
+            Step::Account => self.account.is_done(&self.preset),
+            Step::Device => self.device.is_done(),
+            Step::TestSend => self.test.works(),
+            Step::Card => self.test.works() && self.card.used,
+            Step::Relay => false,
+        }
+    }
+
+    pub fn view(&self) -> Element<'_, Message> {
+        let steps = self.sidebar();
+        let password = self.account.password();
+        let body: Element<'_, Message> = match self.step {
+            Step::Account => self
+                .account
+                .view(&self.preset, self.keychain)
+                .map(Message::Account),
+            Step::Device => self.device.view().map(Message::Device),
+            Step::TestSend => {
+                let relay = self.relay.offered(self.preset.relay);
+                let cx = super::test_actions::test_context(&self.account, &self.preset, "", relay);
+                self.test.view(&cx).map(Message::Test)
+            }
+            Step::Card => iced::widget::column![
+                self.card
+                    .view(self.card_cache.as_ref(), &password)
+                    .map(Message::Card),
+                self.copier
+                    .view(
+                        &self.account.address,
+                        &self.provider_name(),
+                        self.relay.offered(self.preset.relay),
+                    )
+                    .map(Message::Copier),
+            ]
+            .spacing(super::style::GAP)
+            .into(),
+            Step::Relay => self.relay.view().map(Message::Relay),
+        };
+        self.with_sidebar(steps, body)
+    }
+
     pub(super) fn sidebar(&self) -> Column<'_, Message> {
         let mut steps = Column::new().spacing(6).padding(12).width(230);
         steps = steps.push(text("ScanMail").size(22));

@@ -34,6 +34,7 @@ pub mod log;
 pub mod microsoft;
 pub mod program;
 pub mod refusal;
+pub mod report;
 pub mod secret;
 pub mod service;
 pub mod service_state;

@@ -111,7 +111,7 @@ pub(super) fn app_sign_in(
     }
     let secret = match (given.secret_env, given.secret_stdin) {
         (None, false) => None,
-        (env, from_stdin) => Some(crate::cli::check::given_password(
+        (env, from_stdin) => Some(crate::cli::password::given_password(
             if from_stdin { None } else { env },
             stdin,
         )?),

@@ -197,7 +197,7 @@ pub(super) fn sign_in(
                     "auth = \"password\": give --password-env VAR or --password-stdin (never on the command line).".into(),
                 ));
             }
-            let pw = crate::cli::check::given_password(password_env, stdin)?;
+            let pw = crate::cli::password::given_password(password_env, stdin)?;
             let keep = pw.expose().to_string();
             (relay::tokens::Credential::Password(pw), keep, None)
         }
