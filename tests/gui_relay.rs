@@ -356,7 +356,7 @@ fn a_copiers_card_is_shown_again_without_its_password() {
     assert_eq!(app.relay.name, "copier-3f");
     assert!(shows(
         app,
-        "When IT has removed copier-3f, press Add the copier below"
+        "When IT has removed copier-3f, press Add the copier in Add a copier"
     ));
     assert!(app.relay.card.is_none());
 }

@@ -38,7 +38,7 @@ impl State {
             "The password for the copier {name} is lost. Please remove the copier, so staff can add it again{with} on ScanMail's Relay page for a new password: scanmail relay remove-device {name}"
         )));
         self.said = Some(format!(
-            "Send IT the message below. When IT has removed {name}, press Add the copier below: it gets a new card and password."
+            "Send IT the message below. When IT has removed {name}, press Add the copier in Add a copier: it gets a new card and password."
         ));
         self.name = name.to_string();
         self.address = address;
